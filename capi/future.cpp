@@ -1,0 +1,144 @@
+// The cf_future_* entry points: handle checks and status codes over detail::FutureState.
+#include "../src/future/future_state.hpp"
+#include "capi_support.hpp"
+
+using cf::detail::FutureState;
+using namespace cf::capi;
+
+namespace {
+
+FutureState *future_of(const cf_future *f) {
+    return handle_cast<FutureState>(const_cast<cf_future *>(f));
+}
+cf_future *handle_of(FutureState *f) { return reinterpret_cast<cf_future *>(f); }
+
+int invalid_state(const char *what) { return fail(CF_E_INVALID_STATE, what); }
+
+std::string failure_text(const cf::detail::Failure &f) {
+    std::string text = f.message.empty() ? f.type : f.type + ": " + f.message;
+    return f.detail.empty() ? text : text + " (" + f.detail + ")";
+}
+
+// Waits for f within timeout; CF_OK once it is finished, else CF_E_TIMEOUT or CF_E_CANCELLED.
+int await_finished(FutureState &f, double timeout) {
+    if (!f.wait_until(cf::detail::Deadline::after(timeout)))
+        return fail(CF_E_TIMEOUT, "future not done within the timeout");
+    if (f.state() == cf::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
+    return CF_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+CF_API int cf_future_new(cf_future **out) {
+    if (!out) return null_argument("cf_future_new", "out");
+    return guarded([&]() -> int {
+        *out = handle_of(FutureState::create());
+        return CF_OK;
+    });
+}
+
+CF_API void cf_future_retain(cf_future *f) {
+    if (FutureState *s = future_of(f)) s->retain();
+}
+
+CF_API void cf_future_release(cf_future *f) {
+    if (FutureState *s = future_of(f)) s->release();
+}
+
+CF_API cf_future_state cf_future_get_state(const cf_future *f) {
+    FutureState *s = future_of(f);
+    return s ? static_cast<cf_future_state>(s->state()) : CF_FUTURE_INVALID;
+}
+
+CF_API int cf_future_done(const cf_future *f) {
+    FutureState *s = future_of(f);
+    return s && s->done();
+}
+
+CF_API int cf_future_running(const cf_future *f) { return cf_future_get_state(f) == CF_RUNNING; }
+CF_API int cf_future_cancelled(const cf_future *f) { return cf_future_get_state(f) == CF_CANCELLED; }
+
+CF_API int cf_future_cancel(cf_future *f) {
+    FutureState *s = future_of(f);
+    if (!s) return 0;
+    return guarded([&]() -> int { return s->cancel() ? 1 : 0; });
+}
+
+CF_API int cf_future_result(cf_future *f, double timeout, cf_slice *out) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_result", "future", f);
+    if (!out) return null_argument("cf_future_result", "out");
+    if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_future_result: timeout is NaN");
+    return guarded([&]() -> int {
+        int rc = await_finished(*s, timeout);
+        if (rc != CF_OK) return rc;
+        if (const cf::detail::Failure *failure = s->failure())
+            return fail(static_cast<int>(failure->status), failure_text(*failure));
+        std::string_view bytes = s->value() ? s->value()->bytes() : std::string_view();
+        out->data = bytes.data();
+        out->len = bytes.size();
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_exception(cf_future *f, double timeout, cf_error *out) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_exception", "future", f);
+    if (!out) return null_argument("cf_future_exception", "out");
+    if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_future_exception: timeout is NaN");
+    return guarded([&]() -> int {
+        int rc = await_finished(*s, timeout);
+        if (rc != CF_OK) return rc;
+        *out = cf_error{CF_OK, nullptr, nullptr, nullptr};
+        if (const cf::detail::Failure *failure = s->failure())
+            *out = cf_error{static_cast<int>(failure->status), failure->type.c_str(), failure->message.c_str(),
+                            failure->detail.c_str()};
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_add_done_callback(cf_future *f, cf_done_fn fn, void *user_data) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_add_done_callback", "future", f);
+    if (!fn) return null_argument("cf_future_add_done_callback", "fn");
+    return guarded([&]() -> int {
+        s->add_done_callback([fn, user_data](FutureState &done) { fn(handle_of(&done), user_data); });
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_set_running_or_notify_cancel(cf_future *f) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_running_or_notify_cancel", "future", f);
+    return guarded([&]() -> int { return s->set_running_or_notify_cancel() ? 1 : 0; });
+}
+
+CF_API int cf_future_set_result(cf_future *f, const void *data, size_t len) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_result", "future", f);
+    if (!data && len) return null_argument("cf_future_set_result", "data (with a non-zero length)");
+    return guarded([&]() -> int {
+        std::string bytes(static_cast<const char *>(data), data ? len : 0);
+        if (!s->set_value(std::make_unique<cf::detail::TypedValue<std::string>>(std::move(bytes))))
+            return invalid_state("cf_future_set_result: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_set_exception(cf_future *f, const char *type, const char *message) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_exception", "future", f);
+    if (!type) return null_argument("cf_future_set_exception", "type");
+    return guarded([&]() -> int {
+        cf::detail::Failure failure;
+        failure.type = type;
+        failure.message = message ? message : "";
+        if (!s->set_failure(std::move(failure)))
+            return invalid_state("cf_future_set_exception: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+}  // extern "C"

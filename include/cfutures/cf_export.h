@@ -1,0 +1,19 @@
+/* libcfutures: the export macro shared by the C and C++ headers. */
+#ifndef CFUTURES_CF_EXPORT_H
+#define CFUTURES_CF_EXPORT_H
+
+/* The library is built with -fvisibility=hidden; CF_API marks what it exports.
+ * CFUTURES_BUILDING is defined only while the library itself is compiled. */
+#if defined(_WIN32)
+#  if defined(CFUTURES_BUILDING)
+#    define CF_API __declspec(dllexport)
+#  else
+#    define CF_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define CF_API __attribute__((visibility("default")))
+#else
+#  define CF_API
+#endif
+
+#endif /* CFUTURES_CF_EXPORT_H */

@@ -1,0 +1,167 @@
+/*
+ * libcfutures: Python's concurrent.futures as a C library.
+ *
+ * This header is the stable C ABI. It is plain C99 and includes nothing of C++.
+ *
+ * ABI policy: within one major version (the SONAME, libcfutures.so.<major>) the ABI only grows. Functions, enum
+ * values and status codes are never renamed, reordered or given new meanings; options structs grow only at their
+ * end, behind their struct_size. A program built against 0.x runs against any later 0.y.
+ *
+ * Conventions (see the README for the whole story):
+ *  - Functions that can fail return CF_OK (0) or a negative CF_E_* status; iterators return CF_DONE (1) at the end.
+ *  - Every negative return sets a thread-local text, read with cf_last_error(); it never returns NULL.
+ *  - A NULL handle or out-pointer is CF_E_INVALID_ARGUMENT; predicates return 0 for NULL; release/free accept NULL.
+ *  - Timeouts are seconds as double: negative or +Inf waits without limit, 0 does not wait, NaN is invalid.
+ *  - Everything is thread-safe, except releasing a handle that another thread still uses, and the iterators,
+ *    which one thread at a time may use.
+ */
+#ifndef CFUTURES_CFUTURES_H
+#define CFUTURES_CFUTURES_H
+
+#include <stddef.h>
+
+#include "cf_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Version                                                                                                        */
+
+#define CF_VERSION_MAJOR 0
+#define CF_VERSION_MINOR 1
+#define CF_VERSION_PATCH 0
+#define CF_VERSION_NUMBER ((CF_VERSION_MAJOR << 16) | (CF_VERSION_MINOR << 8) | CF_VERSION_PATCH)
+/* True when the headers in use are at least major.minor.patch. */
+#define CF_VERSION_AT_LEAST(major, minor, patch) \
+    (CF_VERSION_NUMBER >= (((major) << 16) | ((minor) << 8) | (patch)))
+
+/* The version of the library actually loaded, which may be newer than the headers. */
+CF_API unsigned cf_version(void);
+CF_API const char *cf_version_string(void);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Status codes                                                                                                   */
+
+typedef enum cf_status {
+    CF_OK = 0,
+    CF_DONE = 1,                     /* an iterator is exhausted */
+    CF_E_INVALID_ARGUMENT = -1,      /* ValueError / TypeError */
+    CF_E_NO_MEMORY = -2,             /* MemoryError */
+    CF_E_TIMEOUT = -3,               /* TimeoutError */
+    CF_E_CANCELLED = -4,             /* CancelledError */
+    CF_E_SHUTDOWN = -5,              /* cannot schedule new futures after shutdown */
+    CF_E_BROKEN_THREAD_POOL = -6,    /* BrokenThreadPool */
+    CF_E_BROKEN_PROCESS_POOL = -7,   /* BrokenProcessPool */
+    CF_E_INVALID_STATE = -8,         /* InvalidStateError */
+    CF_E_TASK_FAILED = -9,           /* the task raised: cf_future_exception tells what */
+    CF_E_UNKNOWN_TASK = -10,         /* a function not registered for cross-process use */
+    CF_E_DEADLOCK = -11,             /* a wait that can never finish */
+    CF_E_SYSTEM = -12,               /* an operating-system call failed (errno text in cf_last_error) */
+    CF_E_TOO_LARGE = -13,            /* a payload larger than the pool can carry */
+    CF_STATUS_MAX_ENUM = 0x7FFFFFFF
+} cf_status;
+
+/* "CF_E_TIMEOUT" for CF_E_TIMEOUT; "CF_UNKNOWN_STATUS" for a value that is no status. */
+CF_API const char *cf_status_name(int status);
+/* A one-line description of a status. */
+CF_API const char *cf_strerror(int status);
+/* The detail of the last failing call on this thread; "" when there was none. Never NULL. */
+CF_API const char *cf_last_error(void);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Values and timeouts                                                                                            */
+
+/* A byte string. A result slice stays valid as long as the future that owns it. */
+typedef struct cf_slice {
+    const void *data;
+    size_t len;
+} cf_slice;
+
+/* Wait without limit. */
+#define CF_FOREVER (-1.0)
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Futures                                                                                                        */
+
+typedef struct cf_future cf_future;
+
+typedef enum cf_future_state {
+    CF_FUTURE_INVALID = -1,          /* what cf_future_get_state returns for an invalid handle */
+    CF_PENDING = 0,
+    CF_RUNNING = 1,
+    CF_CANCELLED = 2,
+    CF_FINISHED = 3,
+    CF_FUTURE_STATE_MAX_ENUM = 0x7FFFFFFF
+} cf_future_state;
+
+/* Why a future failed. The strings are owned by the future and live as long as it does. */
+typedef struct cf_error {
+    int status;                      /* CF_OK: no exception; else CF_E_TASK_FAILED, CF_E_BROKEN_*, ... */
+    const char *type;                /* "ZeroDivisionError", "std::out_of_range", "SIGSEGV" */
+    const char *message;
+    const char *detail;              /* where it happened: task name, worker pid, exit code, ... */
+} cf_error;
+
+/* Called once the future is done (finished or cancelled), on the thread that completed it, or at once on the
+ * caller's thread when the future is already done. */
+typedef void (*cf_done_fn)(cf_future *f, void *user_data);
+
+/* A new pending future that the caller completes with cf_future_set_*; release it with cf_future_release. */
+CF_API int cf_future_new(cf_future **out);
+CF_API void cf_future_retain(cf_future *f);
+/* Drops one reference; NULL is a no-op. Releasing a future does not cancel its task. */
+CF_API void cf_future_release(cf_future *f);
+
+CF_API cf_future_state cf_future_get_state(const cf_future *f);
+CF_API int cf_future_done(const cf_future *f);
+CF_API int cf_future_running(const cf_future *f);
+CF_API int cf_future_cancelled(const cf_future *f);
+/* 1 when the future is cancelled (now or before); 0 when it is running or finished. A running task is asked to
+ * stop (cf_task_cancel_requested) but keeps running. */
+CF_API int cf_future_cancel(cf_future *f);
+
+/* CF_OK with the result; CF_E_TIMEOUT, CF_E_CANCELLED, or the failure's status (CF_E_TASK_FAILED, ...). */
+CF_API int cf_future_result(cf_future *f, double timeout, cf_slice *out);
+/* CF_OK with out->status CF_OK (strings NULL) on success or the failure described; CF_E_TIMEOUT; CF_E_CANCELLED. */
+CF_API int cf_future_exception(cf_future *f, double timeout, cf_error *out);
+/* Callbacks run in the order added. */
+CF_API int cf_future_add_done_callback(cf_future *f, cf_done_fn fn, void *user_data);
+
+/* For executors and tests that complete futures themselves. */
+/* 1: now running; 0: it was cancelled; CF_E_INVALID_STATE: it is running or done already. */
+CF_API int cf_future_set_running_or_notify_cancel(cf_future *f);
+/* The bytes are copied. CF_E_INVALID_STATE when already done or cancelled (the first value is kept). */
+CF_API int cf_future_set_result(cf_future *f, const void *data, size_t len);
+/* Fails the future with CF_E_TASK_FAILED; type is required, message may be NULL. The strings are copied. */
+CF_API int cf_future_set_exception(cf_future *f, const char *type, const char *message);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* wait and as_completed                                                                                          */
+
+typedef enum cf_return_when {
+    CF_ALL_COMPLETED = 0,
+    CF_FIRST_COMPLETED = 1,
+    CF_FIRST_EXCEPTION = 2,
+    CF_RETURN_WHEN_MAX_ENUM = 0x7FFFFFFF
+} cf_return_when;
+
+/* CF_OK when the condition holds, CF_E_TIMEOUT when the time ran out first. done (n flags, or NULL) marks each
+ * position whose future is done; n_done (or NULL) counts the distinct done futures. fs may be NULL when n is 0. */
+CF_API int cf_wait(cf_future *const *fs, size_t n, double timeout, cf_return_when when, unsigned char *done,
+                   size_t *n_done);
+
+typedef struct cf_as_completed_iter cf_as_completed_iter;
+/* Yields each distinct future once: those already done first (input order), then in completion order. The
+ * timeout counts from this call. The iterator holds a reference to every future until it is freed. */
+CF_API int cf_as_completed(cf_future *const *fs, size_t n, double timeout, cf_as_completed_iter **out);
+/* CF_OK with *out (borrowed from the iterator), CF_DONE at the end, CF_E_TIMEOUT once the time has run out. */
+CF_API int cf_as_completed_next(cf_as_completed_iter *it, cf_future **out);
+CF_API void cf_as_completed_free(cf_as_completed_iter *it);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CFUTURES_CFUTURES_H */

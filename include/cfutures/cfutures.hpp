@@ -1,0 +1,11 @@
+// libcfutures C++ API: Python's concurrent.futures for C++.
+//
+// Every class holds one pointer to its implementation inside libcfutures.so, so the library can change without
+// breaking programs built against it. Errors are exceptions named as in Python (cfutures/errors.hpp).
+#ifndef CFUTURES_CFUTURES_HPP
+#define CFUTURES_CFUTURES_HPP
+
+#include "errors.hpp"
+#include "future.hpp"
+
+#endif  // CFUTURES_CFUTURES_HPP

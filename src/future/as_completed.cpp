@@ -1,0 +1,46 @@
+#include "as_completed.hpp"
+
+#include <unordered_set>
+
+#include "future_state.hpp"
+#include "wait.hpp"
+
+namespace cf::detail {
+
+AsCompletedIterator::AsCompletedIterator(FutureState *const *fs, std::size_t n, const Deadline &deadline)
+    : deadline_(deadline), waiter_(1) {
+    std::unordered_set<FutureState *> seen;
+    for (std::size_t i = 0; i < n; ++i) {
+        FutureState *f = fs[i];
+        if (!f || !seen.insert(f).second) continue;
+        f->retain();
+        futures_.push_back(f);
+        if (f->add_waiter(&waiter_)) registered_.push_back(f); else ready_.push_back(f);
+    }
+}
+
+AsCompletedIterator::~AsCompletedIterator() {
+    for (FutureState *f : registered_) f->remove_waiter(&waiter_);
+    for (FutureState *f : futures_) f->release();
+    tag_ = 0;
+}
+
+FutureState *AsCompletedIterator::next() {
+    if (yielded_ == futures_.size()) return nullptr;
+    FutureState *f = nullptr;
+    if (!ready_.empty()) {
+        f = ready_.front();
+        ready_.pop_front();
+    } else if (!timed_out_) {
+        f = waiter_.take();
+        if (!f && waiter_.sleep_until(deadline_)) f = waiter_.take();
+    }
+    if (!f) {
+        timed_out_ = true;
+        throw TimeoutError(unfinished_message(futures_.size() - yielded_, futures_.size()));
+    }
+    ++yielded_;
+    return f;
+}
+
+}  // namespace cf::detail

@@ -1,0 +1,42 @@
+// AsCompletedIterator: yields futures as they complete (cf::as_completed, cf_as_completed). Internal: no API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "deadline.hpp"
+#include "waiter.hpp"
+
+namespace cf::detail {
+
+class FutureState;
+
+class AsCompletedIterator {
+public:
+    static constexpr std::uint32_t kTag = 0x43464143;  // "CFAC"
+    bool tag_ok() const noexcept { return tag_ == kTag; }
+
+    // Holds a reference to each distinct future until destroyed. Null entries are skipped.
+    AsCompletedIterator(FutureState *const *fs, std::size_t n, const Deadline &deadline);
+    ~AsCompletedIterator();
+    AsCompletedIterator(const AsCompletedIterator &) = delete;
+    AsCompletedIterator &operator=(const AsCompletedIterator &) = delete;
+
+    // The next future (borrowed), or nullptr at the end; throws TimeoutError once the deadline has passed
+    // with futures unfinished.
+    FutureState *next();
+
+private:
+    std::uint32_t tag_ = kTag;
+    std::vector<FutureState *> futures_;     // distinct, in input order; one reference each
+    std::vector<FutureState *> registered_;  // those our waiter is registered on
+    std::deque<FutureState *> ready_;        // done before we started, in input order
+    std::size_t yielded_ = 0;
+    bool timed_out_ = false;
+    Deadline deadline_;
+    Waiter waiter_;
+};
+
+}  // namespace cf::detail

@@ -1,0 +1,131 @@
+#include "future_state.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "spin.hpp"
+#include "waiter.hpp"
+
+namespace cf::detail {
+
+FutureState::~FutureState() { tag_ = 0; }
+
+void FutureState::release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+bool FutureState::done() const noexcept {
+    State s = state();
+    return s == State::Cancelled || s == State::Finished;
+}
+
+bool FutureState::cancel() {
+    std::vector<Callback> callbacks;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        State s = state();
+        if (s == State::Cancelled) return true;
+        if (s == State::Finished) return false;
+        if (s == State::Running) {
+            request_cancel();
+            return false;
+        }
+        // Pending: becomes cancelled, and waiters hear of it at once (no "cancelled but not notified" limbo).
+        finish_locked(State::Cancelled, nullptr, nullptr, callbacks);
+    }
+    run_callbacks(callbacks);
+    return true;
+}
+
+bool FutureState::set_running_or_notify_cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    State s = state();
+    if (s == State::Cancelled) return false;
+    if (s != State::Pending) throw InvalidStateError("future is already running or finished");
+    state_.store(State::Running, std::memory_order_release);
+    return true;
+}
+
+bool FutureState::set_value(std::unique_ptr<ValueHolder> value) {
+    return complete(State::Finished, std::move(value), nullptr);
+}
+
+bool FutureState::set_failure(Failure failure) {
+    return complete(State::Finished, nullptr, std::make_unique<Failure>(std::move(failure)));
+}
+
+bool FutureState::complete(State final_state, std::unique_ptr<ValueHolder> value,
+                           std::unique_ptr<Failure> failure) {
+    std::vector<Callback> callbacks;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (done()) return false;
+        finish_locked(final_state, std::move(value), std::move(failure), callbacks);
+    }
+    run_callbacks(callbacks);
+    return true;
+}
+
+void FutureState::finish_locked(State final_state, std::unique_ptr<ValueHolder> value,
+                                std::unique_ptr<Failure> failure, std::vector<Callback> &callbacks) {
+    value_ = std::move(value);
+    failure_ = std::move(failure);
+    state_.store(final_state, std::memory_order_release);
+    bool is_failure = failure_ != nullptr;
+    // Waiters are told under our lock, so none can unregister and vanish in between.
+    for (Waiter *w : waiters_) w->arrive(this, is_failure);
+    waiters_.clear();
+    callbacks.swap(callbacks_);
+}
+
+void FutureState::run_callbacks(std::vector<Callback> &callbacks) {
+    if (callbacks.empty()) return;
+    // Callbacks may drop the last outside reference; hold one until they are through.
+    retain();
+    for (auto &cb : callbacks) run_callback(cb);
+    release();
+}
+
+void FutureState::run_callback(Callback &cb) {
+    try {
+        cb(*this);
+    } catch (...) {
+        // As in concurrent.futures, a failing callback does not stop the others.
+    }
+}
+
+void FutureState::add_done_callback(Callback cb) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!done()) {
+            callbacks_.push_back(std::move(cb));
+            return;
+        }
+    }
+    run_callback(cb);
+}
+
+bool FutureState::add_waiter(Waiter *w) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done()) return false;
+    waiters_.push_back(w);
+    return true;
+}
+
+void FutureState::remove_waiter(Waiter *w) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find(waiters_.begin(), waiters_.end(), w);
+    if (it != waiters_.end()) waiters_.erase(it);
+}
+
+bool FutureState::wait_until(const Deadline &deadline) {
+    if (done()) return true;
+    if (!deadline.passed() && spin_until([this] { return done(); })) return true;
+    Waiter w;
+    if (!add_waiter(&w)) return true;
+    bool ok = w.sleep_until(deadline);
+    if (!ok) remove_waiter(&w);
+    return ok || done();
+}
+
+}  // namespace cf::detail

@@ -1,0 +1,97 @@
+// FutureState: the shared state behind every future (cf::FutureBase, cf_future): the state machine of
+// concurrent.futures.Future, its value or failure, its done-callbacks and the Waiters sleeping on it.
+// Internal: no API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cfutures/future.hpp"
+#include "deadline.hpp"
+
+namespace cf::detail {
+
+class Waiter;
+
+// Why a future failed. Immutable once stored; the C ABI hands out pointers to its strings.
+struct Failure {
+    Status status = Status::TaskFailed;
+    std::string type, message, detail;
+    std::exception_ptr original;  // the C++ exception itself, when there was one
+    bool remote = false;          // raised in another process: C++ sees it as RemoteError
+};
+
+// Describes a caught exception as a Failure (type name demangled, what() as message).
+Failure describe_exception(std::exception_ptr e);
+// Throws what a failed future's result() throws: the original exception, or one made from the description.
+[[noreturn]] void rethrow_failure(const Failure &f);
+
+class FutureState {
+public:
+    using Callback = std::function<void(FutureState &)>;
+
+    // A handle tag, checked by the C ABI so that a stray pointer is an error rather than a crash.
+    static constexpr std::uint32_t kTag = 0x43465554;  // "CFUT"
+    bool tag_ok() const noexcept { return tag_ == kTag; }
+
+    static FutureState *create() { return new FutureState(); }
+    void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept;
+
+    State state() const noexcept { return state_.load(std::memory_order_acquire); }
+    bool done() const noexcept;
+
+    // The transitions; each returns false (and changes nothing) where concurrent.futures raises
+    // InvalidStateError, except set_running_or_notify_cancel which throws as Python does.
+    bool cancel();
+    bool set_running_or_notify_cancel();
+    bool set_value(std::unique_ptr<ValueHolder> value);
+    bool set_failure(Failure failure);
+
+    // Asked by cancel() while running, or by a pool shutting down with cancel_futures.
+    void request_cancel() noexcept { cancel_requested_.store(true, std::memory_order_release); }
+    bool cancel_requested() const noexcept { return cancel_requested_.load(std::memory_order_acquire); }
+
+    // Sleeps until done (spinning briefly first); false when the deadline passed first.
+    bool wait_until(const Deadline &deadline);
+
+    // Valid once finished: exactly one of them is non-null.
+    const ValueHolder *value() const noexcept { return value_.get(); }
+    const Failure *failure() const noexcept { return failure_.get(); }
+    bool failed() const noexcept { return state() == State::Finished && failure_ != nullptr; }
+
+    // Runs cb when done: later on the completing thread, or now on this one if done already.
+    void add_done_callback(Callback cb);
+
+    // Registers w to be told of completion; false (not registered) if the future is done already.
+    bool add_waiter(Waiter *w);
+    void remove_waiter(Waiter *w);
+
+private:
+    FutureState() = default;
+    ~FutureState();
+    // Moves to a final state and notifies; false if already final.
+    bool complete(State final_state, std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure);
+    void finish_locked(State final_state, std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure,
+                       std::vector<Callback> &callbacks);
+    void run_callbacks(std::vector<Callback> &callbacks);
+    void run_callback(Callback &cb);
+
+    std::uint32_t tag_ = kTag;
+    std::atomic<int> refs_{1};
+    std::atomic<State> state_{State::Pending};
+    std::atomic<bool> cancel_requested_{false};
+    std::mutex mu_;
+    std::unique_ptr<ValueHolder> value_;
+    std::unique_ptr<Failure> failure_;
+    std::vector<Callback> callbacks_;
+    std::vector<Waiter *> waiters_;
+};
+
+}  // namespace cf::detail

@@ -1,0 +1,41 @@
+// A short bounded spin before a thread parks. Handing a result across CPUs through a futex costs tens of
+// microseconds on virtual machines, a spinning hand-off well under one; waits that end soon end here.
+#pragma once
+
+#include <chrono>
+#include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace cf::detail {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// How long a waiter spins before it sleeps; short enough that an idle thread costs nothing measurable.
+inline constexpr std::chrono::microseconds kSpinBudget{20};
+
+// Spins until pred() holds or the budget is spent; returns pred()'s last value.
+template <class Pred>
+bool spin_until(Pred pred) {
+    // On one CPU the thread we wait for cannot run while we spin.
+    static const bool multi_cpu = std::thread::hardware_concurrency() > 1;
+    if (!multi_cpu) return pred();
+    auto end = std::chrono::steady_clock::now() + kSpinBudget;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (pred()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::steady_clock::now() >= end) return pred();
+    }
+}
+
+}  // namespace cf::detail

@@ -1,0 +1,26 @@
+// wait(): sleep until a set of futures meets a concurrent.futures.wait condition. Internal: no API.
+#pragma once
+
+#include <cstddef>
+
+#include "cfutures/future.hpp"
+#include "deadline.hpp"
+
+namespace cf::detail {
+
+class FutureState;
+
+struct WaitOutcome {
+    bool holds;              // the condition was met (else the deadline passed first)
+    std::size_t n_done;      // distinct futures done
+    std::size_t n_distinct;  // distinct futures given
+};
+
+// flags (n entries, or nullptr) mark each done position. Null entries are skipped.
+WaitOutcome wait_states(FutureState *const *fs, std::size_t n, const Deadline &deadline, ReturnWhen when,
+                        unsigned char *flags);
+
+// "2 (of 4) futures unfinished": the text of every timeout over a set of futures.
+std::string unfinished_message(std::size_t unfinished, std::size_t total);
+
+}  // namespace cf::detail

@@ -1,0 +1,35 @@
+#include "waiter.hpp"
+
+namespace cf::detail {
+
+void Waiter::arrive(FutureState *f, bool failed) {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool was_ready = ready();
+    arrived_.push_back(f);
+    if (failed && wake_on_failure_) failure_seen_ = true;
+    if (!was_ready && ready()) cv_.notify_one();
+}
+
+bool Waiter::sleep_until(const Deadline &deadline) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (deadline.infinite()) {
+        cv_.wait(lock, [this] { return ready(); });
+        return true;
+    }
+    return cv_.wait_until(lock, deadline.at(), [this] { return ready(); });
+}
+
+void Waiter::set_wake_after(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_after_ = n;
+}
+
+FutureState *Waiter::take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (arrived_.empty()) return nullptr;
+    FutureState *f = arrived_.front();
+    arrived_.pop_front();
+    return f;
+}
+
+}  // namespace cf::detail

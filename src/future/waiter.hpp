@@ -1,0 +1,49 @@
+// Waiter: the one mechanism by which a thread sleeps until futures complete. result(), wait() and
+// as_completed() all register a Waiter on the futures they watch; a completing future hands itself to every
+// registered Waiter, which wakes its thread once the thread's condition holds.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+
+#include "deadline.hpp"
+
+namespace cf::detail {
+
+class FutureState;
+
+class Waiter {
+public:
+    // The thread wakes once `wake_after` futures have arrived, or at the first failed one when
+    // wake_on_failure is set.
+    explicit Waiter(std::size_t wake_after = 1, bool wake_on_failure = false)
+        : wake_after_(wake_after), wake_on_failure_(wake_on_failure) {}
+    Waiter(const Waiter &) = delete;
+    Waiter &operator=(const Waiter &) = delete;
+
+    // Called by a future, under its own lock, when it becomes done.
+    void arrive(FutureState *f, bool failed);
+
+    // Sleeps until the condition holds or the deadline passes; returns whether the condition holds.
+    bool sleep_until(const Deadline &deadline);
+
+    // Sets how many arrivals wake the thread; the thread that sleeps sets it before it sleeps.
+    void set_wake_after(std::size_t n);
+
+    // Takes the earliest arrival not taken yet (nullptr if none); for as_completed, which wants each arrival.
+    FutureState *take();
+
+private:
+    bool ready() const { return arrived_.size() >= wake_after_ || failure_seen_; }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<FutureState *> arrived_;
+    std::size_t wake_after_;
+    bool wake_on_failure_;
+    bool failure_seen_ = false;
+};
+
+}  // namespace cf::detail
