@@ -160,6 +160,101 @@ CF_API int cf_as_completed(cf_future *const *fs, size_t n, double timeout, cf_as
 CF_API int cf_as_completed_next(cf_as_completed_iter *it, cf_future **out);
 CF_API void cf_as_completed_free(cf_as_completed_iter *it);
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Tasks                                                                                                          */
+
+typedef struct cf_task_ctx cf_task_ctx;
+
+/* A task reads its argument and returns CF_OK after setting its result (none set: the empty result), or fails by
+ * calling cf_task_raise (then whatever it returns) or by returning non-zero (type "cf_task_error"). */
+typedef int (*cf_task_fn)(cf_task_ctx *ctx, const void *arg, size_t arg_len, void *user_data);
+
+/* Copies the result out; a second call replaces the first. */
+CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len);
+/* A buffer of len bytes that becomes the result, to write in place; NULL on failure (cf_last_error says why). */
+CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len);
+/* Fails the task with a type ("ValueError") and a message; returns CF_E_TASK_FAILED for the task to return. */
+CF_API int cf_task_raise(cf_task_ctx *ctx, const char *type, const char *message);
+/* 1 once cancellation of the running task was asked for (cf_future_cancel, or shutdown with cancel_futures). */
+CF_API int cf_task_cancel_requested(const cf_task_ctx *ctx);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Registry: functions found by name (cf_submit_named) and, in process pools, in another process                 */
+
+/* The same name with the same function and user data again is a no-op; with another it is CF_E_INVALID_ARGUMENT. */
+CF_API int cf_task_register(const char *name, cf_task_fn fn, void *user_data);
+/* What CF_TASK calls while the program loads: a conflict is kept and reported later instead of returned. */
+CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn);
+
+#define CF_TASK_CAT2_(a, b) a##b
+#define CF_TASK_CAT_(a, b) CF_TASK_CAT2_(a, b)
+/* CF_TASK("name", fn); registers fn (user_data NULL) when the program or library loads. One per line. */
+#define CF_TASK(name, fn)                                                                        \
+    static void CF_TASK_CAT_(cf_task_register_line_, __LINE__)(void) __attribute__((constructor)); \
+    static void CF_TASK_CAT_(cf_task_register_line_, __LINE__)(void) { cf_task_register_at_load((name), (fn)); } \
+    extern int cf_task_declaration_anchor_
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Executors                                                                                                      */
+
+typedef struct cf_executor cf_executor;
+
+typedef struct cf_thread_pool_options {
+    size_t struct_size;               /* sizeof(cf_thread_pool_options), set by cf_thread_pool_options_init */
+    size_t max_workers;               /* 0: min(32, usable CPUs + 4); more than 65536 is invalid */
+    const char *thread_name_prefix;   /* NULL: "cf<k>"; threads are named <prefix>_<i>, cut to 15 bytes */
+    cf_task_fn initializer;           /* NULL: none; run once in each new worker thread; failing breaks the pool */
+    const void *initarg;
+    size_t initarg_len;
+    void *initializer_data;
+} cf_thread_pool_options;
+
+CF_API void cf_thread_pool_options_init(cf_thread_pool_options *o);
+/* o NULL: defaults. The options and what they point to are copied. */
+CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out);
+
+/* Runs fn(ctx, arg, arg_len, user_data) on the executor; the argument is copied before this returns. */
+CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
+                     cf_future **out);
+/* Runs the task registered under `task`. */
+CF_API int cf_submit_named(cf_executor *ex, const char *task, const void *arg, size_t arg_len, cf_future **out);
+/* Idempotent. wait: until all tasks have finished; cancel_futures: cancel those not started. */
+CF_API int cf_executor_shutdown(cf_executor *ex, int wait, int cancel_futures);
+/* Process pools: stop the workers with SIGTERM / SIGKILL. On a thread pool: CF_E_INVALID_ARGUMENT. */
+CF_API int cf_executor_terminate_workers(cf_executor *ex);
+CF_API int cf_executor_kill_workers(cf_executor *ex);
+/* Shuts down (waiting) and frees; NULL is a no-op. */
+CF_API void cf_executor_free(cf_executor *ex);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* map                                                                                                            */
+
+typedef struct cf_map_iter cf_map_iter;
+
+typedef struct cf_map_options {
+    size_t struct_size;    /* sizeof(cf_map_options), set by cf_map_options_init */
+    double timeout;        /* CF_FOREVER; measured from the cf_map call */
+    size_t chunksize;      /* 1; 0 is invalid */
+    size_t buffersize;     /* 0: submit everything at once; else at most this many chunks in flight */
+    int unordered;         /* 0: results in input order; 1: in completion order */
+} cf_map_options;
+
+/* Gives the next argument: CF_OK with *next filled (valid until the next call), CF_DONE at the end. */
+typedef int (*cf_arg_source)(void *state, cf_slice *next);
+
+CF_API void cf_map_options_init(cf_map_options *o);
+/* args (and the bytes they point to) must stay valid until cf_map_free. */
+CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slice *args, size_t n_args,
+                  const cf_map_options *o, cf_map_iter **out);
+CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
+                         const cf_map_options *o, cf_map_iter **out);
+/* CF_OK with the next result (valid until the next call), CF_DONE, or the failure's status (once). */
+CF_API int cf_map_next(cf_map_iter *it, cf_slice *result);
+/* Describes the failure cf_map_next last returned; its strings live until the next call on the iterator. */
+CF_API int cf_map_error(const cf_map_iter *it, cf_error *out);
+/* Cancels what has not started; NULL is a no-op. */
+CF_API void cf_map_free(cf_map_iter *it);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

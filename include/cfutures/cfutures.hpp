@@ -7,5 +7,6 @@
 
 #include "errors.hpp"
 #include "future.hpp"
+#include "executor.hpp"
 
 #endif  // CFUTURES_CFUTURES_HPP

@@ -205,8 +205,7 @@ public:
     // A failure by description, as the C ABI's cf_future_set_exception (status TaskFailed) or a broken pool.
     void set_failure(Status status, std::string type, std::string message, std::string detail = {});
     const FutureBase &future_base() const noexcept { return future_; }
-
-protected:
+    // Stores a held value (see detail::TypedValue); the other setters end here.
     void set_value(std::unique_ptr<detail::ValueHolder> value);
 
 private:

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "spin.hpp"
+#include "wait_helper.hpp"
 #include "waiter.hpp"
 
 namespace cf::detail {
@@ -118,8 +119,14 @@ void FutureState::remove_waiter(Waiter *w) {
     if (it != waiters_.end()) waiters_.erase(it);
 }
 
+WaitHelper *&current_wait_helper() noexcept {
+    static thread_local WaitHelper *helper = nullptr;
+    return helper;
+}
+
 bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
+    if (WaitHelper *helper = current_wait_helper()) return helper->help_wait(*this, deadline);
     if (!deadline.passed() && spin_until([this] { return done(); })) return true;
     Waiter w;
     if (!add_waiter(&w)) return true;

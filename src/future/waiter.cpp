@@ -12,11 +12,18 @@ void Waiter::arrive(FutureState *f, bool failed) {
 
 bool Waiter::sleep_until(const Deadline &deadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (deadline.infinite()) {
-        cv_.wait(lock, [this] { return ready(); });
-        return true;
-    }
-    return cv_.wait_until(lock, deadline.at(), [this] { return ready(); });
+    if (deadline.infinite())
+        cv_.wait(lock, [this] { return woken(); });
+    else
+        cv_.wait_until(lock, deadline.at(), [this] { return woken(); });
+    poked_ = false;
+    return ready();
+}
+
+void Waiter::poke() {
+    std::lock_guard<std::mutex> lock(mu_);
+    poked_ = true;
+    cv_.notify_one();
 }
 
 void Waiter::set_wake_after(std::size_t n) {

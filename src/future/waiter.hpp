@@ -26,8 +26,11 @@ public:
     // Called by a future, under its own lock, when it becomes done.
     void arrive(FutureState *f, bool failed);
 
-    // Sleeps until the condition holds or the deadline passes; returns whether the condition holds.
+    // Sleeps until the condition holds, a poke, or the deadline; returns whether the condition holds.
     bool sleep_until(const Deadline &deadline);
+
+    // Wakes the sleeping thread without an arrival (a thread pool telling a helping waiter of new work).
+    void poke();
 
     // Sets how many arrivals wake the thread; the thread that sleeps sets it before it sleeps.
     void set_wake_after(std::size_t n);
@@ -37,6 +40,7 @@ public:
 
 private:
     bool ready() const { return arrived_.size() >= wake_after_ || failure_seen_; }
+    bool woken() const { return ready() || poked_; }
 
     std::mutex mu_;
     std::condition_variable cv_;
@@ -44,6 +48,7 @@ private:
     std::size_t wake_after_;
     bool wake_on_failure_;
     bool failure_seen_ = false;
+    bool poked_ = false;
 };
 
 }  // namespace cf::detail

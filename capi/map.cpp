@@ -1,0 +1,131 @@
+// cf_map, cf_map_source and their iterator over the core's MapIterator.
+#include <cstddef>
+#include <cstring>
+
+#include "../src/executor/map_iterator.hpp"
+#include "capi_support.hpp"
+#include "handles.hpp"
+#include "options.hpp"
+
+using cf::detail::MapIterator;
+using namespace cf::capi;
+
+namespace {
+
+constexpr std::size_t kMapOptionsV1 = offsetof(cf_map_options, unordered) + sizeof(int);
+
+cf::MapOptions map_options(const cf_map_options &o) {
+    cf::MapOptions m;
+    m.timeout = o.timeout;
+    m.chunksize = o.chunksize;
+    m.buffersize = o.buffersize;
+    m.unordered = o.unordered != 0;
+    return m;
+}
+
+int start_map(const char *function, cf_executor *ex, cf_task_fn fn, void *user_data, const cf_map_options *o,
+              cf_map_iter **out, cf::detail::ArgSource source) {
+    cf_executor *e = handle_cast<cf_executor>(ex);
+    if (!e) return bad_handle(function, "executor", ex);
+    if (!fn) return null_argument(function, "fn");
+    cf_map_options opts;
+    cf_map_options_init(&opts);
+    int rc = read_options(o, kMapOptionsV1, opts, function);
+    if (rc != CF_OK) return rc;
+    if (opts.chunksize == 0) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": chunksize must be at least 1");
+    if (!timeout_ok(opts.timeout)) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": timeout is NaN");
+    return guarded([&]() -> int {
+        auto it = std::make_unique<MapIterator>(e->executor->shared_core(), c_task_call(fn, user_data),
+                                                std::move(source), map_options(opts));
+        *out = reinterpret_cast<cf_map_iter *>(it.release());
+        return CF_OK;
+    });
+}
+
+MapIterator *iterator_of(const cf_map_iter *it) { return handle_cast<MapIterator>(const_cast<cf_map_iter *>(it)); }
+
+}  // namespace
+
+extern "C" {
+
+CF_API void cf_map_options_init(cf_map_options *o) {
+    if (!o) return;
+    std::memset(static_cast<void *>(o), 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->timeout = CF_FOREVER;
+    o->chunksize = 1;
+}
+
+CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slice *args, size_t n_args,
+                  const cf_map_options *o, cf_map_iter **out) {
+    if (!out) return null_argument("cf_map", "out");
+    *out = nullptr;
+    if (n_args && !args) return null_argument("cf_map", "args (with n_args > 0)");
+    for (size_t i = 0; i < n_args; ++i)
+        if (!args[i].data && args[i].len)
+            return fail(CF_E_INVALID_ARGUMENT, "cf_map: args[" + std::to_string(i) + "] has NULL data and a length");
+    size_t next = 0;
+    auto source = [args, n_args, next](std::string_view &arg) mutable {
+        if (next == n_args) return false;
+        const cf_slice &s = args[next++];
+        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
+        return true;
+    };
+    return start_map("cf_map", ex, fn, user_data, o, out, source);
+}
+
+CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
+                         const cf_map_options *o, cf_map_iter **out) {
+    if (!out) return null_argument("cf_map_source", "out");
+    *out = nullptr;
+    if (!source) return null_argument("cf_map_source", "source");
+    auto pull = [source, state](std::string_view &arg) {
+        cf_slice s{nullptr, 0};
+        int rc = source(state, &s);
+        if (rc == CF_DONE) return false;
+        if (rc != CF_OK)
+            throw cf::InvalidArgument("cf_map_source: the argument source returned " + std::to_string(rc) + " (" +
+                                      cf_status_name(rc) + ")");
+        if (!s.data && s.len) throw cf::InvalidArgument("cf_map_source: the source gave NULL data with a length");
+        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
+        return true;
+    };
+    return start_map("cf_map_source", ex, fn, user_data, o, out, pull);
+}
+
+CF_API int cf_map_next(cf_map_iter *it, cf_slice *result) {
+    MapIterator *m = iterator_of(it);
+    if (!m) return bad_handle("cf_map_next", "iterator", it);
+    if (!result) return null_argument("cf_map_next", "result");
+    return guarded([&]() -> int {
+        std::string_view out;
+        switch (m->next(out)) {
+            case MapIterator::Step::Item:
+                *result = cf_slice{out.data(), out.size()};
+                return CF_OK;
+            case MapIterator::Step::End:
+                return CF_DONE;
+            case MapIterator::Step::Failed:
+                break;
+        }
+        const cf::detail::Failure &f = m->failure();
+        return fail(static_cast<int>(f.status), f.message.empty() ? f.type : f.type + ": " + f.message);
+    });
+}
+
+CF_API int cf_map_error(const cf_map_iter *it, cf_error *out) {
+    MapIterator *m = iterator_of(it);
+    if (!m) return bad_handle("cf_map_error", "iterator", it);
+    if (!out) return null_argument("cf_map_error", "out");
+    const cf::detail::Failure &f = m->failure();
+    if (f.type.empty()) {
+        *out = cf_error{CF_OK, nullptr, nullptr, nullptr};
+        return CF_OK;
+    }
+    *out = cf_error{static_cast<int>(f.status), f.type.c_str(), f.message.c_str(), f.detail.c_str()};
+    return CF_OK;
+}
+
+CF_API void cf_map_free(cf_map_iter *it) { delete iterator_of(it); }
+
+}  // extern "C"

@@ -1,0 +1,85 @@
+// The cf_task_* entry points (what a running task calls) and the registry's C face.
+#include "../src/executor/task_context.hpp"
+#include "../src/registry/registry.hpp"
+#include "capi_support.hpp"
+#include "handles.hpp"
+
+using cf::TaskContext;
+using namespace cf::capi;
+
+namespace cf::capi {
+
+int invoke_c_task(const TaskCall &call, TaskContext &ctx, const void *arg, std::size_t len) {
+    auto fn = reinterpret_cast<cf_task_fn>(call.fn);
+    return fn(reinterpret_cast<cf_task_ctx *>(&ctx.impl()), arg, len, call.user_data);
+}
+
+}  // namespace cf::capi
+
+namespace {
+TaskContext::Impl *context_of(const cf_task_ctx *ctx) {
+    return handle_cast<TaskContext::Impl>(const_cast<cf_task_ctx *>(ctx));
+}
+}  // namespace
+
+extern "C" {
+
+CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len) {
+    TaskContext::Impl *c = context_of(ctx);
+    if (!c) return bad_handle("cf_task_return", "ctx", ctx);
+    if (!data && len) return null_argument("cf_task_return", "data (with a non-zero length)");
+    return guarded([&]() -> int {
+        c->return_bytes(std::string_view(static_cast<const char *>(data), data ? len : 0));
+        return CF_OK;
+    });
+}
+
+CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len) {
+    TaskContext::Impl *c = context_of(ctx);
+    if (!c) {
+        bad_handle("cf_task_return_buffer", "ctx", ctx);
+        return nullptr;
+    }
+    void *buffer = nullptr;
+    guarded([&]() -> int {
+        buffer = c->return_buffer(len);
+        return CF_OK;
+    });
+    return buffer;
+}
+
+CF_API int cf_task_raise(cf_task_ctx *ctx, const char *type, const char *message) {
+    TaskContext::Impl *c = context_of(ctx);
+    if (!c) return bad_handle("cf_task_raise", "ctx", ctx);
+    int rc = guarded([&]() -> int {
+        c->raise(type ? type : "cf_task_error", message ? message : "");
+        return CF_OK;
+    });
+    if (rc != CF_OK) return rc;
+    return fail(CF_E_TASK_FAILED, std::string(type ? type : "cf_task_error") + (message ? std::string(": ") + message : ""));
+}
+
+CF_API int cf_task_cancel_requested(const cf_task_ctx *ctx) {
+    TaskContext::Impl *c = context_of(ctx);
+    return c && c->cancel_requested();
+}
+
+CF_API int cf_task_register(const char *name, cf_task_fn fn, void *user_data) {
+    if (!name) return null_argument("cf_task_register", "name");
+    if (!fn) return null_argument("cf_task_register", "fn");
+    return guarded([&]() -> int {
+        cf::detail::register_task(name, c_task_call(fn, user_data));
+        return CF_OK;
+    });
+}
+
+CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn) {
+    if (cf_task_register(name, fn, nullptr) != CF_OK)
+        guarded([&]() -> int {
+            cf::detail::record_load_time_conflict(std::string("CF_TASK(") + (name ? name : "NULL") +
+                                                  "): " + cf_last_error());
+            return CF_OK;
+        });
+}
+
+}  // extern "C"

@@ -1,0 +1,210 @@
+// libcfutures C++ API: executors (the interface both pools share) and the thread pool.
+#ifndef CFUTURES_EXECUTOR_HPP
+#define CFUTURES_EXECUTOR_HPP
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cf_export.h"
+#include "errors.hpp"
+#include "future.hpp"
+
+namespace cf {
+
+// What a byte-string task sees while it runs (the C ABI's cf_task_ctx): where it puts its result or failure.
+class CF_API TaskContext {
+public:
+    // Copies bytes out as the result (replacing an earlier one).
+    void return_bytes(std::string_view bytes);
+    // A buffer of len bytes that becomes the result; valid until the task returns or sets another result.
+    void *return_buffer(std::size_t len);
+    // Fails the task with a described error (the C ABI's cf_task_raise).
+    void raise(std::string type, std::string message);
+    // True once cancellation of this running task was asked for (cancel(), or shutdown with cancel_futures).
+    bool cancel_requested() const noexcept;
+
+    class Impl;
+    explicit TaskContext(Impl &impl) noexcept : impl_(&impl) {}
+    Impl &impl() const noexcept { return *impl_; }
+
+private:
+    Impl *impl_;
+};
+
+// A byte-string task as the C ABI knows it, made callable without the C header: `invoke` (supplied by the
+// caller's layer) calls `fn` with the context, the argument and `user_data`, and returns the task's status.
+struct TaskCall {
+    using Invoker = int (*)(const TaskCall &call, TaskContext &ctx, const void *arg, std::size_t len);
+    Invoker invoke = nullptr;
+    void (*fn)() = nullptr;
+    void *user_data = nullptr;
+};
+
+struct MapOptions {
+    double timeout = forever;       // measured from the map call
+    std::size_t chunksize = 1;      // items per task; 0 is invalid
+    std::size_t buffersize = 0;     // 0: submit everything at once; else at most this many chunks in flight
+    bool unordered = false;         // true: results in completion order
+};
+
+namespace detail {
+class ExecutorCore;
+class MapIterator;
+
+// A unit of work handed to an executor: run() completes the promise (value or exception).
+class CF_API Job {
+public:
+    virtual ~Job();
+    virtual void run(PromiseBase &promise) = 0;
+};
+
+// Supplies map arguments one at a time; false at the end. The view must stay valid until the next call.
+using ArgSource = std::function<bool(std::string_view &next)>;
+}  // namespace detail
+
+// The lazy result sequence of Executor::map_bytes: next() gives each result in turn.
+class CF_API MapResults {
+public:
+    explicit MapResults(std::unique_ptr<detail::MapIterator> impl);
+    MapResults(MapResults &&) noexcept;
+    MapResults &operator=(MapResults &&) noexcept;
+    ~MapResults();  // cancels the tasks not started
+    // The next result (valid until the next call), or nullopt at the end; throws the first failure once.
+    std::optional<std::string_view> next();
+    detail::MapIterator &impl() noexcept { return *impl_; }
+
+private:
+    std::unique_ptr<detail::MapIterator> impl_;
+};
+
+// What ThreadPoolExecutor and ProcessPoolExecutor share. Destroying an executor shuts it down and waits,
+// like leaving Python's `with` block.
+class CF_API Executor {
+public:
+    Executor(const Executor &) = delete;
+    Executor &operator=(const Executor &) = delete;
+    virtual ~Executor();
+
+    // Runs a byte-string task: the argument is copied before submit returns.
+    FutureBase submit_bytes(const TaskCall &call, std::string_view arg);
+    // Runs the task registered under name (cf_task_register / CF_TASK).
+    FutureBase submit_named(std::string_view name, std::string_view arg);
+    // Runs a byte-string task over every argument, as concurrent.futures' map does.
+    MapResults map_bytes(const TaskCall &call, detail::ArgSource source, const MapOptions &options = {});
+
+    // Idempotent. wait: until every task has finished; cancel_futures: cancel those not started.
+    void shutdown(bool wait = true, bool cancel_futures = false);
+
+    detail::ExecutorCore &core() const noexcept { return *core_; }
+    std::shared_ptr<detail::ExecutorCore> shared_core() const noexcept { return core_; }
+
+protected:
+    explicit Executor(std::shared_ptr<detail::ExecutorCore> core);
+    FutureBase submit_job(std::unique_ptr<detail::Job> job);
+
+private:
+    std::shared_ptr<detail::ExecutorCore> core_;
+};
+
+namespace detail {
+// Runs a C++ callable with bound arguments and completes the promise with its value or exception.
+template <class R, class Callable>
+class CallableJob final : public Job {
+public:
+    explicit CallableJob(Callable c) : callable_(std::move(c)) {}
+    void run(PromiseBase &promise) override {
+        try {
+            if constexpr (std::is_void_v<R>) {
+                callable_();
+                promise.set_bytes({});
+            } else {
+                promise.set_value(std::make_unique<TypedValue<R>>(callable_()));
+            }
+        } catch (...) {
+            promise.set_exception(std::current_exception());
+        }
+    }
+
+private:
+    Callable callable_;
+};
+}  // namespace detail
+
+class CF_API ThreadPoolExecutor : public Executor {
+public:
+    struct Options {
+        std::size_t max_workers = 0;          // 0: min(32, usable CPUs + 4); more than 65536 is invalid
+        std::string thread_name_prefix;       // empty: "cf<k>"; threads are named <prefix>_<i> (15 bytes kept)
+        std::function<void()> initializer;    // run once in each new worker; if it throws, the pool is broken
+    };
+
+    ThreadPoolExecutor();
+    explicit ThreadPoolExecutor(Options options);
+    ~ThreadPoolExecutor() override;
+
+    // Runs f(args...) on a worker; the future holds its result or its exception.
+    template <class F, class... Args>
+    auto submit(F &&f, Args &&...args) -> Future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> {
+        using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
+        auto bound = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable -> R {
+            return std::apply(fn, std::move(tup));
+        };
+        return Future<R>(submit_job(std::make_unique<detail::CallableJob<R, decltype(bound)>>(std::move(bound))));
+    }
+
+    // Applies f to every item, chunksize items per task; the results in input order (as Python's list(map())).
+    template <class F, class Range>
+    auto map(F f, const Range &items, const MapOptions &options = {})
+        -> std::vector<std::invoke_result_t<F, const typename Range::value_type &>> {
+        using Item = typename Range::value_type;
+        using R = std::invoke_result_t<F, const Item &>;
+        if (options.chunksize == 0) throw InvalidArgument("chunksize must be at least 1");
+        std::vector<Future<std::vector<R>>> chunks;
+        std::vector<Item> chunk;
+        auto flush = [&] {
+            chunks.push_back(submit([f](const std::vector<Item> &in) {
+                std::vector<R> out;
+                out.reserve(in.size());
+                for (const Item &x : in) out.push_back(f(x));
+                return out;
+            }, std::move(chunk)));
+            chunk = {};
+        };
+        for (const Item &x : items) {
+            chunk.push_back(x);
+            if (chunk.size() == options.chunksize) flush();
+        }
+        if (!chunk.empty()) flush();
+        std::vector<R> results;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.timeout);
+        try {
+            for (auto &c : chunks) {
+                double left = options.timeout < 0 ? forever
+                    : std::max(0.0, std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count());
+                for (auto &r : c.result(left)) results.push_back(std::move(r));
+            }
+        } catch (...) {
+            for (auto &c : chunks) c.cancel();  // as Python's map does when its caller stops early
+            throw;
+        }
+        return results;
+    }
+
+    // Threads started so far (threads start lazily, only when no idle one exists).
+    std::size_t thread_count() const;
+    std::size_t max_workers() const;
+};
+
+}  // namespace cf
+
+#endif  // CFUTURES_EXECUTOR_HPP

@@ -1,0 +1,39 @@
+// ExecutorCore: what every executor implementation provides (the Impl behind cf::Executor). Internal: no API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cfutures/executor.hpp"
+#include "future/future_state.hpp"
+
+namespace cf::detail {
+
+// The results of one map chunk: the items' results in order, up to the first failure (if any).
+struct ChunkResults {
+    std::vector<std::string> results;
+    std::optional<Failure> failure;  // the failure of item results.size()
+};
+
+class ExecutorCore {
+public:
+    virtual ~ExecutorCore();
+
+    // Runs a C++ job (thread pools only).
+    virtual FutureBase submit_job(std::unique_ptr<Job> job) = 0;
+    // Runs a byte-string task; the argument is copied before this returns.
+    virtual FutureBase submit_call(const TaskCall &call, std::string_view arg) = 0;
+    // Runs the task registered under name; by default looks it up in this process.
+    virtual FutureBase submit_named(std::string_view name, std::string_view arg);
+    // Runs the task over each argument in turn as one unit; the future holds a ChunkResults.
+    virtual FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) = 0;
+    virtual void shutdown(bool wait, bool cancel_futures) = 0;
+    // Process pools only: stop the workers with SIGTERM / SIGKILL.
+    virtual void terminate_workers();
+    virtual void kill_workers();
+};
+
+}  // namespace cf::detail

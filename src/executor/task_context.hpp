@@ -1,0 +1,55 @@
+// TaskContext::Impl: the result or failure a byte-string task produces while it runs, and the code that runs a
+// TaskCall and turns what it produced into the future's outcome. Shared by both executors. Internal: no API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cfutures/executor.hpp"
+#include "future/future_state.hpp"
+
+namespace cf {
+
+class TaskContext::Impl {
+public:
+    static constexpr std::uint32_t kTag = 0x43465443;  // "CFTC"
+    bool tag_ok() const noexcept { return tag_ == kTag; }
+
+    explicit Impl(const detail::FutureState *future) : future_(future) {}
+    ~Impl() { tag_ = 0; }
+
+    void return_bytes(std::string_view bytes) { result_.assign(bytes.data(), bytes.size()); }
+    void *return_buffer(std::size_t len) {
+        result_.assign(len, '\0');
+        return result_.data();
+    }
+    void raise(std::string type, std::string message);
+    bool cancel_requested() const noexcept { return future_ && future_->cancel_requested(); }
+
+    std::string &result() noexcept { return result_; }
+    // The failure the task raised, if it did.
+    std::optional<detail::Failure> &raised() noexcept { return raised_; }
+
+private:
+    std::uint32_t tag_ = kTag;
+    const detail::FutureState *future_;
+    std::string result_;
+    std::optional<detail::Failure> raised_;
+};
+
+namespace detail {
+
+// The outcome of one byte-string task: its result bytes, or its failure.
+struct TaskOutcome {
+    std::string result;
+    std::optional<Failure> failure;
+};
+
+// Calls the task (catching any C++ exception it lets escape) and reports what it produced.
+TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg);
+
+}  // namespace detail
+}  // namespace cf

@@ -1,0 +1,66 @@
+#include "registry.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace cf::detail {
+namespace {
+
+struct Registry {
+    std::mutex mu;
+    std::map<std::string, TaskCall, std::less<>> by_name;
+    std::string conflict;
+};
+
+// Built on first use, never destroyed: registrations run from constructors of any loaded library, in any order,
+// and tasks may still be looked up while other static objects are torn down.
+Registry &registry() {
+    static Registry *r = new Registry();
+    return *r;
+}
+
+}  // namespace
+
+void register_task(std::string_view name, const TaskCall &call) {
+    if (name.empty()) throw InvalidArgument("task name is empty");
+    if (!call.fn) throw InvalidArgument("task function is NULL");
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.by_name.find(name);
+    if (it == r.by_name.end()) {
+        r.by_name.emplace(std::string(name), call);
+        return;
+    }
+    if (it->second.fn == call.fn && it->second.user_data == call.user_data) return;
+    throw InvalidArgument("task '" + std::string(name) + "' is already registered with another function");
+}
+
+std::optional<RegisteredTask> find_task(std::string_view name) {
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.by_name.find(name);
+    if (it == r.by_name.end()) return std::nullopt;
+    return RegisteredTask{it->first, it->second};
+}
+
+std::optional<RegisteredTask> find_task(const TaskCall &call) {
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    for (const auto &[name, registered] : r.by_name)
+        if (registered.fn == call.fn) return RegisteredTask{name, registered};
+    return std::nullopt;
+}
+
+void record_load_time_conflict(std::string message) {
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.conflict.empty()) r.conflict = std::move(message);
+}
+
+std::string load_time_conflict() {
+    Registry &r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return r.conflict;
+}
+
+}  // namespace cf::detail

@@ -1,0 +1,279 @@
+#include "thread_pool.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "executor/task_context.hpp"
+#include "future/spin.hpp"
+#include "future/waiter.hpp"
+
+namespace cf::detail {
+namespace {
+
+// Counts pools for the default thread names "cf<k>_<i>", as Python counts ThreadPoolExecutor-<k>.
+std::atomic<unsigned> g_pool_counter{0};
+
+// The index of the calling thread in its pool (valid only on worker threads).
+thread_local std::size_t t_worker_index = 0;
+
+std::size_t usable_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
+    unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
+
+// A byte-string task with its own copy of the argument.
+class CallJob final : public Job {
+public:
+    CallJob(const TaskCall &call, std::string_view arg) : call_(call), arg_(arg) {}
+    void run(PromiseBase &promise) override {
+        FutureState *state = promise.future_base().native_handle();
+        TaskOutcome out = run_task_call(call_, state, arg_);
+        if (out.failure)
+            state->set_failure(std::move(*out.failure));
+        else
+            state->set_value(std::make_unique<TypedValue<std::string>>(std::move(out.result)));
+    }
+
+private:
+    TaskCall call_;
+    std::string arg_;
+};
+
+// Several arguments of one map chunk, run in turn; stops at the first failure.
+class ChunkJob final : public Job {
+public:
+    ChunkJob(const TaskCall &call, const std::vector<std::string_view> &args)
+        : call_(call), args_(args.begin(), args.end()) {}
+    void run(PromiseBase &promise) override {
+        FutureState *state = promise.future_base().native_handle();
+        ChunkResults chunk;
+        chunk.results.reserve(args_.size());
+        for (const std::string &arg : args_) {
+            TaskOutcome out = run_task_call(call_, state, arg);
+            if (out.failure) {
+                chunk.failure = std::move(out.failure);
+                break;
+            }
+            chunk.results.push_back(std::move(out.result));
+        }
+        state->set_value(std::make_unique<TypedValue<ChunkResults>>(std::move(chunk)));
+    }
+
+private:
+    TaskCall call_;
+    std::vector<std::string> args_;
+};
+
+}  // namespace
+
+std::shared_ptr<ThreadPool> ThreadPool::create(Config config) {
+    if (config.max_workers > kMaxWorkers)
+        throw InvalidArgument("max_workers must be at most " + std::to_string(kMaxWorkers) + " (got " +
+                              std::to_string(config.max_workers) + ")");
+    return std::shared_ptr<ThreadPool>(new ThreadPool(std::move(config)));
+}
+
+ThreadPool::ThreadPool(Config config)
+    : max_workers_(config.max_workers ? config.max_workers : std::min<std::size_t>(32, usable_cpus() + 4)),
+      prefix_(config.thread_name_prefix.empty() ? "cf" + std::to_string(g_pool_counter.fetch_add(1))
+                                                : std::move(config.thread_name_prefix)),
+      initializer_(std::move(config.initializer)) {}
+
+ThreadPool::~ThreadPool() {
+    // Only reached once every worker has let go of the pool; a worker that drops the last reference is the one
+    // thread still running, and it cannot join itself.
+    for (std::thread &t : threads_) {
+        if (!t.joinable()) continue;
+        if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+    }
+}
+
+std::size_t ThreadPool::thread_count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return threads_.size();
+}
+
+FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg) {
+    return submit_job(std::make_unique<CallJob>(call, arg));
+}
+
+FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
+    return submit_job(std::make_unique<ChunkJob>(call, args));
+}
+
+FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
+    if (!job) throw InvalidArgument("job is null");
+    WorkItem item{PromiseBase(), std::move(job)};
+    FutureBase future = item.promise.future_base();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!broken_.empty()) throw BrokenThreadPool(broken_);
+    if (shutdown_.load(std::memory_order_relaxed)) throw ShutdownError("cannot schedule new futures after shutdown");
+    queue_.push_back(std::move(item));
+    queued_.fetch_add(1, std::memory_order_release);
+    // Notified under the lock: a sleeper may return (and its Sleeper vanish) as soon as the lock is free.
+    if (!sleepers_.empty()) {
+        Sleeper *s = sleepers_.back();
+        sleepers_.pop_back();
+        s->signalled = true;
+        s->cv.notify_one();
+    }
+    for (Waiter *h : helpers_) h->poke();
+    if (idle_tokens_ > 0)
+        --idle_tokens_;
+    else if (threads_.size() < max_workers_)
+        start_thread_locked();
+    return future;
+}
+
+void ThreadPool::start_thread_locked() {
+    std::size_t index = threads_.size();
+    running_.push_back(nullptr);
+    threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+}
+
+void ThreadPool::worker_main(std::size_t index) {
+    std::string name = prefix_ + "_" + std::to_string(index);
+    name.resize(std::min<std::size_t>(name.size(), 15));  // Linux keeps 15 bytes of a thread's name
+    pthread_setname_np(pthread_self(), name.c_str());
+    t_worker_index = index;
+    if (initializer_) {
+        try {
+            initializer_();
+        } catch (...) {
+            Failure f = describe_exception(std::current_exception());
+            break_pool("A thread initializer failed, the thread pool is not usable anymore (" + f.type +
+                       (f.message.empty() ? "" : ": " + f.message) + ")");
+            return;
+        }
+    }
+    current_wait_helper() = this;
+    WorkItem item;
+    while (take(item)) {
+        run(item, index);
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            running_[index] = nullptr;
+            ++idle_tokens_;
+        }
+        item = WorkItem();
+    }
+    current_wait_helper() = nullptr;
+}
+
+bool ThreadPool::try_take_locked(WorkItem &out) {
+    if (queue_.empty()) return false;
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    running_[t_worker_index] = out.promise.future_base().native_handle();
+    return true;
+}
+
+bool ThreadPool::take(WorkItem &out) {
+    for (;;) {
+        spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); });
+        std::unique_lock<std::mutex> lock(mu_);
+        if (try_take_locked(out)) return true;
+        if (shutdown_.load() || !broken_.empty()) return false;
+        Sleeper me;
+        sleepers_.push_back(&me);
+        me.cv.wait(lock, [&me] { return me.signalled; });
+        // Whoever signalled us has taken us off sleepers_.
+    }
+}
+
+void ThreadPool::run(WorkItem &item, std::size_t worker) {
+    (void)worker;
+    if (!item.promise.set_running_or_notify_cancel()) return;  // cancelled while queued
+    item.job->run(item.promise);
+}
+
+void ThreadPool::wake_all_locked() {
+    for (Sleeper *s : sleepers_) {
+        s->signalled = true;
+        s->cv.notify_one();
+    }
+    sleepers_.clear();
+    for (Waiter *h : helpers_) h->poke();
+}
+
+void ThreadPool::break_pool(const std::string &why) {
+    std::deque<WorkItem> pending;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (broken_.empty()) broken_ = why;
+        pending.swap(queue_);
+        queued_.store(0);
+        wake_all_locked();
+    }
+    for (WorkItem &item : pending) item.promise.set_failure(Status::BrokenThreadPool, "BrokenThreadPool", why);
+}
+
+void ThreadPool::shutdown(bool wait, bool cancel_futures) {
+    std::deque<WorkItem> cancelled;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        shutdown_.store(true);
+        if (cancel_futures) {
+            cancelled.swap(queue_);
+            queued_.store(0);
+            for (FutureState *f : running_)
+                if (f) f->request_cancel();
+        }
+        wake_all_locked();
+    }
+    for (WorkItem &item : cancelled) item.promise.future_base().native_handle()->cancel();
+    if (wait) join_threads();
+}
+
+void ThreadPool::join_threads() {
+    // After shutdown no thread is added, so threads_ no longer changes.
+    std::lock_guard<std::mutex> lock(join_mu_);
+    for (std::thread &t : threads_) {
+        if (!t.joinable()) continue;
+        // Shutdown from one of our own tasks waits for the others, not for itself.
+        if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+    }
+}
+
+bool ThreadPool::help_wait(FutureState &f, const Deadline &deadline) {
+    if (spin_until([&f] { return f.done(); })) return true;
+    Waiter w;
+    if (!f.add_waiter(&w)) return true;
+    std::size_t me = t_worker_index;
+    FutureState *outer = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        helpers_.push_back(&w);
+        outer = running_[me];
+    }
+    while (!f.done()) {
+        WorkItem item;
+        bool got;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            got = try_take_locked(item);
+        }
+        if (got) {
+            run(item, me);
+            std::lock_guard<std::mutex> lock(mu_);
+            running_[me] = outer;
+            continue;
+        }
+        if (!w.sleep_until(deadline) && deadline.passed()) break;
+    }
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
+    }
+    f.remove_waiter(&w);
+    return f.done();
+}
+
+}  // namespace cf::detail
