@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -33,6 +34,16 @@ int guarded(Body &&body) noexcept {
 
 // NaN is the one timeout that means nothing; every other value has a meaning (see cfutures.h).
 inline bool timeout_ok(double timeout) { return !std::isnan(timeout); }
+
+// The integer a C caller put in an enum parameter. Read through memcpy: in C++ a value outside the enumerators'
+// range cannot be loaded as the enum type, and a C caller may pass anything.
+template <class Enum>
+int raw_enum(const Enum &e) noexcept {
+    int raw;
+    static_assert(sizeof raw == sizeof e, "C ABI enums are 32 bits wide");
+    std::memcpy(&raw, &e, sizeof raw);
+    return raw;
+}
 
 inline int null_argument(const char *function, const char *what) {
     return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": " + what + " is NULL");

@@ -62,7 +62,7 @@ CF_API int cf_future_cancelled(const cf_future *f) { return cf_future_get_state(
 
 CF_API int cf_future_cancel(cf_future *f) {
     FutureState *s = future_of(f);
-    if (!s) return 0;
+    if (!s) return bad_handle("cf_future_cancel", "future", f);
     return guarded([&]() -> int { return s->cancel() ? 1 : 0; });
 }
 

@@ -31,12 +31,13 @@ CF_API int cf_wait(cf_future *const *fs, size_t n, double timeout, cf_return_whe
     int rc = check_futures("cf_wait", fs, n);
     if (rc != CF_OK) return rc;
     if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_wait: timeout is NaN");
-    if (when != CF_ALL_COMPLETED && when != CF_FIRST_COMPLETED && when != CF_FIRST_EXCEPTION)
-        return fail(CF_E_INVALID_ARGUMENT, "cf_wait: return_when " + std::to_string(static_cast<int>(when)) +
+    int how = raw_enum(when);
+    if (how != CF_ALL_COMPLETED && how != CF_FIRST_COMPLETED && how != CF_FIRST_EXCEPTION)
+        return fail(CF_E_INVALID_ARGUMENT, "cf_wait: return_when " + std::to_string(how) +
                                                " is not CF_ALL_COMPLETED, CF_FIRST_COMPLETED or CF_FIRST_EXCEPTION");
     return guarded([&]() -> int {
         auto outcome = cf::detail::wait_states(states(fs), n, cf::detail::Deadline::after(timeout),
-                                               static_cast<cf::ReturnWhen>(when), done);
+                                               static_cast<cf::ReturnWhen>(how), done);
         if (n_done) *n_done = outcome.n_done;
         if (outcome.holds) return CF_OK;
         return fail(CF_E_TIMEOUT, cf::detail::unfinished_message(outcome.n_distinct - outcome.n_done,
