@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# The consumer test: install libcfutures into a fresh prefix and use it the way a downstream project would.
+#
+#   run.sh <project-binary-dir> <work-dir> <c-compiler> <cxx-compiler> "<C flags>" "<CXX flags>"
+#
+# Steps: install; (a) build and run a C99 program with the flags pkg-config gives; (b) configure, build and run a
+# CMake project through find_package(cfutures CONFIG), and probe the package's version compatibility; (c) inspect
+# the installed files: SONAME, symlinks, exported symbols, pkg-config version, headers.
+# The flags (which carry -fsanitize=... under the asan/tsan presets) go to every compile and link.
+# Prints "N passed, M failed" at the end; exits 0 only when nothing failed.
+set -euo pipefail
+
+# Bump together with the project version (include/cfutures/cfutures.h).
+readonly EXPECTED_VERSION=0.1.0
+readonly EXPECTED_MAJOR=${EXPECTED_VERSION%%.*}
+
+if [[ $# -lt 4 ]]; then
+  echo "usage: $0 <project-binary-dir> <work-dir> <c-compiler> <cxx-compiler> [C flags] [CXX flags]" >&2
+  exit 2
+fi
+build_dir=$(cd "$1" && pwd)
+work=$2
+cc=$3
+cxx=$4
+c_flags=${5:-}
+cxx_flags=${6:-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src_root=$(cd "$here/../.." && pwd)
+cmake_cmd=${CMAKE:-cmake}
+
+passed=0
+failed=0
+failures=()
+
+step() { printf '\n==> %s\n' "$*"; }
+pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$1"; }
+fail() {
+  failed=$((failed + 1))
+  failures+=("$1")
+  printf 'FAIL: %s\n' "$1"
+  if [[ $# -gt 1 && -s $2 ]]; then
+    sed 's/^/    | /' "$2"
+  fi
+}
+finish() {
+  printf '\n'
+  if ((failed)); then
+    printf 'failed checks:\n'
+    printf '  - %s\n' "${failures[@]}"
+  fi
+  printf '%d passed, %d failed\n' "$passed" "$failed"
+  ((failed == 0)) && exit 0
+  exit 1
+}
+# A failure that leaves nothing sensible to check after it.
+abort() { fail "$@"; printf 'stopping: later checks depend on this one\n'; finish; }
+
+# Runs a command with its output in a log file; echoes the command first. Returns the command's status.
+run_logged() {
+  local log=$1
+  shift
+  printf '$ %s\n' "$*" >>"$log"
+  printf '  $ %s\n' "$*"
+  "$@" >>"$log" 2>&1
+}
+
+case $work in
+  "" | / | "$HOME" | "$src_root" | "$build_dir") echo "refusing to use '$work' as the work directory" >&2; exit 2 ;;
+esac
+
+missing_tools=()
+for tool in "$cmake_cmd" "$cc" "$cxx" pkg-config readelf nm c++filt ldd; do
+  command -v "$tool" >/dev/null 2>&1 || missing_tools+=("$tool")
+done
+if ((${#missing_tools[@]})); then
+  echo "missing tools: ${missing_tools[*]}"
+  abort "the tools this test needs are installed"
+fi
+
+step "fresh work directory $work"
+rm -rf -- "$work"
+mkdir -p -- "$work"
+work=$(cd "$work" && pwd)
+prefix=$work/prefix
+logs=$work/logs
+mkdir -p "$logs"
+
+# ---------------------------------------------------------------------------------------------------------------
+step "install $build_dir into $prefix"
+if run_logged "$logs/install.log" "$cmake_cmd" --install "$build_dir" --prefix "$prefix"; then
+  pass "cmake --install into a fresh prefix"
+else
+  abort "cmake --install into a fresh prefix" "$logs/install.log"
+fi
+
+# GNUInstallDirs picks lib, lib64 or lib/<multiarch>: find the directory that holds the library.
+mapfile -t found < <(find "$prefix" -name "libcfutures.so" \( -type f -o -type l \) | sort)
+if [[ ${#found[@]} -ne 1 ]]; then
+  printf '%s\n' "${found[@]:-(none)}" >"$logs/libdir.log"
+  abort "exactly one libcfutures.so installed under the prefix" "$logs/libdir.log"
+fi
+libdir=$(dirname "${found[0]}")
+pcdir=$libdir/pkgconfig
+echo "libdir: $libdir"
+pkgconf() { PKG_CONFIG_PATH=$pcdir pkg-config "$@"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+step "(c) installed files"
+
+# Headers: every public header of the source tree is installed under <prefix>/include/cfutures/.
+missing=()
+while IFS= read -r h; do
+  [[ -f $prefix/include/cfutures/$h ]] || missing+=("$h")
+done < <(cd "$src_root/include/cfutures" && find . -type f -name '*.h*' | sed 's|^\./||' | sort)
+if [[ ! -f $prefix/include/cfutures/cfutures.h ]]; then missing+=("cfutures.h"); fi
+if ((${#missing[@]} == 0)); then
+  pass "headers installed under $prefix/include/cfutures/ ($(cd "$prefix/include/cfutures" && echo *))"
+else
+  printf 'missing: %s\n' "${missing[@]}" >"$logs/headers.log"
+  fail "headers installed under $prefix/include/cfutures/" "$logs/headers.log"
+fi
+
+# The SONAME link chain: libcfutures.so -> libcfutures.so.<major> -> libcfutures.so.<version> (a real file).
+so=$libdir/libcfutures.so
+so_major=libcfutures.so.$EXPECTED_MAJOR
+so_full=libcfutures.so.$EXPECTED_VERSION
+ls -l "$libdir"/libcfutures.so* >"$logs/links.log" 2>&1 || true
+if [[ -L $so && $(readlink "$so") == "$so_major" && -L $libdir/$so_major &&
+      $(readlink "$libdir/$so_major") == "$so_full" && -f $libdir/$so_full && ! -L $libdir/$so_full ]]; then
+  pass "symlinks libcfutures.so -> $so_major -> $so_full"
+else
+  fail "symlinks libcfutures.so -> $so_major -> $so_full" "$logs/links.log"
+fi
+
+lib=$libdir/$so_full
+[[ -f $lib ]] || lib=$so
+readelf -d "$lib" >"$logs/readelf.log" 2>&1 || true
+soname=$(sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p' "$logs/readelf.log")
+if [[ $soname == "$so_major" ]]; then
+  pass "readelf -d: SONAME $soname"
+else
+  fail "readelf -d: SONAME is '$soname', expected $so_major" "$logs/readelf.log"
+fi
+
+# cmake --install drops the build tree's RPATH; an installed library pointing into a build tree is a packaging bug.
+if grep -E '\((RPATH|RUNPATH)\)' "$logs/readelf.log" | grep -qF "$build_dir"; then
+  fail "installed library has no RPATH/RUNPATH into the build tree" "$logs/readelf.log"
+else
+  pass "installed library has no RPATH/RUNPATH into the build tree"
+fi
+
+# Exported symbols: only the C ABI (cf_*) and namespace cf (functions, typeinfo, vtables). The mangled names are
+# demangled one per line (they contain no spaces; a symbol version suffix, if any, is dropped first).
+nm -D --defined-only "$lib" >"$logs/nm.raw" 2>&1 || true
+awk 'NF >= 3 { print $NF }' "$logs/nm.raw" | sed 's/@.*//' | c++filt | sort -u >"$logs/exports.txt"
+grep -vE '^(cf_|cf::|typeinfo for cf::|typeinfo name for cf::|vtable for cf::)' "$logs/exports.txt" \
+  >"$logs/offenders.txt" || true
+n_exports=$(wc -l <"$logs/exports.txt")
+: >"$logs/missing-exports.txt"
+for name in cf_future_new cf_version_string 'typeinfo for cf::CancelledError' 'typeinfo for cf::TimeoutError'; do
+  grep -qxF "$name" "$logs/exports.txt" || echo "$name" >>"$logs/missing-exports.txt"
+done
+if [[ -s $logs/offenders.txt ]]; then
+  printf 'symbols exported outside cf_* / cf:: (%d):\n' "$(wc -l <"$logs/offenders.txt")"
+  fail "nm -D exports only cf_* and cf:: symbols" "$logs/offenders.txt"
+elif [[ -s $logs/missing-exports.txt ]]; then
+  fail "nm -D exports cf_future_new, cf_version_string and typeinfo for cf::CancelledError/TimeoutError (missing:)" \
+    "$logs/missing-exports.txt"
+else
+  pass "nm -D exports only cf_* and cf:: symbols ($n_exports names, C ABI and C++ typeinfo among them)"
+fi
+
+# pkg-config: the version, and paths that lead into this prefix (the .pc must follow the install prefix).
+if [[ ! -f $pcdir/cfutures.pc ]]; then
+  find "$prefix" >"$logs/tree.log"
+  abort "cfutures.pc installed in $pcdir" "$logs/tree.log"
+fi
+modversion=$(pkgconf --modversion cfutures 2>"$logs/pkgconfig.log" || true)
+if [[ $modversion == "$EXPECTED_VERSION" ]]; then
+  pass "pkg-config --modversion cfutures: $modversion"
+else
+  fail "pkg-config --modversion cfutures is '$modversion', expected $EXPECTED_VERSION" "$logs/pkgconfig.log"
+fi
+pc_includedir=$(pkgconf --variable=includedir cfutures 2>>"$logs/pkgconfig.log" || true)
+pc_libdir=$(pkgconf --variable=libdir cfutures 2>>"$logs/pkgconfig.log" || true)
+canon() { readlink -m -- "$1"; }
+{
+  echo "cfutures.pc:"
+  cat "$pcdir/cfutures.pc"
+  echo "includedir resolves to: $pc_includedir (expected $prefix/include)"
+  echo "libdir resolves to: $pc_libdir (expected $libdir)"
+} >>"$logs/pkgconfig.log"
+if [[ -n $pc_includedir && $(canon "$pc_includedir") == "$(canon "$prefix/include")" &&
+      -n $pc_libdir && $(canon "$pc_libdir") == "$(canon "$libdir")" ]]; then
+  pass "cfutures.pc includedir/libdir point into the install prefix"
+else
+  fail "cfutures.pc includedir/libdir point into the install prefix (a .pc fixed to the configure-time prefix breaks 'cmake --install --prefix')" \
+    "$logs/pkgconfig.log"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+step "(a) C99 program built with pkg-config flags"
+cdir=$work/c
+mkdir -p "$cdir"
+if pc_flags=$(pkgconf --cflags --libs cfutures 2>"$logs/c-build.log"); then
+  # shellcheck disable=SC2086  # the flags are meant to be split into words
+  if run_logged "$logs/c-build.log" "$cc" $c_flags -std=c99 -Wall -Wextra -Wpedantic -Werror -pthread \
+       -DEXPECTED_VERSION="\"$EXPECTED_VERSION\"" "$here/consumer.c" -o "$cdir/consumer" $pc_flags \
+       "-Wl,-rpath,$libdir"; then
+    pass "consumer.c compiles and links as C99 against the installed package"
+  else
+    fail "consumer.c compiles and links as C99 against the installed package" "$logs/c-build.log"
+  fi
+else
+  fail "pkg-config --cflags --libs cfutures" "$logs/c-build.log"
+fi
+if [[ -x $cdir/consumer ]]; then
+  # It must load the installed library, not one from the build tree.
+  ldd "$cdir/consumer" >"$logs/c-ldd.log" 2>&1 || true
+  if grep -E '^\s*libcfutures\.so' "$logs/c-ldd.log" | grep -qF "=> $libdir/"; then
+    pass "consumer resolves libcfutures.so.$EXPECTED_MAJOR from the prefix"
+  else
+    fail "consumer resolves libcfutures.so.$EXPECTED_MAJOR from the prefix" "$logs/c-ldd.log"
+  fi
+  if run_logged "$logs/c-run.log" "$cdir/consumer"; then
+    sed '1d; s/^/    /' "$logs/c-run.log"
+    if grep -qx "version: $EXPECTED_VERSION" "$logs/c-run.log" &&
+       grep -qx "as_completed order: alpha charlie bravo (end: CF_DONE)" "$logs/c-run.log" &&
+       grep -qx "consumer.c: all checks passed" "$logs/c-run.log"; then
+      pass "consumer runs: version $EXPECTED_VERSION, cf_wait, cf_as_completed, pthread completion"
+    else
+      fail "consumer output has the expected version, as_completed order and final line" "$logs/c-run.log"
+    fi
+  else
+    fail "consumer exits 0" "$logs/c-run.log"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+step "(b) CMake project through find_package(cfutures CONFIG)"
+proj=$here/cmake_project
+pbuild=$work/cmake_project
+common=(-DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+        -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx"
+        -DCMAKE_C_FLAGS="$c_flags" -DCMAKE_CXX_FLAGS="$cxx_flags" -DCMAKE_EXE_LINKER_FLAGS="$cxx_flags")
+if run_logged "$logs/cmake-configure.log" "$cmake_cmd" -S "$proj" -B "$pbuild" "${common[@]}"; then
+  found_dir=$(sed -n 's/^-- cf-found: cfutures [^ ]* in //p' "$logs/cmake-configure.log")
+  if [[ -n $found_dir && $(canon "$found_dir") == "$(canon "$libdir")"/* ]]; then
+    pass "find_package(cfutures 0.1 CONFIG REQUIRED) finds the package in the prefix ($found_dir)"
+  else
+    fail "find_package(cfutures 0.1 CONFIG REQUIRED) finds the package in the prefix (found: '$found_dir')" \
+      "$logs/cmake-configure.log"
+  fi
+  if run_logged "$logs/cmake-build.log" "$cmake_cmd" --build "$pbuild"; then
+    pass "app builds and links against cfutures::cfutures"
+    if run_logged "$logs/cmake-run.log" "$pbuild/app"; then
+      sed '1d; s/^/    /' "$logs/cmake-run.log"
+      if grep -q "^caught cf::CancelledError" "$logs/cmake-run.log" &&
+         grep -q "^caught cf::TimeoutError" "$logs/cmake-run.log" &&
+         grep -qx "as_completed order: f1 f3 f2" "$logs/cmake-run.log" &&
+         grep -qx "main.cpp: all checks passed" "$logs/cmake-run.log"; then
+        pass "app runs: cf::wait, cf::as_completed, catches cf::CancelledError and cf::TimeoutError from the library"
+      else
+        fail "app output has the caught exceptions, as_completed order and final line" "$logs/cmake-run.log"
+      fi
+    else
+      fail "app exits 0" "$logs/cmake-run.log"
+    fi
+  else
+    fail "app builds and links against cfutures::cfutures" "$logs/cmake-build.log"
+  fi
+else
+  fail "configure the consumer CMake project" "$logs/cmake-configure.log"
+fi
+
+# SameMajorVersion: 0.1.x satisfies a request for 0.1 but neither 1.0 (another major) nor 0.2 (a newer minor).
+for wanted in 1.0 0.2; do
+  log=$logs/cmake-probe-$wanted.log
+  if run_logged "$log" "$cmake_cmd" -S "$proj" -B "$work/probe-$wanted" "${common[@]}" -DCF_PROBE_VERSION="$wanted"; then
+    if grep -q "^-- cf-probe: cfutures $wanted not satisfied" "$log"; then
+      pass "find_package(cfutures $wanted CONFIG) is not satisfied by $EXPECTED_VERSION"
+    else
+      fail "find_package(cfutures $wanted CONFIG) is not satisfied by $EXPECTED_VERSION" "$log"
+    fi
+  else
+    fail "configure the version probe for $wanted" "$log"
+  fi
+done
+
+finish
