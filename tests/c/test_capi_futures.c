@@ -1,0 +1,1180 @@
+/*
+ * The futures part of the C ABI, driven from plain C99: status codes and version, the future state machine,
+ * done-callbacks, cf_wait, cf_as_completed, argument checking and the thread-local error text.
+ *
+ * No framework: CHECK counts and reports, main prints "N passed, M failed" and fails if M > 0.
+ * Threads are synchronised with the futures themselves or with pthread primitives; the only sleep (in
+ * pause_briefly) makes it likely that a waiter is really asleep when it is woken, and no check depends on it.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <cfutures/cfutures.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* A tiny checker, safe to use from several threads.                                                              */
+
+static pthread_mutex_t g_tally_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_passed;
+static int g_failed;
+
+static int tally(int ok, const char *file, int line, const char *what) {
+    pthread_mutex_lock(&g_tally_mu);
+    if (ok) {
+        ++g_passed;
+    } else {
+        ++g_failed;
+        fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
+        fflush(stderr);
+    }
+    pthread_mutex_unlock(&g_tally_mu);
+    return ok;
+}
+
+#define CHECK(expr) tally((expr) ? 1 : 0, __FILE__, __LINE__, #expr)
+
+static int tally_int(long long got, long long want, const char *file, int line, const char *expr) {
+    int ok = got == want;
+    if (!ok) {
+        pthread_mutex_lock(&g_tally_mu);
+        fprintf(stderr, "%s:%d: %s is %lld, expected %lld (cf_last_error: \"%s\")\n", file, line, expr, got, want,
+                cf_last_error() ? cf_last_error() : "(NULL)");
+        pthread_mutex_unlock(&g_tally_mu);
+    }
+    return tally(ok, file, line, expr);
+}
+/* Compares two integers and prints both when they differ. */
+#define CHECK_INT(got, want) tally_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got " == " #want)
+
+static int tally_str(const char *got, const char *want, const char *file, int line, const char *expr) {
+    int ok = got != NULL && want != NULL && strcmp(got, want) == 0;
+    if (!ok) {
+        pthread_mutex_lock(&g_tally_mu);
+        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", file, line, expr, got ? got : "(NULL)",
+                want ? want : "(NULL)");
+        pthread_mutex_unlock(&g_tally_mu);
+    }
+    return tally(ok, file, line, expr);
+}
+/* Compares two C strings (NULL never matches). */
+#define CHECK_STR(got, want) tally_str((got), (want), __FILE__, __LINE__, #got " == " #want)
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                                        */
+
+/* Memory that is not a future, aligned like any object, so that the library's handle check can look at it
+ * without the sanitizers objecting to the alignment. All zeros: no valid tag. */
+typedef union not_a_handle {
+    int ints[64];
+    void *pointer;
+    long double wide;
+    long long integer;
+} not_a_handle;
+
+static not_a_handle g_not_a_future; /* static storage: zeros */
+
+static void pause_briefly(void) {
+    struct timespec ts = {0, 20 * 1000 * 1000}; /* 20 ms */
+    nanosleep(&ts, NULL);
+}
+
+static cf_future *new_future(void) {
+    cf_future *f = NULL;
+    int rc = cf_future_new(&f);
+    CHECK_INT(rc, CF_OK);
+    CHECK(f != NULL);
+    return f;
+}
+
+static cf_future *finished_future(const char *text) {
+    cf_future *f = new_future();
+    CHECK_INT(cf_future_set_result(f, text, strlen(text)), CF_OK);
+    return f;
+}
+
+static cf_future *failed_future(const char *type, const char *message) {
+    cf_future *f = new_future();
+    CHECK_INT(cf_future_set_exception(f, type, message), CF_OK);
+    return f;
+}
+
+static cf_future *cancelled_future(void) {
+    cf_future *f = new_future();
+    CHECK_INT(cf_future_cancel(f), 1);
+    return f;
+}
+
+/* Is the result of f (already done) exactly the bytes of text? */
+static int result_is(cf_future *f, const char *text) {
+    cf_slice s = {NULL, 12345};
+    int rc = cf_future_result(f, 0.0, &s);
+    size_t len = strlen(text);
+    return rc == CF_OK && s.len == len && (len == 0 || (s.data != NULL && memcmp(s.data, text, len) == 0));
+}
+
+/* Puts a known text into this thread's cf_last_error (a failure no test below provokes in exactly this way) and
+ * copies it to buf, so that a check can tell that a later failure replaced it. */
+static void prime_error(char *buf, size_t size) {
+    cf_future *bad = (cf_future *)&g_not_a_future;
+    int rc = cf_wait(&bad, 1, 0.0, CF_ALL_COMPLETED, NULL, NULL);
+    CHECK_INT(rc, CF_E_INVALID_ARGUMENT);
+    const char *text = cf_last_error();
+    CHECK(text != NULL && text[0] != '\0');
+    snprintf(buf, size, "%s", text ? text : "");
+}
+
+/* After a failing call: the text is there, not empty, new (not the primed one) and mentions needle (if any). */
+static void check_fresh_error(const char *primed, const char *needle, const char *file, int line, const char *expr) {
+    const char *text = cf_last_error();
+    char what[512];
+    snprintf(what, sizeof what, "cf_last_error() after %s is set%s%s (it is \"%s\")", expr,
+             needle ? " and mentions " : "", needle ? needle : "", text ? text : "(NULL)");
+    tally(text != NULL && text[0] != '\0' && strcmp(text, primed) != 0 && (!needle || strstr(text, needle)), file,
+          line, what);
+}
+
+/* Calls `call`, which must fail with `status` and leave a new text that mentions `needle` (NULL: any text). */
+#define CHECK_FAILS(call, status, needle)                                       \
+    do {                                                                        \
+        char primed_[256];                                                      \
+        int rc_;                                                                \
+        prime_error(primed_, sizeof primed_);                                   \
+        rc_ = (call);                                                           \
+        tally_int(rc_, (status), __FILE__, __LINE__, #call);                    \
+        check_fresh_error(primed_, (needle), __FILE__, __LINE__, #call);        \
+    } while (0)
+
+/* A thread that completes or cancels a future. */
+typedef enum actor_kind { ACT_SET_RESULT, ACT_SET_EXCEPTION, ACT_CANCEL } actor_kind;
+
+typedef struct actor {
+    pthread_t thread;
+    cf_future *f;
+    actor_kind kind;
+    const char *text; /* the result, or the exception's type */
+    int rc;
+} actor;
+
+static void *actor_main(void *p) {
+    actor *a = (actor *)p;
+    pause_briefly(); /* lets the main thread get to sleep first (usually); no check depends on it */
+    switch (a->kind) {
+        case ACT_SET_RESULT: a->rc = cf_future_set_result(a->f, a->text, strlen(a->text)); break;
+        case ACT_SET_EXCEPTION: a->rc = cf_future_set_exception(a->f, a->text, "from another thread"); break;
+        case ACT_CANCEL: a->rc = cf_future_cancel(a->f); break;
+    }
+    return NULL;
+}
+
+static int actor_start(actor *a, cf_future *f, actor_kind kind, const char *text) {
+    a->f = f;
+    a->kind = kind;
+    a->text = text;
+    a->rc = -1000;
+    return pthread_create(&a->thread, NULL, actor_main, a) == 0;
+}
+
+static void actor_join(actor *a) { pthread_join(a->thread, NULL); }
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Status codes and version                                                                                       */
+
+static void test_version(void) {
+    CHECK_INT(cf_version(), CF_VERSION_NUMBER);
+    CHECK_INT(CF_VERSION_NUMBER, (CF_VERSION_MAJOR << 16) | (CF_VERSION_MINOR << 8) | CF_VERSION_PATCH);
+    CHECK_INT(CF_VERSION_NUMBER, 0x000100);
+    CHECK_STR(cf_version_string(), "0.1.0");
+    CHECK(CF_VERSION_AT_LEAST(0, 1, 0));
+    CHECK(CF_VERSION_AT_LEAST(0, 0, 9));
+    CHECK(!CF_VERSION_AT_LEAST(0, 1, 1));
+    CHECK(!CF_VERSION_AT_LEAST(0, 2, 0));
+    CHECK(!CF_VERSION_AT_LEAST(1, 0, 0));
+}
+
+static void test_status_names(void) {
+    static const struct {
+        int code;
+        const char *name;
+    } codes[] = {
+        {CF_OK, "CF_OK"},
+        {CF_DONE, "CF_DONE"},
+        {CF_E_INVALID_ARGUMENT, "CF_E_INVALID_ARGUMENT"},
+        {CF_E_NO_MEMORY, "CF_E_NO_MEMORY"},
+        {CF_E_TIMEOUT, "CF_E_TIMEOUT"},
+        {CF_E_CANCELLED, "CF_E_CANCELLED"},
+        {CF_E_SHUTDOWN, "CF_E_SHUTDOWN"},
+        {CF_E_BROKEN_THREAD_POOL, "CF_E_BROKEN_THREAD_POOL"},
+        {CF_E_BROKEN_PROCESS_POOL, "CF_E_BROKEN_PROCESS_POOL"},
+        {CF_E_INVALID_STATE, "CF_E_INVALID_STATE"},
+        {CF_E_TASK_FAILED, "CF_E_TASK_FAILED"},
+        {CF_E_UNKNOWN_TASK, "CF_E_UNKNOWN_TASK"},
+        {CF_E_DEADLOCK, "CF_E_DEADLOCK"},
+        {CF_E_SYSTEM, "CF_E_SYSTEM"},
+        {CF_E_TOO_LARGE, "CF_E_TOO_LARGE"},
+    };
+    static const int values[] = {0, 1, -1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13};
+    size_t i;
+    CHECK_INT(sizeof codes / sizeof codes[0], sizeof values / sizeof values[0]);
+    for (i = 0; i < sizeof codes / sizeof codes[0]; ++i) {
+        const char *text = cf_strerror(codes[i].code);
+        CHECK_INT(codes[i].code, values[i]); /* the numbers of the contract */
+        CHECK_STR(cf_status_name(codes[i].code), codes[i].name);
+        CHECK(text != NULL && text[0] != '\0');
+    }
+    CHECK_STR(cf_status_name(42), "CF_UNKNOWN_STATUS");
+    CHECK_STR(cf_status_name(-14), "CF_UNKNOWN_STATUS");
+    CHECK(cf_strerror(42) != NULL);
+    CHECK(cf_strerror(-14) != NULL);
+    CHECK_INT(sizeof(cf_status), 4);
+    CHECK_INT(sizeof(cf_future_state), 4);
+    CHECK_INT(sizeof(cf_return_when), 4);
+}
+
+/* Runs first, on a thread that has not failed yet. */
+static void test_last_error_initially(void) {
+    const char *text = cf_last_error();
+    CHECK(text != NULL);
+    CHECK_STR(text, "");
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* The state machine                                                                                              */
+
+static void test_new_future_is_pending(void) {
+    cf_future *f = new_future();
+    cf_slice s;
+    cf_error e;
+    CHECK_INT(cf_future_get_state(f), CF_PENDING);
+    CHECK_INT(cf_future_done(f), 0);
+    CHECK_INT(cf_future_running(f), 0);
+    CHECK_INT(cf_future_cancelled(f), 0);
+    CHECK_FAILS(cf_future_result(f, 0.0, &s), CF_E_TIMEOUT, NULL);
+    CHECK_FAILS(cf_future_exception(f, 0.0, &e), CF_E_TIMEOUT, NULL);
+    CHECK_FAILS(cf_future_result(f, 0.001, &s), CF_E_TIMEOUT, NULL);
+    CHECK_INT(cf_future_get_state(f), CF_PENDING);
+    cf_future_release(f);
+}
+
+static void test_cancel_pending(void) {
+    cf_future *f = new_future();
+    cf_slice s;
+    cf_error e;
+    CHECK_INT(cf_future_cancel(f), 1);
+    CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
+    CHECK_INT(cf_future_cancelled(f), 1);
+    CHECK_INT(cf_future_done(f), 1);
+    CHECK_INT(cf_future_running(f), 0);
+    CHECK_INT(cf_future_cancel(f), 1); /* cancelled already */
+    CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
+    CHECK_FAILS(cf_future_result(f, 0.0, &s), CF_E_CANCELLED, NULL);
+    CHECK_FAILS(cf_future_result(f, CF_FOREVER, &s), CF_E_CANCELLED, NULL);
+    CHECK_FAILS(cf_future_exception(f, 0.0, &e), CF_E_CANCELLED, NULL);
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 0);
+    CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
+    CHECK_FAILS(cf_future_set_result(f, "x", 1), CF_E_INVALID_STATE, NULL);
+    CHECK_FAILS(cf_future_set_exception(f, "ValueError", "late"), CF_E_INVALID_STATE, NULL);
+    CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
+    cf_future_release(f);
+}
+
+static void test_running(void) {
+    cf_future *f = new_future();
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_get_state(f), CF_RUNNING);
+    CHECK_INT(cf_future_running(f), 1);
+    CHECK_INT(cf_future_done(f), 0);
+    CHECK_INT(cf_future_cancelled(f), 0);
+    CHECK_INT(cf_future_cancel(f), 0); /* cannot cancel a running future */
+    CHECK_INT(cf_future_get_state(f), CF_RUNNING);
+    CHECK_INT(cf_future_running(f), 1);
+    CHECK_INT(cf_future_cancelled(f), 0);
+    CHECK_FAILS(cf_future_set_running_or_notify_cancel(f), CF_E_INVALID_STATE, NULL);
+    CHECK_INT(cf_future_get_state(f), CF_RUNNING);
+    CHECK_INT(cf_future_set_result(f, "ran", 3), CF_OK);
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK_INT(cf_future_done(f), 1);
+    CHECK_INT(cf_future_running(f), 0);
+    CHECK_INT(cf_future_cancel(f), 0); /* finished */
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK_FAILS(cf_future_set_running_or_notify_cancel(f), CF_E_INVALID_STATE, NULL);
+    CHECK(result_is(f, "ran"));
+    cf_future_release(f);
+}
+
+static void test_set_result(void) {
+    char source[] = "hello";
+    cf_future *f = new_future();
+    cf_slice s = {NULL, 0};
+    cf_error e;
+    CHECK_INT(cf_future_set_result(f, source, 5), CF_OK); /* from PENDING */
+    memset(source, 'X', 5);                              /* the bytes were copied */
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK_INT(cf_future_done(f), 1);
+    CHECK_INT(cf_future_cancelled(f), 0);
+    CHECK_INT(cf_future_running(f), 0);
+    CHECK_INT(cf_future_result(f, 0.0, &s), CF_OK);
+    CHECK_INT(s.len, 5);
+    CHECK(s.data != NULL && memcmp(s.data, "hello", 5) == 0);
+    CHECK_FAILS(cf_future_set_result(f, "world", 5), CF_E_INVALID_STATE, NULL);
+    CHECK_FAILS(cf_future_set_exception(f, "ValueError", "late"), CF_E_INVALID_STATE, NULL);
+    CHECK(result_is(f, "hello")); /* the first value is kept */
+    CHECK_INT(cf_future_cancel(f), 0);
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    /* exception() of a success: CF_OK, status CF_OK, no strings. */
+    e.status = 77;
+    e.type = e.message = e.detail = "garbage";
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_OK);
+    CHECK(e.type == NULL);
+    CHECK(e.message == NULL);
+    CHECK(e.detail == NULL);
+    /* Negative and infinite timeouts wait without limit; the future is done, so they return at once. */
+    CHECK_INT(cf_future_result(f, CF_FOREVER, &s), CF_OK);
+    CHECK_INT(cf_future_result(f, -2.5, &s), CF_OK);
+    CHECK_INT(cf_future_result(f, -INFINITY, &s), CF_OK);
+    CHECK_INT(cf_future_result(f, INFINITY, &s), CF_OK);
+    CHECK_INT(cf_future_result(f, 1e300, &s), CF_OK);
+    CHECK_INT(cf_future_exception(f, -0.5, &e), CF_OK);
+    CHECK_INT(cf_future_exception(f, INFINITY, &e), CF_OK);
+    CHECK(result_is(f, "hello"));
+    cf_future_release(f);
+
+    /* An empty result, given as NULL with length 0. */
+    f = new_future();
+    CHECK_INT(cf_future_set_result(f, NULL, 0), CF_OK);
+    CHECK_INT(cf_future_result(f, 0.0, &s), CF_OK);
+    CHECK_INT(s.len, 0);
+    cf_future_release(f);
+}
+
+static void test_set_exception(void) {
+    char type[] = "ValueError";
+    char message[] = "bad value";
+    cf_future *f = new_future();
+    cf_slice s;
+    cf_error e;
+    CHECK_INT(cf_future_set_exception(f, type, message), CF_OK); /* from PENDING */
+    memset(type, 'X', sizeof type - 1);                          /* the strings were copied */
+    memset(message, 'Y', sizeof message - 1);
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK_INT(cf_future_done(f), 1);
+    CHECK_INT(cf_future_cancelled(f), 0);
+    CHECK_FAILS(cf_future_result(f, 0.0, &s), CF_E_TASK_FAILED, NULL);
+    CHECK_FAILS(cf_future_result(f, CF_FOREVER, &s), CF_E_TASK_FAILED, NULL);
+    memset(&e, 0, sizeof e);
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "ValueError");
+    CHECK_STR(e.message, "bad value");
+    CHECK_FAILS(cf_future_set_exception(f, "KeyError", "second"), CF_E_INVALID_STATE, NULL);
+    CHECK_FAILS(cf_future_set_result(f, "x", 1), CF_E_INVALID_STATE, NULL);
+    CHECK_INT(cf_future_cancel(f), 0);
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK); /* the first failure is kept */
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "ValueError");
+    CHECK_STR(e.message, "bad value");
+    cf_future_release(f);
+
+    /* message may be NULL. */
+    f = new_future();
+    CHECK_INT(cf_future_set_exception(f, "RuntimeError", NULL), CF_OK);
+    memset(&e, 0, sizeof e);
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "RuntimeError");
+    CHECK(e.message == NULL || e.message[0] == '\0');
+    cf_future_release(f);
+
+    /* A running future can fail too. */
+    f = new_future();
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_set_exception(f, "OSError", "disk"), CF_OK);
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK_FAILS(cf_future_result(f, 0.0, &s), CF_E_TASK_FAILED, NULL);
+    cf_future_release(f);
+}
+
+static void test_retain_release(void) {
+    cf_future *f = finished_future("kept");
+    cf_future_retain(f);
+    cf_future_release(f); /* one reference left */
+    CHECK_INT(cf_future_get_state(f), CF_FINISHED);
+    CHECK(result_is(f, "kept"));
+    cf_future_retain(f);
+    cf_future_retain(f);
+    cf_future_release(f);
+    cf_future_release(f);
+    CHECK(result_is(f, "kept"));
+    cf_future_release(f); /* the last: freed (the leak checker of the asan build would notice otherwise) */
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Other threads                                                                                                  */
+
+static void test_result_from_another_thread(void) {
+    cf_future *f = new_future();
+    actor a;
+    cf_slice s = {NULL, 0};
+    CHECK(actor_start(&a, f, ACT_SET_RESULT, "from afar"));
+    CHECK_INT(cf_future_result(f, CF_FOREVER, &s), CF_OK);
+    CHECK_INT(s.len, 9);
+    CHECK(s.data != NULL && memcmp(s.data, "from afar", 9) == 0);
+    actor_join(&a);
+    CHECK_INT(a.rc, CF_OK);
+    cf_future_release(f);
+
+    /* +Inf and other negative timeouts wait without limit too. */
+    f = new_future();
+    CHECK(actor_start(&a, f, ACT_SET_RESULT, "inf"));
+    CHECK_INT(cf_future_result(f, INFINITY, &s), CF_OK);
+    CHECK(result_is(f, "inf"));
+    actor_join(&a);
+    cf_future_release(f);
+
+    f = new_future();
+    CHECK(actor_start(&a, f, ACT_SET_RESULT, "negative"));
+    CHECK_INT(cf_future_result(f, -3.0, &s), CF_OK);
+    CHECK(result_is(f, "negative"));
+    actor_join(&a);
+    cf_future_release(f);
+}
+
+static void test_cancel_from_another_thread(void) {
+    cf_future *f = new_future();
+    actor a;
+    cf_slice s;
+    cf_error e;
+    CHECK(actor_start(&a, f, ACT_CANCEL, NULL));
+    CHECK_FAILS(cf_future_result(f, CF_FOREVER, &s), CF_E_CANCELLED, NULL);
+    actor_join(&a);
+    CHECK_INT(a.rc, 1);
+    CHECK_INT(cf_future_cancelled(f), 1);
+    cf_future_release(f);
+
+    f = new_future();
+    CHECK(actor_start(&a, f, ACT_CANCEL, NULL));
+    CHECK_FAILS(cf_future_exception(f, CF_FOREVER, &e), CF_E_CANCELLED, NULL);
+    actor_join(&a);
+    cf_future_release(f);
+}
+
+static void test_exception_from_another_thread(void) {
+    cf_future *f = new_future();
+    actor a;
+    cf_error e;
+    memset(&e, 0, sizeof e);
+    CHECK(actor_start(&a, f, ACT_SET_EXCEPTION, "ZeroDivisionError"));
+    CHECK_INT(cf_future_exception(f, CF_FOREVER, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "ZeroDivisionError");
+    CHECK_STR(e.message, "from another thread");
+    actor_join(&a);
+    CHECK_INT(a.rc, CF_OK);
+    cf_future_release(f);
+}
+
+typedef struct result_waiter {
+    pthread_t thread;
+    cf_future *f;
+    int rc;
+    char got[16];
+} result_waiter;
+
+static void *result_waiter_main(void *p) {
+    result_waiter *w = (result_waiter *)p;
+    cf_slice s = {NULL, 0};
+    w->rc = cf_future_result(w->f, CF_FOREVER, &s);
+    if (w->rc == CF_OK && s.len < sizeof w->got) {
+        memcpy(w->got, s.data, s.len);
+        w->got[s.len] = '\0';
+    }
+    return NULL;
+}
+
+/* Several threads asleep on one future all wake. */
+static void test_many_waiters(void) {
+    enum { N = 4 };
+    cf_future *f = new_future();
+    result_waiter w[N];
+    int i;
+    for (i = 0; i < N; ++i) {
+        w[i].f = f;
+        w[i].rc = -1000;
+        w[i].got[0] = '\0';
+        CHECK(pthread_create(&w[i].thread, NULL, result_waiter_main, &w[i]) == 0);
+    }
+    pause_briefly();
+    CHECK_INT(cf_future_set_result(f, "all", 3), CF_OK);
+    for (i = 0; i < N; ++i) {
+        pthread_join(w[i].thread, NULL);
+        CHECK_INT(w[i].rc, CF_OK);
+        CHECK_STR(w[i].got, "all");
+    }
+    cf_future_release(f);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Callbacks                                                                                                      */
+
+typedef struct callback_log {
+    int count;
+    cf_future *futures[8];
+    void *data[8];
+    int tags[8];
+    pthread_t threads[8];
+} callback_log;
+
+typedef struct callback_arg {
+    callback_log *log;
+    int tag;
+} callback_arg;
+
+static void log_callback(cf_future *f, void *user_data) {
+    callback_arg *arg = (callback_arg *)user_data;
+    callback_log *log = arg->log;
+    if (log->count < 8) {
+        log->futures[log->count] = f;
+        log->data[log->count] = user_data;
+        log->tags[log->count] = arg->tag;
+        log->threads[log->count] = pthread_self();
+    }
+    ++log->count;
+}
+
+static void test_callbacks(void) {
+    callback_log log;
+    callback_arg args[4];
+    cf_future *f = new_future();
+    int i;
+    memset(&log, 0, sizeof log);
+    for (i = 0; i < 4; ++i) {
+        args[i].log = &log;
+        args[i].tag = i;
+    }
+    /* Added while pending: nothing runs yet. */
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[0]), CF_OK);
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[1]), CF_OK);
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[2]), CF_OK);
+    CHECK_INT(log.count, 0);
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(log.count, 0); /* running is not done */
+    CHECK_INT(cf_future_set_result(f, "cb", 2), CF_OK);
+    CHECK_INT(log.count, 3); /* ran on this (the completing) thread, in the order added */
+    for (i = 0; i < 3 && i < log.count; ++i) {
+        CHECK(log.futures[i] == f);
+        CHECK(log.data[i] == (void *)&args[i]);
+        CHECK_INT(log.tags[i], i);
+        CHECK(pthread_equal(log.threads[i], pthread_self()));
+    }
+    /* Added when done: runs at once, on this thread, before add returns. */
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[3]), CF_OK);
+    CHECK_INT(log.count, 4);
+    if (log.count >= 4) {
+        CHECK(log.futures[3] == f);
+        CHECK(log.data[3] == (void *)&args[3]);
+        CHECK_INT(log.tags[3], 3);
+        CHECK(pthread_equal(log.threads[3], pthread_self()));
+    }
+    /* A failing second set_* does not run them again. */
+    CHECK_INT(cf_future_set_result(f, "again", 5), CF_E_INVALID_STATE);
+    CHECK_INT(log.count, 4);
+    cf_future_release(f);
+
+    /* Cancelling runs them too. */
+    memset(&log, 0, sizeof log);
+    f = new_future();
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[1]), CF_OK);
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[0]), CF_OK);
+    CHECK_INT(cf_future_cancel(f), 1);
+    CHECK_INT(log.count, 2);
+    CHECK_INT(log.tags[0], 1);
+    CHECK_INT(log.tags[1], 0);
+    CHECK(log.futures[0] == f && log.futures[1] == f);
+    CHECK_INT(cf_future_cancel(f), 1); /* cancelled already: not run again */
+    CHECK_INT(log.count, 2);
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[2]), CF_OK);
+    CHECK_INT(log.count, 3);
+    CHECK_INT(log.tags[2], 2);
+    cf_future_release(f);
+
+    /* Failing runs them too, and a callback added to a failed future runs at once. */
+    memset(&log, 0, sizeof log);
+    f = new_future();
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[0]), CF_OK);
+    CHECK_INT(cf_future_set_exception(f, "E", "m"), CF_OK);
+    CHECK_INT(log.count, 1);
+    CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[1]), CF_OK);
+    CHECK_INT(log.count, 2);
+    cf_future_release(f);
+
+    /* Completed on another thread: the callbacks run there. The log is read after the join. */
+    memset(&log, 0, sizeof log);
+    f = new_future();
+    {
+        actor a;
+        CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[0]), CF_OK);
+        CHECK_INT(cf_future_add_done_callback(f, log_callback, &args[1]), CF_OK);
+        CHECK(actor_start(&a, f, ACT_SET_RESULT, "elsewhere"));
+        actor_join(&a);
+        CHECK_INT(log.count, 2);
+        CHECK_INT(log.tags[0], 0);
+        CHECK_INT(log.tags[1], 1);
+        CHECK(log.futures[0] == f && log.futures[1] == f);
+        CHECK(pthread_equal(log.threads[0], a.thread));
+        CHECK(pthread_equal(log.threads[1], a.thread));
+    }
+    cf_future_release(f);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* cf_wait                                                                                                        */
+
+static void fill(unsigned char *flags, size_t n) { memset(flags, 0xAA, n); }
+
+static void test_wait(void) {
+    cf_future *ok = finished_future("ok");
+    cf_future *bad = failed_future("ValueError", "no");
+    cf_future *gone = cancelled_future();
+    cf_future *p1 = new_future();
+    cf_future *p2 = new_future();
+    unsigned char flags[8];
+    size_t n_done;
+
+    /* n = 0 with fs NULL. */
+    n_done = 99;
+    CHECK_INT(cf_wait(NULL, 0, 0.0, CF_ALL_COMPLETED, NULL, &n_done), CF_OK);
+    CHECK_INT(n_done, 0);
+    CHECK_INT(cf_wait(NULL, 0, CF_FOREVER, CF_FIRST_COMPLETED, NULL, NULL), CF_OK);
+    CHECK_INT(cf_wait(NULL, 0, CF_FOREVER, CF_FIRST_EXCEPTION, NULL, NULL), CF_OK);
+
+    /* ALL_COMPLETED over done futures (a cancelled one is done), duplicates flagged alike and counted once. */
+    {
+        cf_future *fs[5];
+        fs[0] = ok; fs[1] = gone; fs[2] = ok; fs[3] = bad; fs[4] = gone;
+        fill(flags, 5);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 5, CF_FOREVER, CF_ALL_COMPLETED, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 1 && flags[1] == 1 && flags[2] == 1 && flags[3] == 1 && flags[4] == 1);
+        CHECK_INT(n_done, 3);
+        CHECK_INT(cf_wait(fs, 5, -7.0, CF_ALL_COMPLETED, NULL, NULL), CF_OK);
+        CHECK_INT(cf_wait(fs, 5, INFINITY, CF_ALL_COMPLETED, NULL, NULL), CF_OK);
+        CHECK_INT(cf_wait(fs, 5, 0.0, CF_FIRST_EXCEPTION, NULL, NULL), CF_OK);
+    }
+
+    /* ALL_COMPLETED with pending ones: timeout, flags filled, the text counts distinct futures. */
+    {
+        cf_future *fs[5];
+        fs[0] = p1; fs[1] = ok; fs[2] = p1; fs[3] = p2; fs[4] = ok;
+        fill(flags, 5);
+        n_done = 99;
+        CHECK_FAILS(cf_wait(fs, 5, 0.0, CF_ALL_COMPLETED, flags, &n_done), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 3) futures unfinished");
+        CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 0 && flags[3] == 0 && flags[4] == 1);
+        CHECK_INT(n_done, 1);
+        /* A short real timeout behaves alike. */
+        fill(flags, 5);
+        CHECK_FAILS(cf_wait(fs, 5, 0.01, CF_ALL_COMPLETED, flags, &n_done), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 3) futures unfinished");
+        CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 0 && flags[3] == 0 && flags[4] == 1);
+
+        /* FIRST_COMPLETED holds with ok done. */
+        fill(flags, 5);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 5, 0.0, CF_FIRST_COMPLETED, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 0 && flags[3] == 0 && flags[4] == 1);
+        CHECK_INT(n_done, 1);
+
+        /* FIRST_EXCEPTION: no failure and not all done. */
+        fill(flags, 5);
+        n_done = 99;
+        CHECK_FAILS(cf_wait(fs, 5, 0.0, CF_FIRST_EXCEPTION, flags, &n_done), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 3) futures unfinished");
+        CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 0 && flags[3] == 0 && flags[4] == 1);
+        CHECK_INT(n_done, 1);
+    }
+
+    /* FIRST_COMPLETED with nothing done: timeout. */
+    {
+        cf_future *fs[3];
+        fs[0] = p1; fs[1] = p2; fs[2] = p2;
+        fill(flags, 3);
+        n_done = 99;
+        CHECK_FAILS(cf_wait(fs, 3, 0.0, CF_FIRST_COMPLETED, flags, &n_done), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 2) futures unfinished");
+        CHECK(flags[0] == 0 && flags[1] == 0 && flags[2] == 0);
+        CHECK_INT(n_done, 0);
+    }
+
+    /* FIRST_EXCEPTION: a cancelled future is no failure; a failed one is. */
+    {
+        cf_future *fs[3];
+        fs[0] = gone; fs[1] = p1; fs[2] = gone;
+        fill(flags, 3);
+        n_done = 99;
+        CHECK_FAILS(cf_wait(fs, 3, 0.0, CF_FIRST_EXCEPTION, flags, &n_done), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "1 (of 2) futures unfinished");
+        CHECK(flags[0] == 1 && flags[1] == 0 && flags[2] == 1);
+        CHECK_INT(n_done, 1);
+
+        fs[2] = bad;
+        fill(flags, 3);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 3, 0.0, CF_FIRST_EXCEPTION, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 1 && flags[1] == 0 && flags[2] == 1);
+        CHECK_INT(n_done, 2);
+    }
+
+    /* Completed by other threads while cf_wait sleeps without limit. */
+    {
+        cf_future *q1 = new_future();
+        cf_future *q2 = new_future();
+        cf_future *fs[3];
+        actor a, b;
+        fs[0] = q1; fs[1] = q2; fs[2] = q1;
+
+        CHECK(actor_start(&a, q2, ACT_SET_RESULT, "q2"));
+        fill(flags, 3);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 3, CF_FOREVER, CF_FIRST_COMPLETED, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 0 && flags[1] == 1 && flags[2] == 0); /* q1 is completed by nobody yet */
+        CHECK_INT(n_done, 1);
+        actor_join(&a);
+
+        CHECK(actor_start(&b, q1, ACT_SET_RESULT, "q1"));
+        fill(flags, 3);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 3, INFINITY, CF_ALL_COMPLETED, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 1 && flags[1] == 1 && flags[2] == 1);
+        CHECK_INT(n_done, 2);
+        actor_join(&b);
+        cf_future_release(q1);
+        cf_future_release(q2);
+    }
+    {
+        cf_future *q1 = new_future();
+        cf_future *q2 = new_future();
+        cf_future *fs[2];
+        actor a;
+        fs[0] = q1; fs[1] = q2;
+        CHECK(actor_start(&a, q2, ACT_SET_EXCEPTION, "TypeError"));
+        fill(flags, 2);
+        n_done = 99;
+        CHECK_INT(cf_wait(fs, 2, -1e9, CF_FIRST_EXCEPTION, flags, &n_done), CF_OK);
+        CHECK(flags[0] == 0 && flags[1] == 1);
+        CHECK_INT(n_done, 1);
+        actor_join(&a);
+
+        CHECK(actor_start(&a, q1, ACT_CANCEL, NULL));
+        CHECK_INT(cf_wait(fs, 2, CF_FOREVER, CF_ALL_COMPLETED, NULL, NULL), CF_OK);
+        actor_join(&a);
+        CHECK_INT(cf_future_cancelled(q1), 1);
+        cf_future_release(q1);
+        cf_future_release(q2);
+    }
+
+    cf_future_release(ok);
+    cf_future_release(bad);
+    cf_future_release(gone);
+    cf_future_release(p1);
+    cf_future_release(p2);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* cf_as_completed                                                                                                */
+
+static void test_as_completed(void) {
+    cf_as_completed_iter *it = NULL;
+    cf_future *got = NULL;
+
+    /* Empty. */
+    CHECK_INT(cf_as_completed(NULL, 0, 0.0, &it), CF_OK);
+    CHECK(it != NULL);
+    CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+    CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+    cf_as_completed_free(it);
+
+    /* All done already: input order, each distinct future once, then CF_DONE. */
+    {
+        cf_future *a = finished_future("a");
+        cf_future *b = cancelled_future();
+        cf_future *c = failed_future("E", "c");
+        cf_future *fs[5];
+        fs[0] = b; fs[1] = a; fs[2] = b; fs[3] = c; fs[4] = a;
+        it = NULL;
+        CHECK_INT(cf_as_completed(fs, 5, CF_FOREVER, &it), CF_OK);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == b);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == a);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == c);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+        cf_as_completed_free(it);
+        cf_future_release(a);
+        cf_future_release(b);
+        cf_future_release(c);
+    }
+
+    /* Two finished, two pending, timeout 0: the finished ones, then CF_E_TIMEOUT on every call. */
+    {
+        cf_future *p1 = new_future();
+        cf_future *d1 = finished_future("d1");
+        cf_future *p2 = new_future();
+        cf_future *d2 = failed_future("E", "d2");
+        cf_future *fs[6];
+        fs[0] = p1; fs[1] = d1; fs[2] = p2; fs[3] = d1; fs[4] = d2; fs[5] = p1;
+        it = NULL;
+        CHECK_INT(cf_as_completed(fs, 6, 0.0, &it), CF_OK);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == d1);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == d2);
+        CHECK_FAILS(cf_as_completed_next(it, &got), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 4) futures unfinished");
+        CHECK_FAILS(cf_as_completed_next(it, &got), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 4) futures unfinished");
+        /* The time has run out: finishing them now changes nothing. */
+        CHECK_INT(cf_future_set_result(p1, "late", 4), CF_OK);
+        CHECK_INT(cf_future_cancel(p2), 1);
+        CHECK_FAILS(cf_as_completed_next(it, &got), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "2 (of 4) futures unfinished");
+        cf_as_completed_free(it);
+        cf_future_release(p1);
+        cf_future_release(d1);
+        cf_future_release(p2);
+        cf_future_release(d2);
+    }
+
+    /* Pending ones come in completion order, each once, the pointer as passed in. */
+    {
+        cf_future *p1 = new_future();
+        cf_future *p2 = new_future();
+        cf_future *p3 = new_future();
+        cf_future *fs[4];
+        fs[0] = p1; fs[1] = p2; fs[2] = p3; fs[3] = p2;
+        it = NULL;
+        CHECK_INT(cf_as_completed(fs, 4, CF_FOREVER, &it), CF_OK);
+        CHECK_INT(cf_future_set_result(p3, "3", 1), CF_OK);
+        CHECK_INT(cf_future_cancel(p1), 1);
+        CHECK_INT(cf_future_set_exception(p2, "E", "2"), CF_OK);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == p3);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == p1);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == p2);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+        cf_as_completed_free(it);
+        cf_future_release(p1);
+        cf_future_release(p2);
+        cf_future_release(p3);
+    }
+
+    /* One finished first, then one finished by another thread while next sleeps (+Inf: no limit). */
+    {
+        cf_future *done = finished_future("first");
+        cf_future *later = new_future();
+        cf_future *fs[2];
+        actor a;
+        fs[0] = later; fs[1] = done;
+        it = NULL;
+        CHECK_INT(cf_as_completed(fs, 2, INFINITY, &it), CF_OK);
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == done);
+        CHECK(actor_start(&a, later, ACT_SET_RESULT, "second"));
+        got = NULL;
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == later);
+        CHECK(got != NULL && result_is(got, "second"));
+        CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+        actor_join(&a);
+        cf_as_completed_free(it);
+        cf_future_release(done);
+        cf_future_release(later);
+    }
+
+    /* A negative timeout waits without limit too; the iterator keeps its futures alive after our release. */
+    {
+        cf_future *f = new_future();
+        cf_future *fs[1];
+        actor a;
+        fs[0] = f;
+        it = NULL;
+        CHECK_INT(cf_as_completed(fs, 1, -0.25, &it), CF_OK);
+        CHECK(actor_start(&a, f, ACT_SET_RESULT, "alive"));
+        actor_join(&a);
+        cf_future_release(f); /* the iterator's reference remains */
+        got = NULL;
+        CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+        CHECK(got == f);
+        CHECK_INT(cf_future_get_state(got), CF_FINISHED);
+        CHECK(result_is(got, "alive"));
+        CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+        cf_as_completed_free(it); /* frees f */
+    }
+
+    /* A real (short) timeout with nothing ever finishing. */
+    {
+        cf_future *p = new_future();
+        it = NULL;
+        CHECK_INT(cf_as_completed(&p, 1, 0.01, &it), CF_OK);
+        CHECK_FAILS(cf_as_completed_next(it, &got), CF_E_TIMEOUT, NULL);
+        CHECK_STR(cf_last_error(), "1 (of 1) futures unfinished");
+        cf_as_completed_free(it);
+        cf_future_release(p);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Invalid arguments                                                                                              */
+
+static void ignore_callback(cf_future *f, void *user_data) {
+    (void)f;
+    (void)user_data;
+}
+
+static void test_null_arguments(void) {
+    cf_future *f = new_future();
+    cf_future *done = finished_future("d");
+    cf_future *got = NULL;
+    cf_as_completed_iter *it = NULL;
+    cf_slice s;
+    cf_error e;
+    size_t n_done = 0;
+
+    CHECK_FAILS(cf_future_new(NULL), CF_E_INVALID_ARGUMENT, "cf_future_new");
+
+    /* NULL handles. */
+    CHECK_INT(cf_future_get_state(NULL), CF_FUTURE_INVALID);
+    CHECK_INT(cf_future_done(NULL), 0);
+    CHECK_INT(cf_future_running(NULL), 0);
+    CHECK_INT(cf_future_cancelled(NULL), 0);
+    cf_future_retain(NULL);  /* no crash */
+    cf_future_release(NULL); /* a no-op */
+    CHECK_FAILS(cf_future_cancel(NULL), CF_E_INVALID_ARGUMENT, "cf_future_cancel");
+    CHECK_FAILS(cf_future_result(NULL, 0.0, &s), CF_E_INVALID_ARGUMENT, "cf_future_result");
+    CHECK_FAILS(cf_future_exception(NULL, 0.0, &e), CF_E_INVALID_ARGUMENT, "cf_future_exception");
+    CHECK_FAILS(cf_future_add_done_callback(NULL, ignore_callback, NULL), CF_E_INVALID_ARGUMENT,
+                "cf_future_add_done_callback");
+    CHECK_FAILS(cf_future_set_running_or_notify_cancel(NULL), CF_E_INVALID_ARGUMENT,
+                "cf_future_set_running_or_notify_cancel");
+    CHECK_FAILS(cf_future_set_result(NULL, "x", 1), CF_E_INVALID_ARGUMENT, "cf_future_set_result");
+    CHECK_FAILS(cf_future_set_exception(NULL, "T", "m"), CF_E_INVALID_ARGUMENT, "cf_future_set_exception");
+    CHECK_FAILS(cf_as_completed_next(NULL, &got), CF_E_INVALID_ARGUMENT, "cf_as_completed_next");
+    cf_as_completed_free(NULL); /* a no-op */
+
+    /* NULL out-pointers and other required pointers; the future is left as it was. */
+    CHECK_FAILS(cf_future_result(done, 0.0, NULL), CF_E_INVALID_ARGUMENT, "cf_future_result");
+    CHECK_FAILS(cf_future_exception(done, 0.0, NULL), CF_E_INVALID_ARGUMENT, "cf_future_exception");
+    CHECK_FAILS(cf_future_add_done_callback(f, NULL, NULL), CF_E_INVALID_ARGUMENT, "cf_future_add_done_callback");
+    CHECK_FAILS(cf_future_set_exception(f, NULL, "m"), CF_E_INVALID_ARGUMENT, "cf_future_set_exception");
+    CHECK_FAILS(cf_future_set_exception(f, NULL, NULL), CF_E_INVALID_ARGUMENT, "cf_future_set_exception");
+    CHECK_FAILS(cf_future_set_result(f, NULL, 3), CF_E_INVALID_ARGUMENT, "cf_future_set_result");
+    CHECK_INT(cf_future_get_state(f), CF_PENDING);
+    CHECK_FAILS(cf_as_completed(&done, 1, 0.0, NULL), CF_E_INVALID_ARGUMENT, "cf_as_completed");
+    CHECK_INT(cf_as_completed(&done, 1, 0.0, &it), CF_OK);
+    CHECK_FAILS(cf_as_completed_next(it, NULL), CF_E_INVALID_ARGUMENT, "cf_as_completed_next");
+    CHECK_INT(cf_as_completed_next(it, &got), CF_OK); /* the iterator still works */
+    CHECK(got == done);
+    CHECK_INT(cf_as_completed_next(it, &got), CF_DONE);
+    cf_as_completed_free(it);
+
+    /* NULL arrays with n > 0, and NULL entries. */
+    CHECK_FAILS(cf_wait(NULL, 2, 0.0, CF_ALL_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, "cf_wait");
+    it = NULL;
+    CHECK_FAILS(cf_as_completed(NULL, 2, 0.0, &it), CF_E_INVALID_ARGUMENT, "cf_as_completed");
+    {
+        cf_future *fs[3];
+        unsigned char flags[3];
+        fs[0] = done; fs[1] = NULL; fs[2] = f;
+        CHECK_FAILS(cf_wait(fs, 3, 0.0, CF_ALL_COMPLETED, flags, &n_done), CF_E_INVALID_ARGUMENT, "cf_wait");
+        it = NULL;
+        CHECK_FAILS(cf_as_completed(fs, 3, 0.0, &it), CF_E_INVALID_ARGUMENT, "cf_as_completed");
+    }
+
+    /* NaN timeouts. */
+    CHECK_FAILS(cf_future_result(done, NAN, &s), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_future_result(f, NAN, &s), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_future_exception(done, NAN, &e), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_future_exception(f, NAN, &e), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_wait(&done, 1, NAN, CF_ALL_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_wait(&f, 1, NAN, CF_FIRST_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_wait(NULL, 0, NAN, CF_ALL_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+    it = NULL;
+    CHECK_FAILS(cf_as_completed(&done, 1, NAN, &it), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_as_completed(NULL, 0, NAN, &it), CF_E_INVALID_ARGUMENT, NULL);
+
+    /* An unknown cf_return_when. */
+    CHECK_FAILS(cf_wait(&done, 1, 0.0, (cf_return_when)7, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+    /* CF_RETURN_WHEN_MAX_ENUM is no mode either. (A negative value is left out: the library is C++, where an
+     * enum whose enumerators are all >= 0 cannot hold -1, and UBSan stops at the load.) */
+    CHECK_FAILS(cf_wait(&f, 1, 0.0, CF_RETURN_WHEN_MAX_ENUM, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+    CHECK_FAILS(cf_wait(NULL, 0, 0.0, (cf_return_when)3, NULL, NULL), CF_E_INVALID_ARGUMENT, NULL);
+
+    CHECK_INT(cf_future_get_state(f), CF_PENDING); /* none of it touched f */
+    cf_future_release(f);
+    cf_future_release(done);
+}
+
+static void test_not_a_future(void) {
+    /* A local array of zeros, aligned like any object (see not_a_handle). */
+    not_a_handle local;
+    cf_future *bogus;
+    cf_future *done = finished_future("d");
+    cf_future *got = NULL;
+    cf_as_completed_iter *it = NULL;
+    cf_slice s;
+    cf_error e;
+    memset(&local, 0, sizeof local);
+    bogus = (cf_future *)&local;
+
+    CHECK_INT(cf_future_get_state(bogus), CF_FUTURE_INVALID);
+    CHECK_INT(cf_future_done(bogus), 0);
+    CHECK_INT(cf_future_running(bogus), 0);
+    CHECK_INT(cf_future_cancelled(bogus), 0);
+    CHECK_FAILS(cf_future_cancel(bogus), CF_E_INVALID_ARGUMENT, "cf_future_cancel");
+    CHECK_FAILS(cf_future_result(bogus, 0.0, &s), CF_E_INVALID_ARGUMENT, "cf_future_result");
+    CHECK_FAILS(cf_future_exception(bogus, 0.0, &e), CF_E_INVALID_ARGUMENT, "cf_future_exception");
+    CHECK_FAILS(cf_future_add_done_callback(bogus, ignore_callback, NULL), CF_E_INVALID_ARGUMENT,
+                "cf_future_add_done_callback");
+    CHECK_FAILS(cf_future_set_running_or_notify_cancel(bogus), CF_E_INVALID_ARGUMENT,
+                "cf_future_set_running_or_notify_cancel");
+    CHECK_FAILS(cf_future_set_result(bogus, "x", 1), CF_E_INVALID_ARGUMENT, "cf_future_set_result");
+    CHECK_FAILS(cf_future_set_exception(bogus, "T", "m"), CF_E_INVALID_ARGUMENT, "cf_future_set_exception");
+    {
+        cf_future *fs[2];
+        fs[0] = done; fs[1] = bogus;
+        CHECK_FAILS(cf_wait(fs, 2, 0.0, CF_ALL_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, "cf_wait");
+        CHECK_FAILS(cf_as_completed(fs, 2, 0.0, &it), CF_E_INVALID_ARGUMENT, "cf_as_completed");
+    }
+    CHECK_FAILS(cf_as_completed_next((cf_as_completed_iter *)&local, &got), CF_E_INVALID_ARGUMENT,
+                "cf_as_completed_next");
+    /* Nothing was written into it. */
+    {
+        size_t i;
+        int zeros = 1;
+        for (i = 0; i < sizeof local.ints / sizeof local.ints[0]; ++i) zeros = zeros && local.ints[i] == 0;
+        CHECK(zeros);
+    }
+    cf_future_release(done);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* cf_last_error                                                                                                  */
+
+static void test_last_error_kept_on_success(void) {
+    char primed[256];
+    cf_future *f;
+    cf_future *fs[1];
+    cf_as_completed_iter *it = NULL;
+    cf_future *got = NULL;
+    cf_slice s;
+    CHECK_INT(cf_future_new(NULL), CF_E_INVALID_ARGUMENT);
+    snprintf(primed, sizeof primed, "%s", cf_last_error());
+    CHECK(primed[0] != '\0');
+
+    f = new_future(); /* CF_OK calls leave the text alone */
+    CHECK_INT(cf_future_set_result(f, "ok", 2), CF_OK);
+    CHECK_INT(cf_future_result(f, 0.0, &s), CF_OK);
+    CHECK_INT(cf_future_cancel(f), 0);
+    fs[0] = f;
+    CHECK_INT(cf_wait(fs, 1, 0.0, CF_ALL_COMPLETED, NULL, NULL), CF_OK);
+    CHECK_INT(cf_as_completed(fs, 1, 0.0, &it), CF_OK);
+    CHECK_INT(cf_as_completed_next(it, &got), CF_OK);
+    CHECK_INT(cf_as_completed_next(it, &got), CF_DONE); /* so does CF_DONE */
+    cf_as_completed_free(it);
+    CHECK(cf_status_name(CF_OK) != NULL && cf_version() != 0);
+    CHECK_STR(cf_last_error(), primed);
+    cf_future_release(f);
+}
+
+typedef struct error_thread {
+    pthread_barrier_t *barrier;
+    char initial[256];    /* its text before it failed */
+    char after_fail[256]; /* right after its own failure */
+    char later[256];      /* after the main thread failed differently */
+    int initial_null;
+} error_thread;
+
+static void *error_thread_main(void *p) {
+    error_thread *t = (error_thread *)p;
+    const char *text = cf_last_error();
+    t->initial_null = text == NULL;
+    snprintf(t->initial, sizeof t->initial, "%s", text ? text : "");
+    cf_wait(NULL, 0, 0.0, (cf_return_when)9, NULL, NULL); /* fails on this thread */
+    text = cf_last_error();
+    snprintf(t->after_fail, sizeof t->after_fail, "%s", text ? text : "(NULL)");
+    pthread_barrier_wait(t->barrier); /* 1: we failed */
+    pthread_barrier_wait(t->barrier); /* 2: the main thread failed */
+    text = cf_last_error();
+    snprintf(t->later, sizeof t->later, "%s", text ? text : "(NULL)");
+    return NULL;
+}
+
+static void test_last_error_is_thread_local(void) {
+    pthread_barrier_t barrier;
+    pthread_t thread;
+    error_thread t;
+    char mine[256];
+    char before_other[256];
+    memset(&t, 0, sizeof t);
+    t.barrier = &barrier;
+
+    CHECK_INT(cf_future_result(NULL, 0.0, NULL), CF_E_INVALID_ARGUMENT);
+    snprintf(before_other, sizeof before_other, "%s", cf_last_error());
+    CHECK(before_other[0] != '\0');
+
+    CHECK(pthread_barrier_init(&barrier, NULL, 2) == 0);
+    CHECK(pthread_create(&thread, NULL, error_thread_main, &t) == 0);
+    pthread_barrier_wait(&barrier); /* 1: the other thread failed */
+    CHECK_STR(cf_last_error(), before_other); /* not changed by the other thread */
+    CHECK_INT(cf_future_set_exception(NULL, NULL, NULL), CF_E_INVALID_ARGUMENT);
+    snprintf(mine, sizeof mine, "%s", cf_last_error());
+    pthread_barrier_wait(&barrier); /* 2: we failed */
+    pthread_join(thread, NULL);
+    pthread_barrier_destroy(&barrier);
+
+    CHECK_INT(t.initial_null, 0);
+    CHECK_STR(t.initial, ""); /* a new thread starts with "" (not our text) */
+    CHECK(t.after_fail[0] != '\0' && strstr(t.after_fail, "cf_wait") != NULL);
+    CHECK(strcmp(t.after_fail, before_other) != 0);
+    CHECK_STR(t.later, t.after_fail); /* not changed by our failure */
+    CHECK(strcmp(mine, t.after_fail) != 0);
+    CHECK_STR(cf_last_error(), mine);
+}
+
+/* ------------------------------------------------------------------------------------------------------------ */
+
+int main(void) {
+    test_last_error_initially();
+    test_version();
+    test_status_names();
+    test_new_future_is_pending();
+    test_cancel_pending();
+    test_running();
+    test_set_result();
+    test_set_exception();
+    test_retain_release();
+    test_result_from_another_thread();
+    test_cancel_from_another_thread();
+    test_exception_from_another_thread();
+    test_many_waiters();
+    test_callbacks();
+    test_wait();
+    test_as_completed();
+    test_null_arguments();
+    test_not_a_future();
+    test_last_error_kept_on_success();
+    test_last_error_is_thread_local();
+    CHECK(cf_last_error() != NULL);
+
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
