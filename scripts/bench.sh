@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The benchmarks: installs what is missing, builds the release preset and runs each benchmark with its peers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup-debian.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target thread_pool_bench
+./build/release/bench/thread_pool_bench "$@"
