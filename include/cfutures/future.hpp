@@ -216,14 +216,15 @@ template <class T>
 class Promise : public PromiseBase {
 public:
     Future<T> get_future() const { return Future<T>(future_base()); }
-    template <class U = T, class = std::enable_if_t<!std::is_void_v<U>>>
-    void set_result(U value) {
-        set_value(std::make_unique<detail::TypedValue<U>>(std::move(value)));
-    }
-    template <class U = T, class = std::enable_if_t<std::is_void_v<U>>>
-    void set_result() {
-        set_bytes({});
-    }
+    // Stores the value as a T (an argument of another type is converted first).
+    void set_result(T value) { set_value(std::make_unique<detail::TypedValue<T>>(std::move(value))); }
+};
+
+template <>
+class Promise<void> : public PromiseBase {
+public:
+    Future<void> get_future() const { return Future<void>(future_base()); }
+    void set_result() { set_bytes({}); }
 };
 
 // ---------------------------------------------------------------------------------------------------------------

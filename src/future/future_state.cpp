@@ -32,46 +32,60 @@ bool FutureState::cancel() {
             return false;
         }
         // Pending: becomes cancelled, and waiters hear of it at once (no "cancelled but not notified" limbo).
-        finish_locked(State::Cancelled, nullptr, nullptr, callbacks);
+        // The one change that may race with ours is Pending -> Running, made without the lock.
+        if (!state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) {
+            request_cancel();
+            return false;
+        }
+        notify_locked(callbacks);
     }
     run_callbacks(callbacks);
     return true;
 }
 
 bool FutureState::set_running_or_notify_cancel() {
-    std::lock_guard<std::mutex> lock(mu_);
-    State s = state();
+    // Lock-free: it is on every task's path, and the other transitions out of Pending re-check under the lock.
+    State s = State::Pending;
+    if (state_.compare_exchange_strong(s, State::Running, std::memory_order_acq_rel)) return true;
     if (s == State::Cancelled) return false;
-    if (s != State::Pending) throw InvalidStateError("future is already running or finished");
-    state_.store(State::Running, std::memory_order_release);
-    return true;
+    throw InvalidStateError("future is already running or finished");
 }
 
-bool FutureState::set_value(std::unique_ptr<ValueHolder> value) {
-    return complete(State::Finished, std::move(value), nullptr);
-}
+bool FutureState::set_value(std::unique_ptr<ValueHolder> value) { return finish(std::move(value), nullptr); }
 
 bool FutureState::set_failure(Failure failure) {
-    return complete(State::Finished, nullptr, std::make_unique<Failure>(std::move(failure)));
+    return finish(nullptr, std::make_unique<Failure>(std::move(failure)));
 }
 
-bool FutureState::complete(State final_state, std::unique_ptr<ValueHolder> value,
-                           std::unique_ptr<Failure> failure) {
+CompletionHook &completion_hook() noexcept {
+    static thread_local CompletionHook hook;
+    return hook;
+}
+
+bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure) {
+    CompletionHook &hook = completion_hook();
+    if (hook.future == this) {
+        hook.future = nullptr;
+        hook.fn(hook.context);
+    }
     std::vector<Callback> callbacks;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (done()) return false;
-        finish_locked(final_state, std::move(value), std::move(failure), callbacks);
+        // Nobody reads the value before the state says Finished (released below).
+        value_ = std::move(value);
+        failure_ = std::move(failure);
+        State s = state();
+        while (!state_.compare_exchange_weak(s, State::Finished, std::memory_order_acq_rel)) {
+            // Only Pending -> Running happens without our lock; any other state here is a bug.
+        }
+        notify_locked(callbacks);
     }
     run_callbacks(callbacks);
     return true;
 }
 
-void FutureState::finish_locked(State final_state, std::unique_ptr<ValueHolder> value,
-                                std::unique_ptr<Failure> failure, std::vector<Callback> &callbacks) {
-    value_ = std::move(value);
-    failure_ = std::move(failure);
-    state_.store(final_state, std::memory_order_release);
+void FutureState::notify_locked(std::vector<Callback> &callbacks) {
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.
     for (Waiter *w : waiters_) w->arrive(this, is_failure);

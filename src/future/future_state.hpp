@@ -32,6 +32,16 @@ Failure describe_exception(std::exception_ptr e);
 // Throws what a failed future's result() throws: the original exception, or one made from the description.
 [[noreturn]] void rethrow_failure(const Failure &f);
 
+// Runs fn(context) on this thread just before `future` becomes done, before anyone can see it done. A thread
+// pool uses it to count its worker as idle again, so that a caller who submits the moment its result arrives
+// finds that worker idle. Thread-local; one hook at a time.
+struct CompletionHook {
+    const FutureState *future = nullptr;
+    void (*fn)(void *context) = nullptr;
+    void *context = nullptr;
+};
+CompletionHook &completion_hook() noexcept;
+
 class FutureState {
 public:
     using Callback = std::function<void(FutureState &)>;
@@ -76,10 +86,10 @@ public:
 private:
     FutureState() = default;
     ~FutureState();
-    // Moves to a final state and notifies; false if already final.
-    bool complete(State final_state, std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure);
-    void finish_locked(State final_state, std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure,
-                       std::vector<Callback> &callbacks);
+    // Moves to Finished and notifies; false if already done.
+    bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure);
+    // Tells the waiters and hands back the callbacks to run once the lock is released.
+    void notify_locked(std::vector<Callback> &callbacks);
     void run_callbacks(std::vector<Callback> &callbacks);
     void run_callback(Callback &cb);
 

@@ -16,7 +16,8 @@ namespace {
 // Counts pools for the default thread names "cf<k>_<i>", as Python counts ThreadPoolExecutor-<k>.
 std::atomic<unsigned> g_pool_counter{0};
 
-// The index of the calling thread in its pool (valid only on worker threads).
+// The pool the calling thread works for (nullptr elsewhere), and its index there.
+thread_local const ThreadPool *t_pool = nullptr;
 thread_local std::size_t t_worker_index = 0;
 
 std::size_t usable_cpus() {
@@ -134,13 +135,24 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
 void ThreadPool::start_thread_locked() {
     std::size_t index = threads_.size();
     running_.push_back(nullptr);
-    threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+    threads_.emplace_back([self = shared_from_this(), index] {
+        self->worker_main(index);
+        self->worker_exited();
+    });
+    ++live_;
+}
+
+void ThreadPool::worker_exited() {
+    std::lock_guard<std::mutex> lock(mu_);
+    --live_;
+    exited_.notify_all();
 }
 
 void ThreadPool::worker_main(std::size_t index) {
     std::string name = prefix_ + "_" + std::to_string(index);
     name.resize(std::min<std::size_t>(name.size(), 15));  // Linux keeps 15 bytes of a thread's name
     pthread_setname_np(pthread_self(), name.c_str());
+    t_pool = this;
     t_worker_index = index;
     if (initializer_) {
         try {
@@ -154,16 +166,22 @@ void ThreadPool::worker_main(std::size_t index) {
     }
     current_wait_helper() = this;
     WorkItem item;
-    while (take(item)) {
-        run(item, index);
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            running_[index] = nullptr;
-            ++idle_tokens_;
-        }
-        item = WorkItem();
-    }
+    while (take(item)) run_counted(item);
     current_wait_helper() = nullptr;
+}
+
+void ThreadPool::run_counted(WorkItem &item) {
+    CompletionHook &hook = completion_hook();
+    hook = CompletionHook{item.promise.future_base().native_handle(), &ThreadPool::count_idle, this};
+    run(item);
+    if (hook.future) count_idle(this);  // the job did not complete its future (it was cancelled before it ran)
+    hook = CompletionHook{};
+}
+
+void ThreadPool::count_idle(void *pool) {
+    auto *self = static_cast<ThreadPool *>(pool);
+    std::lock_guard<std::mutex> lock(self->mu_);
+    ++self->idle_tokens_;
 }
 
 bool ThreadPool::try_take_locked(WorkItem &out) {
@@ -175,11 +193,22 @@ bool ThreadPool::try_take_locked(WorkItem &out) {
     return true;
 }
 
-bool ThreadPool::take(WorkItem &out) {
+bool ThreadPool::take(WorkItem &item) {
+    // `item` holds the task just run: its future stays alive until running_ no longer names it.
+    {
+        WorkItem finished = std::move(item);
+        std::lock_guard<std::mutex> lock(mu_);
+        running_[t_worker_index] = nullptr;
+        if (try_take_locked(item)) return true;
+        // No work: `finished` (and whatever its job holds) is let go outside the lock, before idling.
+        mu_.unlock();
+        finished = WorkItem();
+        mu_.lock();
+    }
     for (;;) {
         spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); });
         std::unique_lock<std::mutex> lock(mu_);
-        if (try_take_locked(out)) return true;
+        if (try_take_locked(item)) return true;
         if (shutdown_.load() || !broken_.empty()) return false;
         Sleeper me;
         sleepers_.push_back(&me);
@@ -188,8 +217,7 @@ bool ThreadPool::take(WorkItem &out) {
     }
 }
 
-void ThreadPool::run(WorkItem &item, std::size_t worker) {
-    (void)worker;
+void ThreadPool::run(WorkItem &item) {
     if (!item.promise.set_running_or_notify_cancel()) return;  // cancelled while queued
     item.job->run(item.promise);
 }
@@ -233,13 +261,18 @@ void ThreadPool::shutdown(bool wait, bool cancel_futures) {
 }
 
 void ThreadPool::join_threads() {
-    // After shutdown no thread is added, so threads_ no longer changes.
-    std::lock_guard<std::mutex> lock(join_mu_);
-    for (std::thread &t : threads_) {
-        if (!t.joinable()) continue;
-        // Shutdown from one of our own tasks waits for the others, not for itself.
-        if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+    // Waits for every worker but the caller's own thread (shutdown from one of our tasks waits for the others).
+    // No lock is held while waiting, so a task may itself call shutdown while its owner waits here.
+    bool from_worker = t_pool == this;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        exited_.wait(lock, [&] { return live_ == (from_worker ? 1u : 0u); });
     }
+    if (from_worker) return;  // the owner's thread (or the last reference) joins the threads later
+    // Every worker has left its loop; after shutdown no thread is added, so threads_ no longer changes.
+    std::lock_guard<std::mutex> lock(join_mu_);
+    for (std::thread &t : threads_)
+        if (t.joinable()) t.join();
 }
 
 bool ThreadPool::help_wait(FutureState &f, const Deadline &deadline) {
@@ -261,7 +294,7 @@ bool ThreadPool::help_wait(FutureState &f, const Deadline &deadline) {
             got = try_take_locked(item);
         }
         if (got) {
-            run(item, me);
+            run(item);
             std::lock_guard<std::mutex> lock(mu_);
             running_[me] = outer;
             continue;

@@ -59,12 +59,16 @@ private:
     explicit ThreadPool(Config config);
     void start_thread_locked();
     void worker_main(std::size_t index);
-    bool take(WorkItem &out);
+    bool take(WorkItem &item);
     bool try_take_locked(WorkItem &out);
-    void run(WorkItem &item, std::size_t worker);
+    void run(WorkItem &item);
+    // Runs a worker's own task; the worker counts as idle again just before the task's future completes.
+    void run_counted(WorkItem &item);
+    static void count_idle(void *pool);
     void break_pool(const std::string &why);
     void wake_all_locked();
     void join_threads();
+    void worker_exited();
 
     const std::size_t max_workers_;
     const std::string prefix_;
@@ -78,6 +82,8 @@ private:
     std::vector<std::thread> threads_;
     std::vector<FutureState *> running_;        // per worker: the future of its running task, or nullptr
     std::size_t idle_tokens_ = 0;               // tasks finished minus submits that found an idle worker
+    std::size_t live_ = 0;                      // workers that have not left worker_main yet
+    std::condition_variable exited_;            // signalled as each worker leaves
     std::atomic<bool> shutdown_{false};
     std::string broken_;                        // non-empty: why the pool is broken
     std::mutex join_mu_;
