@@ -1,5 +1,7 @@
 #include "map_iterator.hpp"
 
+#include "future/wait_helper.hpp"
+
 #include <string>
 #include <vector>
 
@@ -97,7 +99,7 @@ FutureBase MapIterator::next_chunk() {
         unordered_ready_.pop_front();
     } else {
         done = waiter_.take();
-        if (!done && waiter_.sleep_until(deadline_)) done = waiter_.take();
+        if (!done && sleep_or_help(waiter_, deadline_)) done = waiter_.take();
     }
     if (!done) return FutureBase();
     auto it = unordered_.find(done);

@@ -4,6 +4,7 @@
 
 #include "future_state.hpp"
 #include "wait.hpp"
+#include "wait_helper.hpp"
 
 namespace cf::detail {
 
@@ -33,7 +34,7 @@ FutureState *AsCompletedIterator::next() {
         ready_.pop_front();
     } else if (!timed_out_) {
         f = waiter_.take();
-        if (!f && waiter_.sleep_until(deadline_)) f = waiter_.take();
+        if (!f && sleep_or_help(waiter_, deadline_)) f = waiter_.take();
     }
     if (!f) {
         timed_out_ = true;

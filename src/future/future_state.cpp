@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "spin.hpp"
+#include "common/spin.hpp"
 #include "wait_helper.hpp"
 #include "waiter.hpp"
 
@@ -140,11 +140,10 @@ WaitHelper *&current_wait_helper() noexcept {
 
 bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
-    if (WaitHelper *helper = current_wait_helper()) return helper->help_wait(*this, deadline);
     if (!deadline.passed() && spin_until([this] { return done(); })) return true;
     Waiter w;
     if (!add_waiter(&w)) return true;
-    bool ok = w.sleep_until(deadline);
+    bool ok = sleep_or_help(w, deadline);
     if (!ok) remove_waiter(&w);
     return ok || done();
 }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "future_state.hpp"
+#include "wait_helper.hpp"
 #include "waiter.hpp"
 
 namespace cf::detail {
@@ -45,7 +46,7 @@ void sleep_on(const std::vector<FutureState *> &fs, const Deadline &deadline, Re
     // Only the registered futures can arrive: one that finished before it could register is seen below.
     w.set_wake_after(when == ReturnWhen::FirstCompleted ? 1 : registered.size());
     // Futures that finished while we registered count as arrivals too: recheck before sleeping.
-    if (!condition_holds(fs, when)) w.sleep_until(deadline);
+    if (!condition_holds(fs, when)) sleep_or_help(w, deadline);
     for (FutureState *f : registered) f->remove_waiter(&w);
 }
 

@@ -4,15 +4,14 @@
 #pragma once
 
 #include "deadline.hpp"
+#include "waiter.hpp"
 
 namespace cf::detail {
 
-class FutureState;
-
 class WaitHelper {
 public:
-    // Waits until f is done or the deadline passes, helping meanwhile; returns whether f is done.
-    virtual bool help_wait(FutureState &f, const Deadline &deadline) = 0;
+    // Like w.sleep_until(deadline), but runs queued work meanwhile; returns whether w's condition holds.
+    virtual bool help_sleep(Waiter &w, const Deadline &deadline) = 0;
 
 protected:
     ~WaitHelper() = default;
@@ -20,5 +19,11 @@ protected:
 
 // The helper of the calling thread (nullptr outside pool workers). Thread-local, set by the worker itself.
 WaitHelper *&current_wait_helper() noexcept;
+
+// How every wait of the library sleeps: on a pool's worker thread it helps the pool, elsewhere it sleeps.
+inline bool sleep_or_help(Waiter &w, const Deadline &deadline) {
+    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline);
+    return w.sleep_until(deadline);
+}
 
 }  // namespace cf::detail

@@ -20,6 +20,11 @@ bool Waiter::sleep_until(const Deadline &deadline) {
     return ready();
 }
 
+bool Waiter::ready_now() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ready();
+}
+
 void Waiter::poke() {
     std::lock_guard<std::mutex> lock(mu_);
     poked_ = true;

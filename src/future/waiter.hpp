@@ -29,6 +29,9 @@ public:
     // Sleeps until the condition holds, a poke, or the deadline; returns whether the condition holds.
     bool sleep_until(const Deadline &deadline);
 
+    // Whether the condition holds now.
+    bool ready_now();
+
     // Wakes the sleeping thread without an arrival (a thread pool telling a helping waiter of new work).
     void poke();
 

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "executor/task_context.hpp"
-#include "future/spin.hpp"
+#include "common/spin.hpp"
 #include "future/waiter.hpp"
 
 namespace cf::detail {
@@ -96,7 +96,7 @@ ThreadPool::~ThreadPool() {
 }
 
 std::size_t ThreadPool::thread_count() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinMutex> lock(mu_);
     return threads_.size();
 }
 
@@ -112,18 +112,13 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
     if (!job) throw InvalidArgument("job is null");
     WorkItem item{PromiseBase(), std::move(job)};
     FutureBase future = item.promise.future_base();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinMutex> lock(mu_);
     if (!broken_.empty()) throw BrokenThreadPool(broken_);
     if (shutdown_.load(std::memory_order_relaxed)) throw ShutdownError("cannot schedule new futures after shutdown");
     queue_.push_back(std::move(item));
     queued_.fetch_add(1, std::memory_order_release);
-    // Notified under the lock: a sleeper may return (and its Sleeper vanish) as soon as the lock is free.
-    if (!sleepers_.empty()) {
-        Sleeper *s = sleepers_.back();
-        sleepers_.pop_back();
-        s->signalled = true;
-        s->cv.notify_one();
-    }
+    // A spinning worker will take the task without a system call; otherwise one parked worker is woken.
+    if (spinning_.load(std::memory_order_relaxed) == 0) wake_one_locked();
     for (Waiter *h : helpers_) h->poke();
     if (idle_tokens_ > 0)
         --idle_tokens_;
@@ -143,7 +138,7 @@ void ThreadPool::start_thread_locked() {
 }
 
 void ThreadPool::worker_exited() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinMutex> lock(mu_);
     --live_;
     exited_.notify_all();
 }
@@ -180,7 +175,7 @@ void ThreadPool::run_counted(WorkItem &item) {
 
 void ThreadPool::count_idle(void *pool) {
     auto *self = static_cast<ThreadPool *>(pool);
-    std::lock_guard<std::mutex> lock(self->mu_);
+    std::lock_guard<SpinMutex> lock(self->mu_);
     ++self->idle_tokens_;
 }
 
@@ -197,7 +192,7 @@ bool ThreadPool::take(WorkItem &item) {
     // `item` holds the task just run: its future stays alive until running_ no longer names it.
     {
         WorkItem finished = std::move(item);
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         running_[t_worker_index] = nullptr;
         if (try_take_locked(item)) return true;
         // No work: `finished` (and whatever its job holds) is let go outside the lock, before idling.
@@ -206,15 +201,31 @@ bool ThreadPool::take(WorkItem &item) {
         mu_.lock();
     }
     for (;;) {
+        spinning_.fetch_add(1, std::memory_order_relaxed);
         spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); });
-        std::unique_lock<std::mutex> lock(mu_);
-        if (try_take_locked(item)) return true;
+        mu_.lock();
+        std::unique_lock<std::mutex> lock(mu_.native(), std::adopt_lock);
+        spinning_.fetch_sub(1, std::memory_order_relaxed);
+        if (try_take_locked(item)) {
+            // More work than takers: pass the baton to a parked worker, as no spinner is left to take it.
+            if (!queue_.empty() && spinning_.load(std::memory_order_relaxed) == 0) wake_one_locked();
+            return true;
+        }
         if (shutdown_.load() || !broken_.empty()) return false;
         Sleeper me;
         sleepers_.push_back(&me);
         me.cv.wait(lock, [&me] { return me.signalled; });
         // Whoever signalled us has taken us off sleepers_.
     }
+}
+
+void ThreadPool::wake_one_locked() {
+    if (sleepers_.empty()) return;
+    Sleeper *s = sleepers_.back();
+    sleepers_.pop_back();
+    s->signalled = true;
+    // Notified under the lock: a sleeper may return (and its Sleeper vanish) as soon as the lock is free.
+    s->cv.notify_one();
 }
 
 void ThreadPool::run(WorkItem &item) {
@@ -234,7 +245,7 @@ void ThreadPool::wake_all_locked() {
 void ThreadPool::break_pool(const std::string &why) {
     std::deque<WorkItem> pending;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         if (broken_.empty()) broken_ = why;
         pending.swap(queue_);
         queued_.store(0);
@@ -246,7 +257,7 @@ void ThreadPool::break_pool(const std::string &why) {
 void ThreadPool::shutdown(bool wait, bool cancel_futures) {
     std::deque<WorkItem> cancelled;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         shutdown_.store(true);
         if (cancel_futures) {
             cancelled.swap(queue_);
@@ -265,7 +276,8 @@ void ThreadPool::join_threads() {
     // No lock is held while waiting, so a task may itself call shutdown while its owner waits here.
     bool from_worker = t_pool == this;
     {
-        std::unique_lock<std::mutex> lock(mu_);
+        mu_.lock();
+        std::unique_lock<std::mutex> lock(mu_.native(), std::adopt_lock);
         exited_.wait(lock, [&] { return live_ == (from_worker ? 1u : 0u); });
     }
     if (from_worker) return;  // the owner's thread (or the last reference) joins the threads later
@@ -275,38 +287,43 @@ void ThreadPool::join_threads() {
         if (t.joinable()) t.join();
 }
 
-bool ThreadPool::help_wait(FutureState &f, const Deadline &deadline) {
-    if (spin_until([&f] { return f.done(); })) return true;
-    Waiter w;
-    if (!f.add_waiter(&w)) return true;
+bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline) {
     std::size_t me = t_worker_index;
     FutureState *outer = nullptr;
     {
-        std::lock_guard<std::mutex> lock(mu_);
-        helpers_.push_back(&w);
+        std::lock_guard<SpinMutex> lock(mu_);
+        helpers_.push_back(&w);  // submit pokes us when work arrives
         outer = running_[me];
     }
-    while (!f.done()) {
+    bool ready = false;
+    for (;;) {
+        if (w.ready_now()) {
+            ready = true;
+            break;
+        }
         WorkItem item;
         bool got;
         {
-            std::lock_guard<std::mutex> lock(mu_);
+            std::lock_guard<SpinMutex> lock(mu_);
             got = try_take_locked(item);
         }
         if (got) {
             run(item);
-            std::lock_guard<std::mutex> lock(mu_);
+            std::lock_guard<SpinMutex> lock(mu_);
             running_[me] = outer;
             continue;
         }
-        if (!w.sleep_until(deadline) && deadline.passed()) break;
+        if (w.sleep_until(deadline)) {
+            ready = true;
+            break;
+        }
+        if (deadline.passed()) break;
     }
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
     }
-    f.remove_waiter(&w);
-    return f.done();
+    return ready;
 }
 
 }  // namespace cf::detail

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "executor/executor_core.hpp"
+#include "common/spin.hpp"
 #include "future/wait_helper.hpp"
 
 namespace cf::detail {
@@ -40,7 +41,7 @@ public:
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
 
-    bool help_wait(FutureState &f, const Deadline &deadline) override;
+    bool help_sleep(Waiter &w, const Deadline &deadline) override;
 
     std::size_t thread_count() const;
     std::size_t max_workers() const noexcept { return max_workers_; }
@@ -67,6 +68,7 @@ private:
     static void count_idle(void *pool);
     void break_pool(const std::string &why);
     void wake_all_locked();
+    void wake_one_locked();
     void join_threads();
     void worker_exited();
 
@@ -74,9 +76,10 @@ private:
     const std::string prefix_;
     const std::function<void()> initializer_;
 
-    mutable std::mutex mu_;
+    mutable SpinMutex mu_;
     std::deque<WorkItem> queue_;
     std::atomic<std::size_t> queued_{0};       // queue_.size(), readable without the lock while spinning
+    std::atomic<std::size_t> spinning_{0};     // workers spinning for work (changed to 0 only under mu_)
     std::vector<Sleeper *> sleepers_;           // parked workers, most recent last
     std::vector<Waiter *> helpers_;             // workers waiting on a future while helping
     std::vector<std::thread> threads_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,5 +38,25 @@ bool spin_until(Pred pred) {
         if (std::chrono::steady_clock::now() >= end) return pred();
     }
 }
+
+// A mutex for short critical sections under contention: it spins a little before it sleeps, so that threads
+// passing a lock back and forth for a few hundred nanoseconds do not pay a futex call each time.
+class SpinMutex {
+public:
+    void lock() {
+        for (int i = 0; i < 256; ++i) {
+            if (mu_.try_lock()) return;
+            cpu_relax();
+        }
+        mu_.lock();
+    }
+    bool try_lock() { return mu_.try_lock(); }
+    void unlock() { mu_.unlock(); }
+    // For condition variables, which wait on the std::mutex itself.
+    std::mutex &native() noexcept { return mu_; }
+
+private:
+    std::mutex mu_;
+};
 
 }  // namespace cf::detail
