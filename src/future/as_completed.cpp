@@ -32,7 +32,8 @@ FutureState *AsCompletedIterator::next() {
     if (!ready_.empty()) {
         f = ready_.front();
         ready_.pop_front();
-    } else if (!timed_out_) {
+    } else if (!timed_out_ && !deadline_.passed()) {
+        // As in CPython, once the time is up nothing more is handed out, even what completed meanwhile.
         f = waiter_.take();
         if (!f && sleep_or_help(waiter_, deadline_)) f = waiter_.take();
     }
