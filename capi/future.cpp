@@ -121,7 +121,7 @@ CF_API int cf_future_set_result(cf_future *f, const void *data, size_t len) {
     if (!data && len) return null_argument("cf_future_set_result", "data (with a non-zero length)");
     return guarded([&]() -> int {
         std::string bytes(static_cast<const char *>(data), data ? len : 0);
-        if (!s->set_value(std::make_unique<cf::detail::TypedValue<std::string>>(std::move(bytes))))
+        if (!s->set_bytes(std::move(bytes)))
             return invalid_state("cf_future_set_result: the future is already done or cancelled");
         return CF_OK;
     });

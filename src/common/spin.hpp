@@ -22,14 +22,18 @@ inline void cpu_relax() noexcept {
 
 // How long a waiter spins before it sleeps; short enough that an idle thread costs nothing measurable.
 inline constexpr std::chrono::microseconds kSpinBudget{20};
+// How long an idle pool worker spins for new work. Longer than a futex wake-up takes here (20-50 µs), so that a
+// caller woken from a sleep still finds the worker spinning when it submits its next task; otherwise caller and
+// worker can fall into step, each going to sleep just before the other hands it something.
+inline constexpr std::chrono::microseconds kWorkerSpinBudget{100};
 
 // Spins until pred() holds or the budget is spent; returns pred()'s last value.
 template <class Pred>
-bool spin_until(Pred pred) {
+bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
     // On one CPU the thread we wait for cannot run while we spin.
     static const bool multi_cpu = std::thread::hardware_concurrency() > 1;
     if (!multi_cpu) return pred();
-    auto end = std::chrono::steady_clock::now() + kSpinBudget;
+    auto end = std::chrono::steady_clock::now() + budget;
     for (;;) {
         for (int i = 0; i < 64; ++i) {
             if (pred()) return true;

@@ -24,7 +24,7 @@ bool wait_for(const FutureBase *const *fs, std::size_t n, double timeout, Return
     Deadline deadline = deadline_after(timeout);
     std::vector<FutureState *> states(n);
     for (std::size_t i = 0; i < n; ++i) states[i] = fs[i] ? fs[i]->native_handle() : nullptr;
-    WaitOutcome outcome = wait_states(states.data(), n, deadline, when, flags);
+    WaitOutcome outcome = wait_states(states.data(), n, deadline, when, flags, n_done != nullptr);
     if (n_done) *n_done = outcome.n_done;
     return outcome.holds;
 }
@@ -136,9 +136,7 @@ void require(bool ok) {
 
 bool PromiseBase::set_running_or_notify_cancel() { return state_of(future_).set_running_or_notify_cancel(); }
 
-void PromiseBase::set_bytes(std::string_view bytes) {
-    set_value(std::make_unique<detail::TypedValue<std::string>>(std::string(bytes)));
-}
+void PromiseBase::set_bytes(std::string_view bytes) { require(state_of(future_).set_bytes(std::string(bytes))); }
 
 void PromiseBase::set_value(std::unique_ptr<detail::ValueHolder> value) {
     require(state_of(future_).set_value(std::move(value)));

@@ -51,10 +51,14 @@ bool FutureState::set_running_or_notify_cancel() {
     throw InvalidStateError("future is already running or finished");
 }
 
-bool FutureState::set_value(std::unique_ptr<ValueHolder> value) { return finish(std::move(value), nullptr); }
+bool FutureState::set_value(std::unique_ptr<ValueHolder> value) {
+    return finish(std::move(value), nullptr, nullptr);
+}
+
+bool FutureState::set_bytes(std::string bytes) { return finish(nullptr, nullptr, &bytes); }
 
 bool FutureState::set_failure(Failure failure) {
-    return finish(nullptr, std::make_unique<Failure>(std::move(failure)));
+    return finish(nullptr, std::make_unique<Failure>(std::move(failure)), nullptr);
 }
 
 CompletionHook &completion_hook() noexcept {
@@ -62,7 +66,7 @@ CompletionHook &completion_hook() noexcept {
     return hook;
 }
 
-bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure) {
+bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure, std::string *bytes) {
     CompletionHook &hook = completion_hook();
     if (hook.future == this) {
         hook.future = nullptr;
@@ -75,6 +79,7 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
         // Nobody reads the value before the state says Finished (released below).
         value_ = std::move(value);
         failure_ = std::move(failure);
+        if (bytes) inline_bytes_.data = std::move(*bytes);
         State s = state();
         while (!state_.compare_exchange_weak(s, State::Finished, std::memory_order_acq_rel)) {
             // Only Pending -> Running happens without our lock; any other state here is a bug.

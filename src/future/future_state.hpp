@@ -42,6 +42,16 @@ struct CompletionHook {
 };
 CompletionHook &completion_hook() noexcept;
 
+// A result that is just bytes, kept inside the future's state: no allocation beyond the bytes themselves.
+class BytesValue final : public ValueHolder {
+public:
+    std::string_view bytes() const noexcept override { return data; }
+    const void *object(const std::type_info &t) const noexcept override {
+        return t == typeid(std::string) ? &data : nullptr;
+    }
+    std::string data;
+};
+
 class FutureState {
 public:
     using Callback = std::function<void(FutureState &)>;
@@ -62,6 +72,7 @@ public:
     bool cancel();
     bool set_running_or_notify_cancel();
     bool set_value(std::unique_ptr<ValueHolder> value);
+    bool set_bytes(std::string bytes);
     bool set_failure(Failure failure);
 
     // Asked by cancel() while running, or by a pool shutting down with cancel_futures.
@@ -72,7 +83,10 @@ public:
     bool wait_until(const Deadline &deadline);
 
     // Valid once finished: exactly one of them is non-null.
-    const ValueHolder *value() const noexcept { return value_.get(); }
+    const ValueHolder *value() const noexcept {
+        if (value_) return value_.get();
+        return state() == State::Finished && !failure_ ? &inline_bytes_ : nullptr;
+    }
     const Failure *failure() const noexcept { return failure_.get(); }
     bool failed() const noexcept { return state() == State::Finished && failure_ != nullptr; }
 
@@ -87,7 +101,7 @@ private:
     FutureState() = default;
     ~FutureState();
     // Moves to Finished and notifies; false if already done.
-    bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure);
+    bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure, std::string *bytes);
     // Tells the waiters and hands back the callbacks to run once the lock is released.
     void notify_locked(std::vector<Callback> &callbacks);
     void run_callbacks(std::vector<Callback> &callbacks);
@@ -98,7 +112,8 @@ private:
     std::atomic<State> state_{State::Pending};
     std::atomic<bool> cancel_requested_{false};
     std::mutex mu_;
-    std::unique_ptr<ValueHolder> value_;
+    std::unique_ptr<ValueHolder> value_;  // a typed value; else the result is inline_bytes_
+    BytesValue inline_bytes_;
     std::unique_ptr<Failure> failure_;
     std::vector<Callback> callbacks_;
     std::vector<Waiter *> waiters_;

@@ -57,15 +57,27 @@ std::string unfinished_message(std::size_t unfinished, std::size_t total) {
 }
 
 WaitOutcome wait_states(FutureState *const *fs, std::size_t n, const Deadline &deadline, ReturnWhen when,
-                        unsigned char *flags) {
-    std::vector<FutureState *> unique = distinct(fs, n);
-    if (!condition_holds(unique, when) && !deadline.passed()) sleep_on(unique, deadline, when);
-    // Read the states once more: the answer is what holds now, whatever woke us.
+                        unsigned char *flags, bool want_counts) {
+    std::vector<FutureState *> unique;
+    bool holds;
+    if (when == ReturnWhen::AllCompleted) {
+        // All of them must finish anyway, so they are waited for one at a time: no registration on each
+        // pending future, and no need to sort out duplicates.
+        holds = true;
+        for (std::size_t i = 0; i < n && holds; ++i) holds = !fs[i] || fs[i]->wait_until(deadline);
+        for (std::size_t i = 0; i < n && holds; ++i) holds = !fs[i] || fs[i]->done();
+        if (want_counts || !holds) unique = distinct(fs, n);
+    } else {
+        unique = distinct(fs, n);
+        if (!condition_holds(unique, when) && !deadline.passed()) sleep_on(unique, deadline, when);
+        // Read the states once more: the answer is what holds now, whatever woke us.
+        holds = condition_holds(unique, when);
+    }
     std::size_t done_count = 0;
     for (FutureState *f : unique) done_count += f->done();
     if (flags)
         for (std::size_t i = 0; i < n; ++i) flags[i] = fs[i] && fs[i]->done();
-    return WaitOutcome{condition_holds(unique, when), done_count, unique.size()};
+    return WaitOutcome{holds, done_count, unique.size()};
 }
 
 }  // namespace cf::detail

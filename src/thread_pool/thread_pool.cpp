@@ -28,24 +28,6 @@ std::size_t usable_cpus() {
     return n ? n : 1;
 }
 
-// A byte-string task with its own copy of the argument.
-class CallJob final : public Job {
-public:
-    CallJob(const TaskCall &call, std::string_view arg) : call_(call), arg_(arg) {}
-    void run(PromiseBase &promise) override {
-        FutureState *state = promise.future_base().native_handle();
-        TaskOutcome out = run_task_call(call_, state, arg_);
-        if (out.failure)
-            state->set_failure(std::move(*out.failure));
-        else
-            state->set_value(std::make_unique<TypedValue<std::string>>(std::move(out.result)));
-    }
-
-private:
-    TaskCall call_;
-    std::string arg_;
-};
-
 // Several arguments of one map chunk, run in turn; stops at the first failure.
 class ChunkJob final : public Job {
 public:
@@ -101,7 +83,9 @@ std::size_t ThreadPool::thread_count() const {
 }
 
 FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg) {
-    return submit_job(std::make_unique<CallJob>(call, arg));
+    // Kept in the queue entry itself: a byte-string task costs no allocation beyond its future.
+    WorkItem item{PromiseBase(), nullptr, call, std::string(arg)};
+    return enqueue(std::move(item));
 }
 
 FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
@@ -110,7 +94,10 @@ FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std:
 
 FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
     if (!job) throw InvalidArgument("job is null");
-    WorkItem item{PromiseBase(), std::move(job)};
+    return enqueue(WorkItem{PromiseBase(), std::move(job), TaskCall{}, std::string()});
+}
+
+FutureBase ThreadPool::enqueue(WorkItem item) {
     FutureBase future = item.promise.future_base();
     std::lock_guard<SpinMutex> lock(mu_);
     if (!broken_.empty()) throw BrokenThreadPool(broken_);
@@ -202,7 +189,8 @@ bool ThreadPool::take(WorkItem &item) {
     }
     for (;;) {
         spinning_.fetch_add(1, std::memory_order_relaxed);
-        spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); });
+        spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); },
+                   kWorkerSpinBudget);
         mu_.lock();
         std::unique_lock<std::mutex> lock(mu_.native(), std::adopt_lock);
         spinning_.fetch_sub(1, std::memory_order_relaxed);
@@ -230,7 +218,16 @@ void ThreadPool::wake_one_locked() {
 
 void ThreadPool::run(WorkItem &item) {
     if (!item.promise.set_running_or_notify_cancel()) return;  // cancelled while queued
-    item.job->run(item.promise);
+    if (item.job) {
+        item.job->run(item.promise);
+        return;
+    }
+    FutureState *state = item.promise.future_base().native_handle();
+    TaskOutcome out = run_task_call(item.call, state, item.arg);
+    if (out.failure)
+        state->set_failure(std::move(*out.failure));
+    else
+        state->set_bytes(std::move(out.result));
 }
 
 void ThreadPool::wake_all_locked() {

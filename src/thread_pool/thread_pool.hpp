@@ -47,9 +47,12 @@ public:
     std::size_t max_workers() const noexcept { return max_workers_; }
 
 private:
+    // A queued task: a C++ job, or (job null) a byte-string call with its own copy of the argument.
     struct WorkItem {
         PromiseBase promise;
         std::unique_ptr<Job> job;
+        TaskCall call;
+        std::string arg;
     };
     // A parked worker: woken by whoever hands it work (or shutdown), never by a spurious signal of another's.
     struct Sleeper {
@@ -58,6 +61,7 @@ private:
     };
 
     explicit ThreadPool(Config config);
+    FutureBase enqueue(WorkItem item);
     void start_thread_locked();
     void worker_main(std::size_t index);
     bool take(WorkItem &item);
