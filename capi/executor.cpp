@@ -29,11 +29,8 @@ std::function<void()> c_initializer(const cf_thread_pool_options &o) {
 }
 
 int hand_out(cf_future **out, cf::FutureBase future) {
-    // The handle takes over the FutureBase's reference.
-    cf::FutureBase keep = std::move(future);
-    cf::detail::FutureState *state = keep.native_handle();
-    state->retain();
-    *out = reinterpret_cast<cf_future *>(state);
+    // The C handle takes over the FutureBase's reference (no count traffic on a line a worker may be using).
+    *out = reinterpret_cast<cf_future *>(future.release_handle());
     return CF_OK;
 }
 

@@ -141,6 +141,12 @@ public:
     // For the library and bindings: adopts one reference to a state / exposes it without changing the count.
     explicit FutureBase(detail::FutureState *adopted) noexcept : state_(adopted) {}
     detail::FutureState *native_handle() const noexcept { return state_; }
+    // Gives up this handle's reference to the caller (the handle becomes empty).
+    detail::FutureState *release_handle() noexcept {
+        detail::FutureState *s = state_;
+        state_ = nullptr;
+        return s;
+    }
 
     friend bool operator==(const FutureBase &a, const FutureBase &b) noexcept { return a.state_ == b.state_; }
     friend bool operator!=(const FutureBase &a, const FutureBase &b) noexcept { return a.state_ != b.state_; }
