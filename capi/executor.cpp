@@ -5,6 +5,7 @@
 #include "../src/executor/executor_core.hpp"
 #include "../src/executor/task_context.hpp"
 #include "capi_support.hpp"
+#include "cfutures/process_pool.hpp"
 #include "handles.hpp"
 #include "options.hpp"
 
@@ -14,6 +15,7 @@ namespace {
 
 // The size of cf_thread_pool_options as first published (0.1.0): every field up to initializer_data.
 constexpr std::size_t kThreadPoolOptionsV1 = offsetof(cf_thread_pool_options, initializer_data) + sizeof(void *);
+constexpr std::size_t kProcessPoolOptionsV1 = offsetof(cf_process_pool_options, worker_program) + sizeof(char *);
 
 cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 
@@ -62,6 +64,45 @@ CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out
         *out = handle.release();
         return CF_OK;
     });
+}
+
+CF_API void cf_process_pool_options_init(cf_process_pool_options *o) {
+    if (!o) return;
+    std::memset(static_cast<void *>(o), 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **out) {
+    if (!out) return null_argument("cf_process_pool_new", "out");
+    *out = nullptr;
+    cf_process_pool_options opts;
+    cf_process_pool_options_init(&opts);
+    int rc = read_options(o, kProcessPoolOptionsV1, opts, "cf_process_pool_new");
+    if (rc != CF_OK) return rc;
+    int method = raw_enum(opts.start_method);
+    if (method < CF_START_DEFAULT || method > CF_START_SPAWN)
+        return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: start_method " + std::to_string(method) +
+                                               " is not one of CF_START_DEFAULT, _FORK, _FORKSERVER, _SPAWN");
+    if (opts.initarg_len && !opts.initarg) return null_argument("cf_process_pool_new", "initarg (with a length)");
+    return guarded([&]() -> int {
+        cf::ProcessPoolExecutor::Options options;
+        options.max_workers = opts.max_workers;
+        options.start_method = static_cast<cf::StartMethod>(method);
+        options.max_tasks_per_child = opts.max_tasks_per_child;
+        if (opts.initializer) options.initializer = opts.initializer;
+        if (opts.initarg) options.initarg.assign(static_cast<const char *>(opts.initarg), opts.initarg_len);
+        options.shared_memory_bytes = opts.shared_memory_bytes;
+        if (opts.worker_program) options.worker_program = opts.worker_program;
+        auto handle = std::make_unique<cf_executor>();
+        handle->executor = std::make_unique<cf::ProcessPoolExecutor>(std::move(options));
+        *out = handle.release();
+        return CF_OK;
+    });
+}
+
+CF_API int cf_process_worker_entry(void) {
+    cf::process_worker_entry();
+    return CF_OK;
 }
 
 CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,

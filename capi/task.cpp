@@ -29,7 +29,8 @@ CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len) {
     if (!c) return bad_handle("cf_task_return", "ctx", ctx);
     if (!data && len) return null_argument("cf_task_return", "data (with a non-zero length)");
     return guarded([&]() -> int {
-        c->return_bytes(std::string_view(static_cast<const char *>(data), data ? len : 0));
+        if (!c->return_bytes(std::string_view(static_cast<const char *>(data), data ? len : 0)))
+            return fail(CF_E_TOO_LARGE, "cf_task_return: " + c->raised()->message);
         return CF_OK;
     });
 }
@@ -43,6 +44,7 @@ CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len) {
     void *buffer = nullptr;
     guarded([&]() -> int {
         buffer = c->return_buffer(len);
+        if (!buffer) return fail(CF_E_TOO_LARGE, "cf_task_return_buffer: " + c->raised()->message);
         return CF_OK;
     });
     return buffer;

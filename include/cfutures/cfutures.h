@@ -209,7 +209,33 @@ typedef struct cf_thread_pool_options {
     void *initializer_data;
 } cf_thread_pool_options;
 
+typedef enum cf_start_method {
+    CF_START_DEFAULT = 0,            /* fork on Linux (see the README) */
+    CF_START_FORK = 1,
+    CF_START_FORKSERVER = 2,         /* not available yet: CF_E_INVALID_ARGUMENT */
+    CF_START_SPAWN = 3,              /* re-executes the program (or worker_program); see cf_process_worker_entry */
+    CF_START_METHOD_MAX_ENUM = 0x7FFFFFFF
+} cf_start_method;
+
+typedef struct cf_process_pool_options {
+    size_t struct_size;               /* sizeof(cf_process_pool_options), set by cf_process_pool_options_init */
+    size_t max_workers;               /* 0: CPUs in this process's affinity mask; more than 4096 is invalid */
+    cf_start_method start_method;
+    size_t max_tasks_per_child;       /* 0: unlimited; then the worker is replaced */
+    const char *initializer;          /* registered task name run first in every worker, or NULL */
+    const void *initarg;
+    size_t initarg_len;
+    size_t shared_memory_bytes;       /* 0: 256 MiB; the arena for arguments (and each worker's results) */
+    const char *worker_program;       /* CF_START_SPAWN: NULL re-executes this program */
+} cf_process_pool_options;
+
 CF_API void cf_thread_pool_options_init(cf_thread_pool_options *o);
+CF_API void cf_process_pool_options_init(cf_process_pool_options *o);
+/* Tasks must be registered (cf_task_register / CF_TASK); arguments and results travel in shared memory. */
+CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **out);
+/* Call at the top of main() (after explicit registrations) in programs whose pools spawn workers: inside a
+ * spawned worker it serves tasks and ends the process; anywhere else it returns CF_OK at once. */
+CF_API int cf_process_worker_entry(void);
 /* o NULL: defaults. The options and what they point to are copied. */
 CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out);
 

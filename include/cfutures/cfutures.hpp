@@ -8,5 +8,6 @@
 #include "errors.hpp"
 #include "future.hpp"
 #include "executor.hpp"
+#include "process_pool.hpp"
 
 #endif  // CFUTURES_CFUTURES_HPP

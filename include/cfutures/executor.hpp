@@ -24,9 +24,10 @@ namespace cf {
 // What a byte-string task sees while it runs (the C ABI's cf_task_ctx): where it puts its result or failure.
 class CF_API TaskContext {
 public:
-    // Copies bytes out as the result (replacing an earlier one).
-    void return_bytes(std::string_view bytes);
+    // Copies bytes out as the result (replacing an earlier one); false when the pool has no room for it.
+    bool return_bytes(std::string_view bytes);
     // A buffer of len bytes that becomes the result; valid until the task returns or sets another result.
+    // nullptr when the pool has no room (the task then fails with TooLargeError).
     void *return_buffer(std::size_t len);
     // Fails the task with a described error (the C ABI's cf_task_raise).
     void raise(std::string type, std::string message);

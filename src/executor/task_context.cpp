@@ -1,5 +1,6 @@
 #include "task_context.hpp"
 
+#include <cstring>
 #include <utility>
 
 namespace cf {
@@ -11,15 +12,42 @@ void TaskContext::Impl::raise(std::string type, std::string message) {
     raised_ = std::move(f);
 }
 
-void TaskContext::return_bytes(std::string_view bytes) { impl_->return_bytes(bytes); }
+bool TaskContext::Impl::return_bytes(std::string_view bytes) {
+    if (!sink_) {
+        result_.assign(bytes.data(), bytes.size());
+        return true;
+    }
+    void *p = return_buffer(bytes.size());
+    if (p && !bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+    return p != nullptr;
+}
+
+void *TaskContext::Impl::return_buffer(std::size_t len) {
+    if (!sink_) {
+        result_.assign(len, '\0');
+        return result_.data();
+    }
+    void *p = sink_->allocate(len);
+    if (!p) {
+        detail::Failure f;
+        f.status = Status::TooLarge;
+        f.type = "TooLargeError";
+        f.message = "a result of " + std::to_string(len) + " bytes does not fit " + sink_->describe_capacity();
+        raised_ = std::move(f);
+    }
+    return p;
+}
+
+bool TaskContext::return_bytes(std::string_view bytes) { return impl_->return_bytes(bytes); }
 void *TaskContext::return_buffer(std::size_t len) { return impl_->return_buffer(len); }
 void TaskContext::raise(std::string type, std::string message) { impl_->raise(std::move(type), std::move(message)); }
 bool TaskContext::cancel_requested() const noexcept { return impl_->cancel_requested(); }
 
 namespace detail {
 
-TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg) {
-    TaskContext::Impl impl(future);
+TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
+                          ResultSink *sink) {
+    TaskContext::Impl impl(future, sink);
     TaskContext ctx(impl);
     TaskOutcome out;
     int rc = 0;

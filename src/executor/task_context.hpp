@@ -12,20 +12,32 @@
 #include "future/future_state.hpp"
 
 namespace cf {
+namespace detail {
+// Where a running task's result bytes go, when not into the context's own string: a process-pool worker puts
+// them straight into shared memory. allocate() replaces any earlier block and returns nullptr when there is no
+// room for len bytes.
+class ResultSink {
+public:
+    virtual void *allocate(std::size_t len) = 0;
+    virtual std::string describe_capacity() const = 0;  // for the "too large" message
+
+protected:
+    ~ResultSink() = default;
+};
+}  // namespace detail
 
 class TaskContext::Impl {
 public:
     static constexpr std::uint32_t kTag = 0x43465443;  // "CFTC"
     bool tag_ok() const noexcept { return tag_ == kTag; }
 
-    explicit Impl(const detail::FutureState *future) : future_(future) {}
+    explicit Impl(const detail::FutureState *future, detail::ResultSink *sink = nullptr)
+        : future_(future), sink_(sink) {}
     ~Impl() { tag_ = 0; }
 
-    void return_bytes(std::string_view bytes) { result_.assign(bytes.data(), bytes.size()); }
-    void *return_buffer(std::size_t len) {
-        result_.assign(len, '\0');
-        return result_.data();
-    }
+    // Both return false (having recorded a TooLarge failure) when a sink has no room.
+    bool return_bytes(std::string_view bytes);
+    void *return_buffer(std::size_t len);
     void raise(std::string type, std::string message);
     bool cancel_requested() const noexcept { return future_ && future_->cancel_requested(); }
 
@@ -36,6 +48,7 @@ public:
 private:
     std::uint32_t tag_ = kTag;
     const detail::FutureState *future_;
+    detail::ResultSink *sink_;
     std::string result_;
     std::optional<detail::Failure> raised_;
 };
@@ -48,8 +61,10 @@ struct TaskOutcome {
     std::optional<Failure> failure;
 };
 
-// Calls the task (catching any C++ exception it lets escape) and reports what it produced.
-TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg);
+// Calls the task (catching any C++ exception it lets escape) and reports what it produced. With a sink, the
+// result bytes are in the sink, not in the outcome.
+TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
+                          ResultSink *sink = nullptr);
 
 }  // namespace detail
 }  // namespace cf

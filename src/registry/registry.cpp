@@ -51,6 +51,9 @@ std::optional<RegisteredTask> find_task(const TaskCall &call) {
     return std::nullopt;
 }
 
+void lock_registry_for_fork() { registry().mu.lock(); }
+void unlock_registry_after_fork() { registry().mu.unlock(); }
+
 void record_load_time_conflict(std::string message) {
     Registry &r = registry();
     std::lock_guard<std::mutex> lock(r.mu);

@@ -1,0 +1,49 @@
+// libcfutures C++ API: the process pool.
+#ifndef CFUTURES_PROCESS_POOL_HPP
+#define CFUTURES_PROCESS_POOL_HPP
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cf_export.h"
+#include "executor.hpp"
+
+namespace cf {
+
+enum class StartMethod : int { Default = 0, Fork = 1, Forkserver = 2, Spawn = 3 };
+
+// Runs registered byte-string tasks (cf_task_register / CF_TASK) in worker processes; arguments and results
+// travel through shared memory. A worker that dies breaks the pool (BrokenProcessPool), as in Python.
+class CF_API ProcessPoolExecutor : public Executor {
+public:
+    struct Options {
+        std::size_t max_workers = 0;            // 0: CPUs in this process's affinity mask; more than 4096 is invalid
+        StartMethod start_method = StartMethod::Default;  // Default: fork (see the README)
+        std::size_t max_tasks_per_child = 0;    // 0: unlimited; else a worker is replaced after that many tasks
+        std::string initializer;                // a registered task name run first in every worker, or empty
+        std::string initarg;
+        std::size_t shared_memory_bytes = 0;    // 0: 256 MiB; the arena for arguments (and each worker's results)
+        std::string worker_program;             // spawn: empty re-executes this program
+    };
+
+    ProcessPoolExecutor();
+    explicit ProcessPoolExecutor(Options options);
+    ~ProcessPoolExecutor() override;
+
+    // Stop the workers at once (SIGTERM / SIGKILL): tasks not started are cancelled, running ones fail with
+    // BrokenProcessPool, later submits throw ShutdownError.
+    void terminate_workers();
+    void kill_workers();
+
+    std::vector<int> worker_pids() const;  // the live workers
+    std::size_t max_workers() const;
+};
+
+// At the top of main() in programs whose pools spawn workers: in a spawned worker it serves tasks and ends the
+// process; anywhere else it returns at once.
+CF_API void process_worker_entry();
+
+}  // namespace cf
+
+#endif  // CFUTURES_PROCESS_POOL_HPP

@@ -1,0 +1,117 @@
+// ProcessPool: the ProcessPoolExecutor's implementation (parent side). Tasks wait in a private queue and are
+// handed to a worker through that worker's ring in shared memory; a supervisor thread collects completions,
+// hands out more work, starts workers and watches them die (one pidfd each). A worker that dies breaks the pool
+// as in CPython, failing exactly the futures that were in flight with the worker's pid and signal or exit code.
+// Internal: no API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "executor/executor_core.hpp"
+#include "segment.hpp"
+
+namespace cf::detail {
+
+class ProcessPool final : public ExecutorCore, public std::enable_shared_from_this<ProcessPool> {
+public:
+    enum class StartMethod { Fork = 1, Forkserver = 2, Spawn = 3 };
+    struct Config {
+        std::size_t max_workers = 0;        // 0: CPUs in the affinity mask
+        StartMethod start_method = StartMethod::Fork;
+        std::size_t max_tasks_per_child = 0;
+        std::string initializer;            // registered task name, or empty
+        std::string initarg;
+        std::size_t shared_memory_bytes = 0;  // 0: kDefaultArenaBytes
+        std::string worker_program;         // spawn: empty re-executes this program
+    };
+    static constexpr std::size_t kMaxWorkers = 4096;
+    static constexpr std::size_t kDefaultArenaBytes = std::size_t(256) << 20;
+
+    static std::shared_ptr<ProcessPool> create(Config config);
+    ~ProcessPool() override;
+
+    FutureBase submit_job(std::unique_ptr<Job> job) override;
+    FutureBase submit_call(const TaskCall &call, std::string_view arg) override;
+    FutureBase submit_named(std::string_view name, std::string_view arg) override;
+    FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
+    void shutdown(bool wait, bool cancel_futures) override;
+    void terminate_workers() override;
+    void kill_workers() override;
+
+    std::vector<pid_t> worker_pids() const;  // live workers, for tests and diagnostics
+    std::size_t max_workers() const noexcept { return config_.max_workers; }
+
+private:
+    struct Task {
+        PromiseBase promise;
+        std::string name;
+        void *arg_block = nullptr;
+        std::size_t arg_len = 0;
+        shm::TaskKind kind = shm::kSingle;
+        int worker = -1;
+    };
+    struct Worker {
+        pid_t pid = 0;
+        int pidfd = -1;
+        bool alive = false;
+        std::size_t dispatched = 0;           // tasks given to this process
+        std::deque<std::uint64_t> in_flight;  // their ids, oldest first
+    };
+
+    explicit ProcessPool(Config config);
+    void start();
+    FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
+    std::pair<std::uint64_t, std::uint64_t> name_in_arena_locked(const std::string &name);
+    void dispatch_locked();
+    int pick_worker_locked() const;
+    bool wants_worker_locked() const;
+    void push_task_locked(int w, std::uint64_t id, Task &t);
+
+    void supervise();
+    bool collect_completions();
+    void complete(int w, const shm::Completion &c);
+    void settle(Task task, int w, const shm::Completion &c);
+    void start_workers();
+    pid_t launch(std::uint32_t slot);
+    void reap(int w);
+    void break_pool_locked(const std::string &why, std::vector<Task> &failed);
+    void fail_all(std::vector<Task> &tasks, const std::string &why);
+    bool finished_locked() const;
+    void stop_workers(int signal);
+    void signal_supervisor();
+    void sleep_supervisor();
+
+    Config config_;
+    std::shared_ptr<Segment> seg_;
+    int event_fd_ = -1;
+    std::string program_;  // spawn: what to execute
+
+    mutable std::mutex mu_;
+    std::condition_variable space_cv_;  // the arena gained room
+    std::condition_variable done_cv_;   // the supervisor has ended
+    std::unordered_map<std::uint64_t, Task> tasks_;
+    std::deque<std::uint64_t> pending_;
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> names_;
+    std::vector<Worker> workers_;
+    std::uint64_t next_id_ = 1;
+    std::size_t starting_ = 0;       // workers asked of the supervisor, not started yet
+    bool shutdown_ = false;
+    bool stopped_ = false;           // terminate/kill: no more work at all
+    std::string broken_;
+    bool supervisor_done_ = false;
+    std::thread supervisor_;
+};
+
+}  // namespace cf::detail

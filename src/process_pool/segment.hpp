@@ -1,0 +1,61 @@
+// Segment: one process pool's shared memory, an anonymous memfd mapped in the parent and inherited (fork) or
+// passed by descriptor (spawn) to the workers. Nothing is ever named in /dev/shm, so nothing can outlive the
+// processes that map it. Also the allocators that live inside it. Internal: no API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "shm_layout.hpp"
+
+namespace cf::detail {
+
+class Segment {
+public:
+    // Creates and lays out a segment for n_slots workers, arena_bytes of arguments and heap_bytes of results per
+    // worker. Throws SystemError / InvalidArgument.
+    static std::shared_ptr<Segment> create(std::uint32_t n_slots, std::size_t arena_bytes, std::size_t heap_bytes);
+    // Maps an existing segment from a descriptor (a spawned worker). Throws on a malformed header.
+    static std::shared_ptr<Segment> attach(int fd);
+    ~Segment();
+    Segment(const Segment &) = delete;
+    Segment &operator=(const Segment &) = delete;
+
+    int fd() const noexcept { return fd_; }
+    char *base() const noexcept { return base_; }
+    std::size_t size() const noexcept { return size_; }
+    shm::Header &header() const noexcept { return *reinterpret_cast<shm::Header *>(base_); }
+    std::uint32_t n_slots() const noexcept { return n_slots_; }
+    shm::WorkerControl &slot(std::uint32_t i) const noexcept;
+
+    char *at(std::uint64_t offset) const noexcept { return base_ + offset; }
+    std::uint64_t offset_of(const void *p) const noexcept {
+        return static_cast<std::uint64_t>(static_cast<const char *>(p) - base_);
+    }
+
+    // The argument arena (parent only; the caller serialises). nullptr when there is no room now.
+    void *arena_allocate(std::size_t len);
+    void arena_free(void *p);
+    // The largest block the arena could ever hold.
+    std::size_t arena_capacity() const noexcept { return arena_capacity_; }
+
+    // A worker's result heap (that worker only). Builds it on first use of the slot.
+    void *heap_allocate(std::uint32_t slot, std::size_t len);
+    void heap_free(std::uint32_t slot, void *p);
+    // Frees what the parent has handed back through the slot's free list.
+    void heap_collect(std::uint32_t slot);
+    // Parent: hands a result block back to its worker (lock-free; safe whatever the worker does).
+    void release_result(std::uint32_t slot, std::uint64_t offset);
+
+private:
+    Segment(int fd, char *base, std::size_t size, std::uint32_t n_slots);
+    int fd_;
+    char *base_;
+    std::size_t size_;
+    std::uint32_t n_slots_;
+    std::size_t arena_capacity_ = 0;
+};
+
+}  // namespace cf::detail

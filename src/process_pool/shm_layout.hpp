@@ -1,0 +1,85 @@
+// The layout of a process pool's shared memory: what parent and workers both read and write. Everything a
+// worker can write is treated by the parent as untrusted input: indices are bounded, offsets and lengths are
+// checked against the region they must lie in (see validate_* below). Internal: no API.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace cf::detail::shm {
+
+constexpr std::uint64_t kMagic = 0x6366757475726573ull;  // "cfutures"
+constexpr std::uint32_t kLayoutVersion = 1;
+constexpr std::size_t kRingSlots = 64;  // tasks in flight per worker, at most
+
+// A task handed to a worker. task_id 0 asks the worker to exit.
+struct TaskDescriptor {
+    std::uint64_t task_id;
+    std::uint64_t name_offset;  // the task's registered name, in the arena
+    std::uint64_t name_len;
+    std::uint64_t arg_offset;   // the argument, in the arena
+    std::uint64_t arg_len;
+    std::uint32_t kind;         // TaskKind
+    std::uint32_t reserved;
+};
+enum TaskKind : std::uint32_t { kSingle = 0, kChunk = 1, kExit = 2 };
+
+// What a worker sends back for a task. The block (if any) lies in the worker's own result heap.
+struct Completion {
+    std::uint64_t task_id;
+    std::uint64_t offset;
+    std::uint64_t length;
+    std::int32_t status;  // CF_OK, or the failure's status
+    std::uint32_t kind;   // ResultKind
+};
+enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChunkResults = 3 };
+
+// A single-producer single-consumer ring. Indices only grow; slot = index % kRingSlots.
+template <class T>
+struct Ring {
+    alignas(64) std::atomic<std::uint64_t> head;  // next to consume (written by the consumer)
+    alignas(64) std::atomic<std::uint64_t> tail;  // next to produce (written by the producer)
+    alignas(64) T slots[kRingSlots];
+};
+
+enum WorkerState : std::uint32_t { kUnused = 0, kStarting = 1, kReady = 2, kInitFailed = 3 };
+
+struct alignas(64) WorkerControl {
+    Ring<TaskDescriptor> tasks;             // parent -> worker
+    Ring<Completion> done;                  // worker -> parent
+    alignas(64) std::atomic<std::uint32_t> wake_word;  // futex the worker sleeps on
+    std::atomic<std::uint32_t> sleeping;    // 1 while the worker is (about to be) asleep
+    std::atomic<std::uint64_t> free_list;   // result blocks the parent is done with (a stack through the blocks)
+    std::atomic<std::uint32_t> state;       // WorkerState
+    std::atomic<std::uint32_t> heap_ready;  // the slot's result heap is built (it outlives one worker)
+    std::uint64_t heap_offset;
+    std::uint64_t heap_size;
+    char init_error[512];                   // why the initializer failed (NUL-terminated)
+};
+
+struct Header {
+    std::uint64_t magic;
+    std::uint32_t version;
+    std::uint32_t n_slots;
+    std::uint64_t total_size;
+    std::uint64_t control_offset;  // WorkerControl[n_slots]
+    std::uint64_t arena_offset;    // arguments and task names, allocated by the parent only
+    std::uint64_t arena_size;
+    std::uint64_t max_tasks_per_child;  // 0: unlimited
+    std::uint64_t init_name_offset;     // the initializer's registered name (len 0: none), in the arena
+    std::uint64_t init_name_len;
+    std::uint64_t initarg_offset;       // its argument, in the arena
+    std::uint64_t initarg_len;
+    alignas(64) std::atomic<std::uint32_t> parent_sleeping;  // workers signal the parent's eventfd when set
+};
+
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "shared-memory atomics must be lock-free");
+
+// True when [offset, offset + len) lies inside [region, region + region_len).
+inline bool within(std::uint64_t offset, std::uint64_t len, std::uint64_t region, std::uint64_t region_len) {
+    return offset >= region && len <= region_len && offset - region <= region_len - len;
+}
+
+}  // namespace cf::detail::shm

@@ -1,0 +1,37 @@
+// cf_process_worker_entry's engine: a program started as a spawned worker finds the pool's segment and its
+// slot in its environment, serves tasks and ends there.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "segment.hpp"
+#include "worker.hpp"
+
+namespace cf::detail {
+
+// Returns false when this process is no spawned worker; otherwise never returns.
+bool enter_worker_if_spawned() {
+    const char *spec = std::getenv("CFUTURES_WORKER");
+    if (!spec) return false;
+    int fd = -1, event_fd = -1;
+    unsigned slot = 0;
+    long parent = 0;
+    if (std::sscanf(spec, "%d,%u,%ld,%d", &fd, &slot, &parent, &event_fd) != 4) {
+        std::fprintf(stderr, "cfutures: malformed CFUTURES_WORKER=%s\n", spec);
+        _exit(2);
+    }
+    unsetenv("CFUTURES_WORKER");  // the task's own children are no workers
+    try {
+        std::shared_ptr<Segment> seg = Segment::attach(fd);
+        if (slot >= seg->n_slots()) _exit(2);
+        WorkerConfig config{slot, static_cast<pid_t>(parent), event_fd};
+        run_worker(*seg, config);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "cfutures: worker cannot start: %s\n", e.what());
+    }
+    _exit(2);
+}
+
+}  // namespace cf::detail
