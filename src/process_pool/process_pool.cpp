@@ -641,28 +641,19 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     done_cv_.wait(lock, [this] { return supervisor_done_; });
 }
 
-void ProcessPool::terminate_workers() {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        stopped_ = true;
-        shutdown_ = true;
-    }
-    shutdown(false, true);
-    std::lock_guard<std::mutex> lock(mu_);
-    for (Worker &w : workers_)
-        if (w.alive) kill(w.pid, SIGTERM);
-}
+void ProcessPool::terminate_workers() { stop_now(SIGTERM); }
+void ProcessPool::kill_workers() { stop_now(SIGKILL); }
 
-void ProcessPool::kill_workers() {
+void ProcessPool::stop_now(int signal) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         stopped_ = true;
         shutdown_ = true;
     }
-    shutdown(false, true);
+    shutdown(false, true);  // what has not started is cancelled; the supervisor fails what was running
     std::lock_guard<std::mutex> lock(mu_);
     for (Worker &w : workers_)
-        if (w.alive) kill(w.pid, SIGKILL);
+        if (w.alive) kill(w.pid, signal);
 }
 
 std::vector<pid_t> ProcessPool::worker_pids() const {

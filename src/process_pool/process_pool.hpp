@@ -90,6 +90,7 @@ private:
     void fail_all(std::vector<Task> &tasks, const std::string &why);
     bool finished_locked() const;
     void stop_workers(int signal);
+    void stop_now(int signal);
     void signal_supervisor();
     void sleep_supervisor();
 
