@@ -80,9 +80,8 @@ std::shared_ptr<ProcessPool> ProcessPool::create(Config config) {
     if (config.max_workers > kMaxWorkers)
         throw InvalidArgument("max_workers must be at most " + std::to_string(kMaxWorkers) + " (got " +
                               std::to_string(config.max_workers) + ")");
-    if (config.start_method == StartMethod::Forkserver)
-        throw InvalidArgument("the forkserver start method is not available yet; use fork or spawn");
-    if (config.start_method != StartMethod::Fork && config.start_method != StartMethod::Spawn)
+    if (config.start_method != StartMethod::Fork && config.start_method != StartMethod::Spawn &&
+        config.start_method != StartMethod::Forkserver)
         throw InvalidArgument("unknown start method");
     if (!config.initializer.empty() && !find_task(config.initializer) && config.worker_program.empty())
         throw UnknownTaskError("initializer '" + config.initializer + "' is not registered");
@@ -124,6 +123,7 @@ void ProcessPool::start() {
             program_.assign(path, static_cast<std::size_t>(n));
         }
     }
+    if (config_.start_method == StartMethod::Forkserver) forkserver_ = ForkServerClient::connect(*seg_, event_fd_);
     workers_.resize(config_.max_workers);
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });
 }
@@ -326,7 +326,7 @@ void ProcessPool::supervise() {
         if (!progress) sleep_supervisor();
     }
     // Let the workers go: ask them to exit, then wait for each.
-    stop_workers(0);
+    stop_workers();
     std::lock_guard<std::mutex> lock(mu_);
     supervisor_done_ = true;
     done_cv_.notify_all();
@@ -485,6 +485,7 @@ void ProcessPool::start_workers() {
 }
 
 pid_t ProcessPool::launch(std::uint32_t slot) {
+    if (forkserver_) return forkserver_->start_worker(slot);
     WorkerConfig wc{slot, getpid(), event_fd_};
     std::string env_entry;
     std::vector<char *> envp;
@@ -522,8 +523,7 @@ void ProcessPool::reap(int w) {
     {
         std::lock_guard<std::mutex> lock(mu_);
         Worker &worker = workers_[static_cast<std::size_t>(w)];
-        int status = 0;
-        if (waitpid(worker.pid, &status, 0) < 0) status = 0;
+        int status = wait_worker(worker.pid);
         worker.alive = false;
         close(worker.pidfd);
         worker.pidfd = -1;
@@ -587,30 +587,32 @@ bool ProcessPool::finished_locked() const {
     return shutdown_ && tasks_.empty();
 }
 
-void ProcessPool::stop_workers(int signal) {
+int ProcessPool::wait_worker(pid_t pid) {
+    // Workers of a forkserver are the server's children: it reports how they ended.
+    if (forkserver_) return forkserver_->wait_status(pid);
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0) status = 0;
+    return status;
+}
+
+void ProcessPool::stop_workers() {
     std::vector<Worker *> live;
     {
         std::lock_guard<std::mutex> lock(mu_);
         for (std::size_t i = 0; i < workers_.size(); ++i) {
             Worker &w = workers_[i];
             if (!w.alive) continue;
-            if (signal) {
-                kill(w.pid, signal);
-            } else {
-                Task exit_task;
-                shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(i));
-                std::uint64_t tail = c.tasks.tail.load(std::memory_order_relaxed);
-                c.tasks.slots[tail % shm::kRingSlots] = shm::TaskDescriptor{0, 0, 0, 0, 0, shm::kExit, 0};
-                c.tasks.tail.store(tail + 1, std::memory_order_release);
-                c.wake_word.fetch_add(1, std::memory_order_release);
-                futex_wake(c.wake_word, 1);
-            }
+            shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(i));
+            std::uint64_t tail = c.tasks.tail.load(std::memory_order_relaxed);
+            c.tasks.slots[tail % shm::kRingSlots] = shm::TaskDescriptor{0, 0, 0, 0, 0, shm::kExit, 0};
+            c.tasks.tail.store(tail + 1, std::memory_order_release);
+            c.wake_word.fetch_add(1, std::memory_order_release);
+            futex_wake(c.wake_word, 1);
             live.push_back(&w);
         }
     }
     for (Worker *w : live) {
-        int status;
-        waitpid(w->pid, &status, 0);
+        wait_worker(w->pid);
         std::lock_guard<std::mutex> lock(mu_);
         w->alive = false;
     }

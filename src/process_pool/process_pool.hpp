@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "executor/executor_core.hpp"
+#include "forkserver.hpp"
 #include "segment.hpp"
 
 namespace cf::detail {
@@ -89,7 +90,8 @@ private:
     void break_pool_locked(const std::string &why, std::vector<Task> &failed);
     void fail_all(std::vector<Task> &tasks, const std::string &why);
     bool finished_locked() const;
-    void stop_workers(int signal);
+    void stop_workers();
+    int wait_worker(pid_t pid);
     void stop_now(int signal);
     void signal_supervisor();
     void sleep_supervisor();
@@ -98,6 +100,7 @@ private:
     std::shared_ptr<Segment> seg_;
     int event_fd_ = -1;
     std::string program_;  // spawn: what to execute
+    std::unique_ptr<ForkServerClient> forkserver_;  // forkserver: this pool's connection
 
     mutable std::mutex mu_;
     std::condition_variable space_cv_;  // the arena gained room
