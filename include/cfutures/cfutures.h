@@ -212,7 +212,7 @@ typedef struct cf_thread_pool_options {
 typedef enum cf_start_method {
     CF_START_DEFAULT = 0,            /* fork on Linux (see the README) */
     CF_START_FORK = 1,
-    CF_START_FORKSERVER = 2,         /* not available yet: CF_E_INVALID_ARGUMENT */
+    CF_START_FORKSERVER = 2,         /* workers forked by a single-threaded server process */
     CF_START_SPAWN = 3,              /* re-executes the program (or worker_program); see cf_process_worker_entry */
     CF_START_METHOD_MAX_ENUM = 0x7FFFFFFF
 } cf_start_method;
