@@ -46,8 +46,9 @@ bool TaskContext::cancel_requested() const noexcept { return impl_->cancel_reque
 namespace detail {
 
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
-                          ResultSink *sink) {
+                          ResultSink *sink, RemoteCancel remote) {
     TaskContext::Impl impl(future, sink);
+    if (remote.word) impl.watch_remote_cancel(remote.word, remote.id);
     TaskContext ctx(impl);
     TaskOutcome out;
     int rc = 0;

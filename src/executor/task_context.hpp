@@ -2,6 +2,7 @@
 // TaskCall and turns what it produced into the future's outcome. Shared by both executors. Internal: no API.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,13 +34,21 @@ public:
 
     explicit Impl(const detail::FutureState *future, detail::ResultSink *sink = nullptr)
         : future_(future), sink_(sink) {}
+    // In a worker process: cancellation is asked by the parent writing this task's id into word.
+    void watch_remote_cancel(const std::atomic<std::uint64_t> *word, std::uint64_t id) {
+        remote_word_ = word;
+        remote_id_ = id;
+    }
     ~Impl() { tag_ = 0; }
 
     // Both return false (having recorded a TooLarge failure) when a sink has no room.
     bool return_bytes(std::string_view bytes);
     void *return_buffer(std::size_t len);
     void raise(std::string type, std::string message);
-    bool cancel_requested() const noexcept { return future_ && future_->cancel_requested(); }
+    bool cancel_requested() const noexcept {
+        if (remote_word_) return remote_word_->load(std::memory_order_acquire) == remote_id_;
+        return future_ && future_->cancel_requested();
+    }
 
     std::string &result() noexcept { return result_; }
     // The failure the task raised, if it did.
@@ -49,6 +58,8 @@ private:
     std::uint32_t tag_ = kTag;
     const detail::FutureState *future_;
     detail::ResultSink *sink_;
+    const std::atomic<std::uint64_t> *remote_word_ = nullptr;
+    std::uint64_t remote_id_ = 0;
     std::string result_;
     std::optional<detail::Failure> raised_;
 };
@@ -63,8 +74,14 @@ struct TaskOutcome {
 
 // Calls the task (catching any C++ exception it lets escape) and reports what it produced. With a sink, the
 // result bytes are in the sink, not in the outcome.
+// In a worker process, where a cancellation request arrives: the word and the task's id.
+struct RemoteCancel {
+    const std::atomic<std::uint64_t> *word = nullptr;
+    std::uint64_t id = 0;
+};
+
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
-                          ResultSink *sink = nullptr);
+                          ResultSink *sink = nullptr, RemoteCancel remote = {});
 
 }  // namespace detail
 }  // namespace cf

@@ -29,6 +29,7 @@ bool FutureState::cancel() {
         if (s == State::Finished) return false;
         if (s == State::Running) {
             request_cancel();
+            if (remote_cancel_word_) remote_cancel_word_->store(remote_cancel_id_, std::memory_order_release);
             return false;
         }
         // Pending: becomes cancelled, and waiters hear of it at once (no "cancelled but not notified" limbo).
@@ -90,7 +91,15 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
     return true;
 }
 
+void FutureState::set_remote_cancel(std::atomic<std::uint64_t> *word, std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done()) return;
+    remote_cancel_word_ = word;
+    remote_cancel_id_ = id;
+}
+
 void FutureState::notify_locked(std::vector<Callback> &callbacks) {
+    remote_cancel_word_ = nullptr;
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.
     for (Waiter *w : waiters_) w->arrive(this, is_failure);

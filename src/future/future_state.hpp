@@ -78,6 +78,9 @@ public:
     // Asked by cancel() while running, or by a pool shutting down with cancel_futures.
     void request_cancel() noexcept { cancel_requested_.store(true, std::memory_order_release); }
     bool cancel_requested() const noexcept { return cancel_requested_.load(std::memory_order_acquire); }
+    // For a task running in another process: cancel() also writes id into word, which that process reads.
+    // Cleared when the future finishes; the caller must keep word valid until then.
+    void set_remote_cancel(std::atomic<std::uint64_t> *word, std::uint64_t id);
 
     // Sleeps until done (spinning briefly first); false when the deadline passed first.
     bool wait_until(const Deadline &deadline);
@@ -111,6 +114,8 @@ private:
     std::atomic<int> refs_{1};
     std::atomic<State> state_{State::Pending};
     std::atomic<bool> cancel_requested_{false};
+    std::atomic<std::uint64_t> *remote_cancel_word_ = nullptr;  // guarded by mu_
+    std::uint64_t remote_cancel_id_ = 0;
     std::mutex mu_;
     std::unique_ptr<ValueHolder> value_;  // a typed value; else the result is inline_bytes_
     BytesValue inline_bytes_;

@@ -255,6 +255,7 @@ void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
         futex_wake(c.wake_word, 1);
     }
     t.worker = w;
+    t.promise.future_base().native_handle()->set_remote_cancel(&c.cancel_task, id);
     Worker &worker = workers_[static_cast<std::size_t>(w)];
     worker.in_flight.push_back(id);
     ++worker.dispatched;
@@ -633,6 +634,10 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
                 tasks_.erase(it);
             }
             pending_.clear();
+            // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool.
+            for (std::size_t i = 0; i < workers_.size(); ++i)
+                if (workers_[i].alive && !workers_[i].in_flight.empty())
+                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(workers_[i].in_flight.front());
         }
         space_cv_.notify_all();
     }

@@ -51,6 +51,7 @@ struct alignas(64) WorkerControl {
     alignas(64) std::atomic<std::uint32_t> wake_word;  // futex the worker sleeps on
     std::atomic<std::uint32_t> sleeping;    // 1 while the worker is (about to be) asleep
     std::atomic<std::uint64_t> free_list;   // result blocks the parent is done with (a stack through the blocks)
+    std::atomic<std::uint64_t> cancel_task; // the id of a task the parent asks to stop (cf_task_cancel_requested)
     std::atomic<std::uint32_t> state;       // WorkerState
     std::atomic<std::uint32_t> heap_ready;  // the slot's result heap is built (it outlives one worker)
     std::uint64_t heap_offset;

@@ -163,7 +163,7 @@ private:
         }
         if (d.kind == shm::kChunk) return run_chunk(d, task->call, name, arg);
         HeapSink sink(seg_, config_.slot);
-        TaskOutcome out = run_task_call(task->call, nullptr, arg, &sink);
+        TaskOutcome out = run_task_call(task->call, nullptr, arg, &sink, RemoteCancel{&control_.cancel_task, d.task_id});
         if (out.failure) {
             sink.discard();
             return failure_completion(d.task_id, std::move(*out.failure), name);
@@ -184,7 +184,7 @@ private:
         }
         ChunkResults results;
         for (std::string_view arg : *args) {
-            TaskOutcome out = run_task_call(call, nullptr, arg);
+            TaskOutcome out = run_task_call(call, nullptr, arg, nullptr, RemoteCancel{&control_.cancel_task, d.task_id});
             if (out.failure) {
                 if (out.failure->detail.empty())
                     out.failure->detail = "task '" + name + "' in worker " + std::to_string(getpid());

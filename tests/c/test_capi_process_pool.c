@@ -50,6 +50,14 @@ static int sleepy(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data
 }
 CF_TASK("sleepy", sleepy);
 
+/* Runs until it is asked to stop, then says so by raising. */
+static int until_cancelled(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len, (void)user_data;
+    while (!cf_task_cancel_requested(ctx)) sched_yield();
+    return cf_task_raise(ctx, "CancelledError", "stopped on request");
+}
+CF_TASK("until_cancelled", until_cancelled);
+
 static int not_registered(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     (void)ctx, (void)arg, (void)len, (void)user_data;
     return CF_OK;
@@ -180,6 +188,28 @@ static void test_kill_workers(cf_start_method method) {
     cf_executor_free(ex);
 }
 
+static void test_cancel_running(cf_start_method method) {
+    cf_executor *ex = new_pool(method, 1);
+    cf_future *f = NULL, *g = NULL;
+    cf_slice out;
+    cf_error err;
+    if (!ex) return;
+    CHECK_INT(cf_submit_named(ex, "until_cancelled", NULL, 0, &f), CF_OK);
+    while (!cf_future_running(f)) sched_yield();
+    CHECK_INT(cf_future_cancel(f), 0);  /* running: not cancelled, but asked to stop */
+    CHECK_INT(cf_future_result(f, CF_FOREVER, &out), CF_E_TASK_FAILED);
+    CHECK_INT(cf_future_exception(f, 0, &err), CF_OK);
+    CHECK_CONTAINS(err.type, "CancelledError");
+    /* shutdown with cancel_futures asks the running task to stop too */
+    CHECK_INT(cf_submit_named(ex, "until_cancelled", NULL, 0, &g), CF_OK);
+    while (!cf_future_running(g)) sched_yield();
+    CHECK_INT(cf_executor_shutdown(ex, 1, 1), CF_OK);
+    CHECK_INT(cf_future_result(g, CF_FOREVER, &out), CF_E_TASK_FAILED);
+    cf_future_release(f);
+    cf_future_release(g);
+    cf_executor_free(ex);
+}
+
 static void test_bad_input(void) {
     cf_process_pool_options o;
     cf_executor *ex = NULL;
@@ -223,5 +253,7 @@ int main(void) {
     test_kill_workers(CF_START_FORK);
     test_kill_workers(CF_START_SPAWN);
     test_kill_workers(CF_START_FORKSERVER);
+    test_cancel_running(CF_START_FORK);
+    test_cancel_running(CF_START_SPAWN);
     return check_summary();
 }
