@@ -97,6 +97,19 @@ struct Codec<T, std::enable_if_t<std::is_trivially_copyable_v<T>>> {
     static std::string encode(const T &v) { return std::string(reinterpret_cast<const char *>(&v), sizeof(T)); }
 };
 
+// bool: one byte, 0 or 1, as above; any other byte is refused (reading it as a bool would be undefined).
+template <>
+struct Codec<bool> {
+    static constexpr bool available = true;
+    static bool decode(std::string_view b) {
+        if (b.size() != 1) throw InvalidStateError("result has " + std::to_string(b.size()) + " bytes, expected 1");
+        unsigned char byte = static_cast<unsigned char>(b[0]);
+        if (byte > 1) throw InvalidStateError("result byte " + std::to_string(byte) + " is no bool (0 or 1)");
+        return byte == 1;
+    }
+    static std::string encode(bool v) { return std::string(1, v ? '\1' : '\0'); }
+};
+
 template <>
 struct Codec<std::string> {
     static constexpr bool available = true;

@@ -38,6 +38,13 @@ public:
 
     std::vector<int> worker_pids() const;  // the live workers
     std::size_t max_workers() const;
+
+    // Typed tasks: runs fn(args...) in a worker and returns a Future of fn's (decayed) result type. The arguments
+    // (converted to fn's parameter types) and the result travel through Boost.Serialization; an exception fn
+    // throws comes back as RemoteError (its type name and what()). Defined in <cfutures/serialization.hpp>,
+    // which every file calling it must include ("used before deduction of 'auto'" means it is missing).
+    template <auto Fn, class... Args>
+    auto submit(Args &&...args);
 };
 
 // At the top of main() in programs whose pools spawn workers: in a spawned worker it serves tasks and ends the

@@ -83,6 +83,9 @@ std::shared_ptr<ProcessPool> ProcessPool::create(Config config) {
     if (config.start_method != StartMethod::Fork && config.start_method != StartMethod::Spawn &&
         config.start_method != StartMethod::Forkserver)
         throw InvalidArgument("unknown start method");
+    if (config.start_method == StartMethod::Fork && config.max_tasks_per_child)
+        throw InvalidArgument("max_tasks_per_child cannot be used with the fork start method (as in CPython): "
+                              "use forkserver or spawn");
     if (!config.initializer.empty() && !find_task(config.initializer) && config.worker_program.empty())
         throw UnknownTaskError("initializer '" + config.initializer + "' is not registered");
     std::string conflict = load_time_conflict();
@@ -105,12 +108,11 @@ void ProcessPool::start() {
     shm::Header &h = seg_->header();
     h.max_tasks_per_child = config_.max_tasks_per_child;
     if (!config_.initializer.empty()) {
-        auto name = name_in_arena_locked(config_.initializer);
-        h.init_name_offset = name.first;
-        h.init_name_len = name.second;
-        auto arg = name_in_arena_locked(config_.initarg);  // any bytes can be stored as a "name"
-        h.initarg_offset = arg.first;
-        h.initarg_len = arg.second;
+        // Any bytes can be kept like a task name: the initarg too.
+        if (!name_in_arena_locked(config_.initializer) || !name_in_arena_locked(config_.initarg))
+            throw TooLargeError("the initializer's argument does not fit the pool's arena");
+        std::tie(h.init_name_offset, h.init_name_len) = names_.at(config_.initializer);
+        std::tie(h.initarg_offset, h.initarg_len) = names_.at(config_.initarg);
     }
     event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (event_fd_ < 0) throw_errno("eventfd");
@@ -126,6 +128,17 @@ void ProcessPool::start() {
     if (config_.start_method == StartMethod::Forkserver) forkserver_ = ForkServerClient::connect(*seg_, event_fd_);
     workers_.resize(config_.max_workers);
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });
+    if (config_.start_method != StartMethod::Fork) return;
+    // Fork starts every worker now, while the creating thread waits here: the fewer threads are busy during a
+    // fork, the less chance that one holds a lock the child will need (an allocator without fork handlers, as
+    // under AddressSanitizer). Later forks never happen with this method (no max_tasks_per_child).
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return workers_started_ || !broken_.empty(); });
+    if (!workers_started_) {  // could not fork (a break after the start is reported on the futures instead)
+        lock.unlock();
+        shutdown(true, false);
+        throw BrokenProcessPool(broken_);
+    }
 }
 
 ProcessPool::~ProcessPool() {
@@ -163,15 +176,13 @@ FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std
     return enqueue(task->name, wire::encode_chunk_args(args), shm::kChunk);
 }
 
-std::pair<std::uint64_t, std::uint64_t> ProcessPool::name_in_arena_locked(const std::string &name) {
-    auto it = names_.find(name);
-    if (it != names_.end()) return it->second;
+bool ProcessPool::name_in_arena_locked(const std::string &name) {
+    if (names_.count(name)) return true;
     void *p = seg_->arena_allocate(name.size());
-    if (!p) throw TooLargeError("no room in the pool's arena for a task name");
+    if (!p) return false;
     std::memcpy(p, name.data(), name.size());
-    auto entry = std::make_pair(seg_->offset_of(p), static_cast<std::uint64_t>(name.size()));
-    names_.emplace(name, entry);
-    return entry;
+    names_.emplace(name, std::make_pair(seg_->offset_of(p), static_cast<std::uint64_t>(name.size())));
+    return true;
 }
 
 FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind) {
@@ -185,18 +196,25 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     t.kind = kind;
     FutureBase future = t.promise.future_base();
     std::unique_lock<std::mutex> lock(mu_);
-    // A full arena makes submit wait for room, as a full queue would.
+    // A full arena makes submit wait for room, as a full queue would. Only the supervisor frees room, so when it
+    // is the one submitting (from a done-callback) the argument waits in private memory instead.
+    bool on_supervisor = std::this_thread::get_id() == supervisor_.get_id();
     for (;;) {
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
         if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
-        if ((t.arg_block = seg_->arena_allocate(bytes.size()))) break;
+        if (name_in_arena_locked(name) && (t.arg_block = seg_->arena_allocate(bytes.size()))) break;
+        if (on_supervisor) {
+            t.spill.assign(bytes.data(), bytes.size());
+            break;
+        }
         space_cv_.wait(lock);
     }
-    name_in_arena_locked(name);
-    // The copy into shared memory is made without the lock: other submitters and the supervisor go on.
-    lock.unlock();
-    if (!bytes.empty()) std::memcpy(t.arg_block, bytes.data(), bytes.size());
-    lock.lock();
+    if (t.arg_block) {
+        // The copy into shared memory is made without the lock: other submitters and the supervisor go on.
+        lock.unlock();
+        if (!bytes.empty()) std::memcpy(t.arg_block, bytes.data(), bytes.size());
+        lock.lock();
+    }
     if (!broken_.empty() || shutdown_) {
         seg_->arena_free(t.arg_block);
         space_cv_.notify_all();
@@ -223,9 +241,12 @@ int ProcessPool::pick_worker_locked() const {
         if (w.in_flight.empty()) return static_cast<int>(i);  // an idle worker first
         if (best < 0 || w.in_flight.size() < workers_[best].in_flight.size()) best = static_cast<int>(i);
     }
-    // With a long backlog, keep a few tasks queued in each worker's ring so that none waits for the parent;
-    // with a short one, hand out one at a time so that long tasks spread evenly.
-    if (best >= 0 && pending_.size() > live && workers_[best].in_flight.size() < kDeepQueue) return best;
+    // With a long backlog and every worker started, keep a few tasks queued in each worker's ring so that none
+    // waits for the parent; otherwise hand out one at a time, so that long tasks spread evenly and a free slot
+    // gets a new worker rather than a place behind a busy one.
+    bool all_started = live == workers_.size();
+    if (best >= 0 && all_started && pending_.size() > live && workers_[best].in_flight.size() < kDeepQueue)
+        return best;
     return -1;
 }
 
@@ -236,10 +257,10 @@ bool ProcessPool::wants_worker_locked() const {
         ++live;
         idle += w.in_flight.empty() && !(config_.max_tasks_per_child && w.dispatched >= config_.max_tasks_per_child);
     }
-    if (live + starting_ >= workers_.size() || pending_.empty()) return false;
-    // Like CPython: fork starts the whole pool at once; spawn starts a worker only when none is idle.
-    if (config_.start_method == StartMethod::Fork) return true;
-    return idle + starting_ < pending_.size();
+    if (live >= workers_.size() || pending_.empty()) return false;
+    // Fork starts the whole pool at once (see start()); the others start a worker only when none is idle.
+    if (config_.start_method == StartMethod::Fork) return live == 0 && broken_.empty();
+    return idle < pending_.size() && broken_.empty();
 }
 
 void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
@@ -266,8 +287,13 @@ void ProcessPool::dispatch_locked() {
         int w = pick_worker_locked();
         if (w < 0) break;
         std::uint64_t id = pending_.front();
-        pending_.pop_front();
         Task &t = tasks_.at(id);
+        if (!t.arg_block) {  // it waits in private memory for room in the arena
+            if (!name_in_arena_locked(t.name) || !(t.arg_block = seg_->arena_allocate(t.arg_len))) break;
+            std::memcpy(t.arg_block, t.spill.data(), t.arg_len);
+            std::string().swap(t.spill);
+        }
+        pending_.pop_front();
         if (!t.promise.set_running_or_notify_cancel()) {  // cancelled while it waited
             seg_->arena_free(t.arg_block);
             tasks_.erase(id);
@@ -288,6 +314,16 @@ void ProcessPool::signal_supervisor() {
 }
 
 void ProcessPool::supervise() {
+    if (config_.start_method == StartMethod::Fork) {
+        std::lock_guard<std::mutex> lock(mu_);
+        try {
+            start_workers();
+            workers_started_ = true;
+        } catch (const Error &e) {
+            broken_ = std::string("cannot start the pool's workers: ") + e.what();
+        }
+        done_cv_.notify_all();
+    }
     for (unsigned round = 0;; ++round) {
         bool progress = collect_completions();
         {
@@ -312,13 +348,15 @@ void ProcessPool::supervise() {
         // Reap the workers that have ended (their pidfds are readable).
         for (std::size_t i = 0; i < workers_.size(); ++i) {
             int fd;
+            bool alive;
             {
                 std::lock_guard<std::mutex> lock(mu_);
-                fd = workers_[i].alive ? workers_[i].pidfd : -1;
+                alive = workers_[i].alive;
+                fd = workers_[i].pidfd;
             }
-            if (fd < 0) continue;
+            if (!alive) continue;
             pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 0) > 0) {
+            if (fd < 0 || poll(&p, 1, 0) > 0) {
                 collect_completions();  // what it finished before it ended still counts
                 reap(static_cast<int>(i));
                 progress = true;
@@ -351,8 +389,10 @@ void ProcessPool::sleep_supervisor() {
         std::vector<pollfd> fds{{event_fd_, POLLIN, 0}};
         {
             std::lock_guard<std::mutex> lock(mu_);
-            for (const Worker &w : workers_)
+            for (const Worker &w : workers_) {
+                if (w.alive && w.pidfd < 0) return (void)(h.parent_sleeping.store(0));  // one to reap now
                 if (w.alive) fds.push_back(pollfd{w.pidfd, POLLIN, 0});
+            }
         }
         poll(fds.data(), fds.size(), -1);
     }
@@ -473,6 +513,13 @@ void ProcessPool::start_workers() {
         if (w.alive) continue;
         pid_t pid = launch(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+        if (pidfd < 0 && errno == ESRCH && forkserver_) {
+            // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
+            // before we look: it is recorded without a pidfd and reaped on the next round.
+            w = Worker{pid, -1, true, 0, {}};
+            --want;
+            continue;
+        }
         if (pidfd < 0) {
             kill(pid, SIGKILL);
             waitpid(pid, nullptr, 0);
@@ -526,7 +573,7 @@ void ProcessPool::reap(int w) {
         Worker &worker = workers_[static_cast<std::size_t>(w)];
         int status = wait_worker(worker.pid);
         worker.alive = false;
-        close(worker.pidfd);
+        if (worker.pidfd >= 0) close(worker.pidfd);
         worker.pidfd = -1;
         const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
         bool retired = WIFEXITED(status) && WEXITSTATUS(status) == 0 && worker.in_flight.empty();
@@ -574,7 +621,7 @@ void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &f
 void ProcessPool::fail_all(std::vector<Task> &tasks, const std::string &why) {
     for (Task &t : tasks) {
         FutureState &f = *t.promise.future_base().native_handle();
-        if (f.state() == State::Pending && f.cancel()) continue;  // not started: cancelled, as after shutdown
+        // As in CPython, pending futures fail with the pool too (those cancelled by shutdown are gone already).
         f.set_failure(make_failure(Status::BrokenProcessPool, "BrokenProcessPool", why, "task '" + t.name + "': " + why));
     }
 }

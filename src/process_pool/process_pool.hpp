@@ -58,7 +58,8 @@ private:
     struct Task {
         PromiseBase promise;
         std::string name;
-        void *arg_block = nullptr;
+        void *arg_block = nullptr;   // the argument in the arena, or null while it waits in spill
+        std::string spill;
         std::size_t arg_len = 0;
         shm::TaskKind kind = shm::kSingle;
         int worker = -1;
@@ -74,7 +75,7 @@ private:
     explicit ProcessPool(Config config);
     void start();
     FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
-    std::pair<std::uint64_t, std::uint64_t> name_in_arena_locked(const std::string &name);
+    bool name_in_arena_locked(const std::string &name);  // false: no room now
     void dispatch_locked();
     int pick_worker_locked() const;
     bool wants_worker_locked() const;
@@ -104,17 +105,17 @@ private:
 
     mutable std::mutex mu_;
     std::condition_variable space_cv_;  // the arena gained room
-    std::condition_variable done_cv_;   // the supervisor has ended
+    std::condition_variable done_cv_;   // the supervisor has ended, or (fork) has started the workers
     std::unordered_map<std::uint64_t, Task> tasks_;
     std::deque<std::uint64_t> pending_;
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> names_;
     std::vector<Worker> workers_;
     std::uint64_t next_id_ = 1;
-    std::size_t starting_ = 0;       // workers asked of the supervisor, not started yet
     bool shutdown_ = false;
     bool stopped_ = false;           // terminate/kill: no more work at all
     std::string broken_;
     bool supervisor_done_ = false;
+    bool workers_started_ = false;   // fork: every worker has been started
     std::thread supervisor_;
 };
 
