@@ -276,7 +276,6 @@ void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
         futex_wake(c.wake_word, 1);
     }
     t.worker = w;
-    t.promise.future_base().native_handle()->set_remote_cancel(&c.cancel_task, id);
     Worker &worker = workers_[static_cast<std::size_t>(w)];
     worker.in_flight.push_back(id);
     ++worker.dispatched;
@@ -294,6 +293,8 @@ void ProcessPool::dispatch_locked() {
             std::string().swap(t.spill);
         }
         pending_.pop_front();
+        // Where a cancel() of the running task must write, known before anyone can see it running.
+        t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id);
         if (!t.promise.set_running_or_notify_cancel()) {  // cancelled while it waited
             seg_->arena_free(t.arg_block);
             tasks_.erase(id);
