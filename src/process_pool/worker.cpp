@@ -208,8 +208,9 @@ void run_worker(Segment &seg, const WorkerConfig &config) {
     // Die with the parent: a pool never outlives the program that made it.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != config.parent) _exit(1);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
+    // A crash in a task ends the worker by its signal, so that the parent can say which (a handler the program
+    // or a sanitizer installed would turn it into an exit code, or keep the dying worker alive).
+    for (int sig : {SIGTERM, SIGINT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
