@@ -31,15 +31,18 @@ inline std::map<std::string, double> run_peer(const std::string &command) {
     return out;
 }
 
-// One row: our figure, each peer's, and the ratio peer/ours (for costs: above 1 means we are faster).
+// One row: our figure, each peer's, and how many times better ours is: peer/ours for costs (times), ours/peer
+// for rates and speed-ups (higher_is_better). Either way a ratio above 1 means libcfutures does better.
 struct Row {
     std::string what;
     double ours;
     std::vector<double> peers;  // NaN where a peer has no such workload
+    bool higher_is_better = false;
+    bool comparable = true;  // false: the figures differ in kind (C against Python code), so no ratio is printed
 };
 
 inline void print_table(const std::vector<std::string> &peer_names, const std::vector<Row> &rows) {
-    std::printf("\n| workload (lower is better) | libcfutures |");
+    std::printf("\n| workload | libcfutures |");
     for (const auto &n : peer_names) std::printf(" %s | ratio |", n.c_str());
     std::printf("\n|---|---|");
     for (std::size_t i = 0; i < peer_names.size(); ++i) std::printf("---|---|");
@@ -48,11 +51,13 @@ inline void print_table(const std::vector<std::string> &peer_names, const std::v
         std::printf("| %s | %.3f |", r.what.c_str(), r.ours);
         for (double p : r.peers) {
             if (p != p) std::printf(" n/a | |");
-            else std::printf(" %.3f | %.1fx |", p, p / r.ours);
+            else if (!r.comparable) std::printf(" %.3f | – |", p);
+            else std::printf(" %.3f | %.2fx |", p, r.higher_is_better ? r.ours / p : p / r.ours);
         }
         std::printf("\n");
     }
-    std::printf("\nratio = peer's cost / libcfutures' cost: above 1 means libcfutures is faster.\n");
+    std::printf("\nratio: above 1 means libcfutures does better (peer/libcfutures for times, libcfutures/peer for "
+                "rates and speed-ups).\n");
 }
 
 }  // namespace bench
