@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -178,8 +179,10 @@ int die_segv_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
     if (!g || !announce_and_wait(*g)) return cf_task_raise(ctx, "GateTimeout", "no gate");
     // A sanitizer's own SIGSEGV handler would turn the crash into an exit code: let the kernel kill the process.
     signal(SIGSEGV, SIG_DFL);
-    int *volatile nowhere = nullptr;
-    *nowhere = 42;
+    // A real fault, not a null store (which UBSan reports and turns into an abort before the fault happens):
+    // a write into a page that may not be written.
+    void *page = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    *static_cast<int *volatile>(page) = 42;
     return 0;
 }
 CF_TASK("test_process_pool.die_segv", die_segv_task);
