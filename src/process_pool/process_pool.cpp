@@ -327,21 +327,22 @@ void ProcessPool::supervise() {
     }
     for (unsigned round = 0;; ++round) {
         bool progress = collect_completions();
+        std::string start_error;
         {
             std::lock_guard<std::mutex> lock(mu_);
             if (wants_worker_locked()) {
                 try {
                     start_workers();
                 } catch (const Error &e) {
-                    std::vector<Task> failed;
-                    break_pool_locked(std::string("cannot start a worker: ") + e.what(), failed);
-                    mu_.unlock();
-                    fail_all(failed, broken_);
-                    mu_.lock();
+                    start_error = std::string("cannot start a worker: ") + e.what();
                 }
             }
             dispatch_locked();
-            if (finished_locked()) break;
+            if (start_error.empty() && finished_locked()) break;
+        }
+        if (!start_error.empty()) {
+            break_pool(start_error);
+            continue;
         }
         // While completions keep coming, look for ended workers only now and then (a poll per worker each
         // round would cost more than the tasks); before sleeping, always.
@@ -408,12 +409,7 @@ bool ProcessPool::collect_completions() {
         std::uint64_t tail = ring.tail.load(std::memory_order_acquire);
         if (head == tail) continue;
         if (tail - head > shm::kRingSlots) {
-            std::vector<Task> failed;
-            {
-                std::lock_guard<std::mutex> lock(mu_);
-                break_pool_locked("worker slot " + std::to_string(i) + " corrupted its completion ring", failed);
-            }
-            fail_all(failed, broken_);
+            break_pool("worker slot " + std::to_string(i) + " corrupted its completion ring");
             return true;
         }
         for (; head != tail; ++head) {
@@ -428,27 +424,24 @@ bool ProcessPool::collect_completions() {
 
 void ProcessPool::complete(int w, const shm::Completion &c) {
     Task task;
+    std::string bogus;  // set when the completion names a task this worker was not given
     {
         std::lock_guard<std::mutex> lock(mu_);
         Worker &worker = workers_[static_cast<std::size_t>(w)];
         auto pos = std::find(worker.in_flight.begin(), worker.in_flight.end(), c.task_id);
         if (pos == worker.in_flight.end()) {
-            std::vector<Task> failed;
-            break_pool_locked("worker " + std::to_string(worker.pid) + " reported a task it was not given", failed);
-            // The lock is released before the futures complete (their callbacks may call back into the pool).
-            mu_.unlock();
-            fail_all(failed, broken_);
-            mu_.lock();
-            return;
+            bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given";
+        } else {
+            worker.in_flight.erase(pos);
+            auto it = tasks_.find(c.task_id);
+            task = std::move(it->second);
+            tasks_.erase(it);
+            seg_->arena_free(task.arg_block);
+            space_cv_.notify_all();
+            dispatch_locked();
         }
-        worker.in_flight.erase(pos);
-        auto it = tasks_.find(c.task_id);
-        task = std::move(it->second);
-        tasks_.erase(it);
-        seg_->arena_free(task.arg_block);
-        space_cv_.notify_all();
-        dispatch_locked();
     }
+    if (!bogus.empty()) return break_pool(bogus);
     settle(std::move(task), w, c);
 }
 
@@ -602,6 +595,18 @@ void ProcessPool::reap(int w) {
         }
     }
     fail_all(failed, why);
+}
+
+void ProcessPool::break_pool(const std::string &why) {
+    std::vector<Task> failed;
+    std::string reason;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        break_pool_locked(why, failed);
+        reason = broken_;
+    }
+    // The futures complete without the lock: their callbacks may call back into the pool.
+    fail_all(failed, reason);
 }
 
 void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &failed) {

@@ -88,6 +88,7 @@ private:
     void start_workers();
     pid_t launch(std::uint32_t slot);
     void reap(int w);
+    void break_pool(const std::string &why);
     void break_pool_locked(const std::string &why, std::vector<Task> &failed);
     void fail_all(std::vector<Task> &tasks, const std::string &why);
     bool finished_locked() const;

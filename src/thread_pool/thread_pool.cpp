@@ -177,16 +177,14 @@ bool ThreadPool::try_take_locked(WorkItem &out) {
 
 bool ThreadPool::take(WorkItem &item) {
     // `item` holds the task just run: its future stays alive until running_ no longer names it.
+    WorkItem finished = std::move(item);
     {
-        WorkItem finished = std::move(item);
         std::lock_guard<SpinMutex> lock(mu_);
         running_[t_worker_index] = nullptr;
         if (try_take_locked(item)) return true;
-        // No work: `finished` (and whatever its job holds) is let go outside the lock, before idling.
-        mu_.unlock();
-        finished = WorkItem();
-        mu_.lock();
     }
+    // No work: `finished` (and whatever its job holds) is let go outside the lock, before idling.
+    finished = WorkItem();
     for (;;) {
         spinning_.fetch_add(1, std::memory_order_relaxed);
         spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); },
