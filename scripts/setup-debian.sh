@@ -8,6 +8,8 @@ packages=(
   libboost-dev libboost-serialization-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
+  golang-go cargo rustc
+  clang libclang-rt-14-dev
 )
 packages+=("$@")
 
