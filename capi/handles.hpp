@@ -6,13 +6,11 @@
 
 #include "cfutures/cfutures.h"
 #include "cfutures/executor.hpp"
+#include "common/handle_storage.hpp"
 
-struct cf_executor {
-    static constexpr std::uint32_t kTag = 0x43464558;  // "CFEX"
-    bool tag_ok() const noexcept { return tag == kTag; }
-    ~cf_executor() { tag = 0; }
-
-    std::uint32_t tag = kTag;
+// Allocated through handle storage (see src/common/handle_storage.hpp) so that a freed executor handle is an
+// error, not a use-after-free.
+struct cf_executor : cf::detail::TaggedHandle<0x43464558> {  // "CFEX"
     std::unique_ptr<cf::Executor> executor;
 };
 

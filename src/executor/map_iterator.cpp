@@ -38,7 +38,6 @@ MapIterator::MapIterator(std::shared_ptr<ExecutorCore> core, const TaskCall &cal
 
 MapIterator::~MapIterator() {
     cancel_in_flight();
-    tag_ = 0;
 }
 
 void MapIterator::cancel_in_flight() {

@@ -11,16 +11,15 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/handle_storage.hpp"
 #include "executor_core.hpp"
 #include "future/deadline.hpp"
 #include "future/waiter.hpp"
 
 namespace cf::detail {
 
-class MapIterator {
+class MapIterator : public TaggedHandle<0x43464d49> {  // "CFMI"
 public:
-    static constexpr std::uint32_t kTag = 0x43464d49;  // "CFMI"
-    bool tag_ok() const noexcept { return tag_ == kTag; }
 
     enum class Step { Item, End, Failed };
 
@@ -42,7 +41,6 @@ private:
     void fail(Failure f);
     void cancel_in_flight();
 
-    std::uint32_t tag_ = kTag;
     std::shared_ptr<ExecutorCore> core_;
     TaskCall call_;
     ArgSource source_;

@@ -23,7 +23,6 @@ AsCompletedIterator::AsCompletedIterator(FutureState *const *fs, std::size_t n, 
 AsCompletedIterator::~AsCompletedIterator() {
     for (FutureState *f : registered_) f->remove_waiter(&waiter_);
     for (FutureState *f : futures_) f->release();
-    tag_ = 0;
 }
 
 FutureState *AsCompletedIterator::next() {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <vector>
 
+#include "common/handle_storage.hpp"
 #include "deadline.hpp"
 #include "waiter.hpp"
 
@@ -13,10 +14,8 @@ namespace cf::detail {
 
 class FutureState;
 
-class AsCompletedIterator {
+class AsCompletedIterator : public TaggedHandle<0x43464143> {  // "CFAC"
 public:
-    static constexpr std::uint32_t kTag = 0x43464143;  // "CFAC"
-    bool tag_ok() const noexcept { return tag_ == kTag; }
 
     // Holds a reference to each distinct future until destroyed. Null entries are skipped.
     AsCompletedIterator(FutureState *const *fs, std::size_t n, const Deadline &deadline);
@@ -29,7 +28,6 @@ public:
     FutureState *next();
 
 private:
-    std::uint32_t tag_ = kTag;
     std::vector<FutureState *> futures_;     // distinct, in input order; one reference each
     std::vector<FutureState *> registered_;  // those our waiter is registered on
     std::deque<FutureState *> ready_;        // done before we started, in input order

@@ -9,7 +9,7 @@
 
 namespace cf::detail {
 
-FutureState::~FutureState() { tag_ = 0; }
+FutureState::~FutureState() = default;
 
 void FutureState::release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cfutures/future.hpp"
+#include "common/handle_storage.hpp"
 #include "deadline.hpp"
 
 namespace cf::detail {
@@ -52,13 +53,9 @@ public:
     std::string data;
 };
 
-class FutureState {
+class FutureState : public TaggedHandle<0x43465554> {  // "CFUT"
 public:
     using Callback = std::function<void(FutureState &)>;
-
-    // A handle tag, checked by the C ABI so that a stray pointer is an error rather than a crash.
-    static constexpr std::uint32_t kTag = 0x43465554;  // "CFUT"
-    bool tag_ok() const noexcept { return tag_ == kTag; }
 
     static FutureState *create() { return new FutureState(); }
     void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -110,7 +107,6 @@ private:
     void run_callbacks(std::vector<Callback> &callbacks);
     void run_callback(Callback &cb);
 
-    std::uint32_t tag_ = kTag;
     std::atomic<int> refs_{1};
     std::atomic<State> state_{State::Pending};
     std::atomic<bool> cancel_requested_{false};

@@ -141,9 +141,17 @@ void ProcessPool::start() {
     }
 }
 
+namespace {
+thread_local const ProcessPool *supervised_here = nullptr;  // the pool whose supervisor this thread is
+}
+
+bool ProcessPool::on_supervisor() const noexcept { return supervised_here == this; }
+
 ProcessPool::~ProcessPool() {
+    // Normally shutdown(wait) has joined the supervisor. Without a waiting shutdown, the supervisor's own
+    // reference may be the last one; then this runs on it, which cannot join itself.
     if (supervisor_.joinable()) {
-        if (supervisor_.get_id() == std::this_thread::get_id()) supervisor_.detach(); else supervisor_.join();
+        if (on_supervisor()) supervisor_.detach(); else supervisor_.join();
     }
     for (Worker &w : workers_)
         if (w.pidfd >= 0) close(w.pidfd);
@@ -198,7 +206,7 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     std::unique_lock<std::mutex> lock(mu_);
     // A full arena makes submit wait for room, as a full queue would. Only the supervisor frees room, so when it
     // is the one submitting (from a done-callback) the argument waits in private memory instead.
-    bool on_supervisor = std::this_thread::get_id() == supervisor_.get_id();
+    bool on_supervisor = this->on_supervisor();
     for (;;) {
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
         if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
@@ -315,6 +323,7 @@ void ProcessPool::signal_supervisor() {
 }
 
 void ProcessPool::supervise() {
+    supervised_here = this;
     if (config_.start_method == StartMethod::Fork) {
         std::lock_guard<std::mutex> lock(mu_);
         try {
@@ -696,9 +705,15 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     }
     for (Task &t : cancelled) t.promise.future_base().native_handle()->cancel();
     signal_supervisor();
-    if (!wait || std::this_thread::get_id() == supervisor_.get_id()) return;
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return supervisor_done_; });
+    if (!wait || on_supervisor()) return;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_cv_.wait(lock, [this] { return supervisor_done_; });
+    }
+    // Join here rather than in the destructor, so that the pool's segment and descriptors are released by the
+    // time shutdown returns, on this thread, and not later on the supervisor's.
+    std::lock_guard<std::mutex> lock(join_mu_);
+    if (supervisor_.joinable()) supervisor_.join();
 }
 
 void ProcessPool::terminate_workers() { stop_now(SIGTERM); }

@@ -118,6 +118,8 @@ private:
     bool supervisor_done_ = false;
     bool workers_started_ = false;   // fork: every worker has been started
     std::thread supervisor_;
+    std::mutex join_mu_;             // one thread joins the supervisor
+    bool on_supervisor() const noexcept;
 };
 
 }  // namespace cf::detail

@@ -1,6 +1,7 @@
 #include "segment.hpp"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
@@ -50,6 +51,14 @@ std::shared_ptr<Segment> Segment::create(std::uint32_t n_slots, std::size_t aren
 
     int fd = memfd_create("cfutures-pool", MFD_CLOEXEC);
     if (fd < 0) throw_errno("memfd_create");
+    // memfd_create makes the file mode 0777. Nothing else can reach it (it has no name, and another user cannot
+    // open /proc/<pid>/fd/N of ours), but make the mode say so too: owner only.
+    if (fchmod(fd, 0600) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        throw_errno("fchmod");
+    }
     if (ftruncate(fd, static_cast<off_t>(total)) != 0) {
         int e = errno;
         close(fd);

@@ -1,0 +1,94 @@
+#include "handle_storage.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+
+#include "spin.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CF_HANDLE_STORAGE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CF_HANDLE_STORAGE_ASAN 1
+#endif
+#endif
+#ifdef CF_HANDLE_STORAGE_ASAN
+#include <sanitizer/asan_interface.h>
+#define CF_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define CF_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define CF_POISON(p, n) ((void)(p), (void)(n))
+#define CF_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace cf::detail::handle_storage {
+namespace {
+
+// The header keeps the object 16-byte aligned, as malloc would.
+struct alignas(16) Header {
+    Header *next_free;  // while released
+    std::uint32_t tag;  // 0 while released
+};
+static_assert(sizeof(Header) == 16, "the header keeps objects 16-byte aligned");
+
+constexpr std::size_t kGranule = 64;  // size classes: multiples of 64 bytes, up to kClasses * 64
+constexpr std::size_t kClasses = 64;
+
+struct FreeLists {
+    SpinMutex mu;
+    std::array<Header *, kClasses> head{};
+};
+
+FreeLists &free_lists() {
+    static FreeLists *lists = new FreeLists;  // never destroyed: handles may be released during exit
+    return *lists;
+}
+
+std::size_t size_class(std::size_t object_size) { return (sizeof(Header) + object_size - 1) / kGranule; }
+
+Header *header_of(const void *object) {
+    return reinterpret_cast<Header *>(const_cast<char *>(static_cast<const char *>(object)) - sizeof(Header));
+}
+
+}  // namespace
+
+void *allocate(std::size_t size, std::uint32_t tag) {
+    std::size_t cls = size_class(size);
+    if (cls >= kClasses) throw std::bad_alloc();  // no handle type is that large
+    std::size_t block_size = (cls + 1) * kGranule;
+    Header *h = nullptr;
+    {
+        FreeLists &lists = free_lists();
+        std::lock_guard<SpinMutex> lock(lists.mu);
+        h = lists.head[cls];
+        if (h) lists.head[cls] = h->next_free;
+    }
+    if (h) {
+        CF_UNPOISON(h + 1, block_size - sizeof(Header));
+    } else {
+        void *raw = std::aligned_alloc(alignof(Header), block_size);
+        if (!raw) throw std::bad_alloc();
+        h = static_cast<Header *>(raw);
+    }
+    h->next_free = nullptr;
+    h->tag = tag;
+    return h + 1;
+}
+
+void release(void *object, std::size_t size) noexcept {
+    if (!object) return;
+    std::size_t cls = size_class(size);
+    Header *h = header_of(object);
+    h->tag = 0;
+    CF_POISON(object, (cls + 1) * kGranule - sizeof(Header));
+    FreeLists &lists = free_lists();
+    std::lock_guard<SpinMutex> lock(lists.mu);
+    h->next_free = lists.head[cls];
+    lists.head[cls] = h;
+}
+
+std::uint32_t tag_of(const void *object) noexcept { return object ? header_of(object)->tag : 0; }
+
+}  // namespace cf::detail::handle_storage
