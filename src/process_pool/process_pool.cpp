@@ -456,8 +456,7 @@ void ProcessPool::complete(int w, const shm::Completion &c) {
 
 void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
     FutureState &f = *task.promise.future_base().native_handle();
-    const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
-    bool in_heap = c.kind != shm::kEmpty && shm::within(c.offset, c.length, slot.heap_offset, slot.heap_size);
+    bool in_heap = c.kind != shm::kEmpty && seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, c.length);
     std::string_view block = in_heap ? std::string_view(seg_->at(c.offset), c.length) : std::string_view();
     auto malformed = [&](const char *what) {
         f.set_failure(make_failure(Status::BrokenProcessPool, "BrokenProcessPool",

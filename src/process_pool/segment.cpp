@@ -42,7 +42,7 @@ Segment::~Segment() {
 }
 
 std::shared_ptr<Segment> Segment::create(std::uint32_t n_slots, std::size_t arena_bytes, std::size_t heap_bytes) {
-    if (arena_bytes < Allocator::get_min_size(0) + kPage || heap_bytes < Allocator::get_min_size(0) + kPage)
+    if (arena_bytes < kPage || heap_bytes < Allocator::get_min_size(0) + kPage)
         throw InvalidArgument("shared_memory_bytes is too small");
     std::size_t control_offset = round_up(sizeof(shm::Header));
     std::size_t arena_offset = round_up(control_offset + n_slots * sizeof(shm::WorkerControl));
@@ -73,6 +73,11 @@ std::shared_ptr<Segment> Segment::create(std::uint32_t n_slots, std::size_t aren
         throw_errno("mmap of the pool's shared memory");
     }
     std::shared_ptr<Segment> seg(new Segment(fd, static_cast<char *>(p), total, n_slots));
+    seg->control_offset_ = control_offset;
+    seg->arena_offset_ = arena_offset;
+    seg->arena_size_ = round_up(arena_bytes);
+    seg->heaps_offset_ = heaps_offset;
+    seg->heap_size_ = round_up(heap_bytes);
     shm::Header &h = seg->header();
     new (&h) shm::Header{};
     h.magic = shm::kMagic;
@@ -85,11 +90,10 @@ std::shared_ptr<Segment> Segment::create(std::uint32_t n_slots, std::size_t aren
     for (std::uint32_t i = 0; i < n_slots; ++i) {
         shm::WorkerControl &c = seg->slot(i);
         new (&c) shm::WorkerControl{};
-        c.heap_offset = heaps_offset + i * round_up(heap_bytes);
-        c.heap_size = round_up(heap_bytes);
+        c.heap_offset = seg->heap_offset(i);
+        c.heap_size = seg->heap_size_;
     }
-    Allocator *arena = new (seg->at(arena_offset)) Allocator(h.arena_size, 0);
-    seg->arena_capacity_ = arena->get_free_memory() - 64;  // what one block can take, less its header
+    seg->arena_ = std::make_unique<Arena>(seg->arena_size_);
     return seg;
 }
 
@@ -109,42 +113,60 @@ std::shared_ptr<Segment> Segment::attach(int fd) {
         munmap(p, size);
         throw InvalidArgument("not a cfutures pool segment of this version");
     }
-    return std::shared_ptr<Segment>(new Segment(fd, static_cast<char *>(p), size, h->n_slots));
-}
-
-shm::WorkerControl &Segment::slot(std::uint32_t i) const noexcept {
-    return reinterpret_cast<shm::WorkerControl *>(base_ + header().control_offset)[i];
+    // A worker takes the layout from the header its parent wrote; it checks only that the layout fits.
+    std::shared_ptr<Segment> seg(new Segment(fd, static_cast<char *>(p), size, h->n_slots));
+    seg->control_offset_ = h->control_offset;
+    seg->arena_offset_ = h->arena_offset;
+    seg->arena_size_ = h->arena_size;
+    seg->heaps_offset_ = h->arena_offset + h->arena_size;
+    bool fits = h->n_slots > 0 && h->n_slots <= size / sizeof(shm::WorkerControl) &&
+                shm::within(h->control_offset, h->n_slots * sizeof(shm::WorkerControl), 0, size);
+    if (fits) {
+        seg->heap_size_ = seg->slot(0).heap_size;
+        fits = seg->heap_size_ <= size / h->n_slots && shm::within(seg->heaps_offset_, h->n_slots * seg->heap_size_, 0, size);
+    }
+    if (!fits) {
+        seg->fd_ = -1;  // the caller still owns the descriptor
+        throw InvalidArgument("the pool segment's layout does not fit its size");
+    }
+    return seg;
 }
 
 void *Segment::arena_allocate(std::size_t len) {
-    return allocator_at(at(header().arena_offset))->allocate(len ? len : 1);
+    if (!arena_) return nullptr;
+    std::uint64_t offset = arena_->allocate(len);
+    return offset == Arena::kNone ? nullptr : at(arena_offset_ + offset);
 }
 
 void Segment::arena_free(void *p) {
-    if (p) allocator_at(at(header().arena_offset))->deallocate(p);
+    if (p && arena_) arena_->free(offset_of(p) - arena_offset_);
 }
 
 void *Segment::heap_allocate(std::uint32_t s, std::size_t len) {
     shm::WorkerControl &c = slot(s);
     if (!c.heap_ready.load(std::memory_order_acquire)) {
-        new (at(c.heap_offset)) Allocator(c.heap_size, 0);
+        new (at(heap_offset(s))) Allocator(heap_size_, 0);
         c.heap_ready.store(1, std::memory_order_release);
     }
     heap_collect(s);
     // Every block can carry the free-list link once the parent hands it back.
-    return allocator_at(at(c.heap_offset))->allocate(len < 8 ? 8 : len);
+    return allocator_at(at(heap_offset(s)))->allocate(len < 8 ? 8 : len);
 }
 
 void Segment::heap_free(std::uint32_t s, void *p) {
-    if (p) allocator_at(at(slot(s).heap_offset))->deallocate(p);
+    if (p) allocator_at(at(heap_offset(s)))->deallocate(p);
+}
+
+bool Segment::in_heap(std::uint32_t s, std::uint64_t offset, std::uint64_t len) const noexcept {
+    return s < n_slots_ && shm::within(offset, len, heap_offset(s), heap_size_);
 }
 
 void Segment::heap_collect(std::uint32_t s) {
     shm::WorkerControl &c = slot(s);
     std::uint64_t next = c.free_list.exchange(0, std::memory_order_acquire);
     // The list runs through blocks of this heap; the bound keeps a corrupted list from looping forever.
-    for (std::uint64_t steps = 0; next != 0 && steps < c.heap_size / 8; ++steps) {
-        if (!shm::within(next, 8, c.heap_offset, c.heap_size)) return;
+    for (std::uint64_t steps = 0; next != 0 && steps < heap_size_ / 8; ++steps) {
+        if (!in_heap(s, next, 8)) return;
         std::uint64_t after;
         std::memcpy(&after, at(next), sizeof after);
         heap_free(s, at(next));

@@ -1,6 +1,11 @@
 // Segment: one process pool's shared memory, an anonymous memfd mapped in the parent and inherited (fork) or
 // passed by descriptor (spawn) to the workers. Nothing is ever named in /dev/shm, so nothing can outlive the
-// processes that map it. Also the allocators that live inside it. Internal: no API.
+// processes that map it. Also the allocators for it.
+//
+// The layout (where the worker controls, the arena and the heaps lie) is kept in this object, in private memory:
+// the parent never takes an offset or a size from the shared header, which a worker could overwrite. The arena's
+// bookkeeping is private too (Arena). Only a worker's own result heap keeps its allocator inside shared memory,
+// and the parent never uses that allocator. Internal: no API.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +14,8 @@
 #include <string_view>
 
 #include "shm_layout.hpp"
+
+#include "arena.hpp"
 
 namespace cf::detail {
 
@@ -28,7 +35,9 @@ public:
     std::size_t size() const noexcept { return size_; }
     shm::Header &header() const noexcept { return *reinterpret_cast<shm::Header *>(base_); }
     std::uint32_t n_slots() const noexcept { return n_slots_; }
-    shm::WorkerControl &slot(std::uint32_t i) const noexcept;
+    shm::WorkerControl &slot(std::uint32_t i) const noexcept {
+        return reinterpret_cast<shm::WorkerControl *>(base_ + control_offset_)[i];
+    }
 
     char *at(std::uint64_t offset) const noexcept { return base_ + offset; }
     std::uint64_t offset_of(const void *p) const noexcept {
@@ -39,7 +48,7 @@ public:
     void *arena_allocate(std::size_t len);
     void arena_free(void *p);
     // The largest block the arena could ever hold.
-    std::size_t arena_capacity() const noexcept { return arena_capacity_; }
+    std::size_t arena_capacity() const noexcept { return arena_size_; }
 
     // A worker's result heap (that worker only). Builds it on first use of the slot.
     void *heap_allocate(std::uint32_t slot, std::size_t len);
@@ -48,14 +57,24 @@ public:
     void heap_collect(std::uint32_t slot);
     // Parent: hands a result block back to its worker (lock-free; safe whatever the worker does).
     void release_result(std::uint32_t slot, std::uint64_t offset);
+    // True when [offset, offset + len) lies inside that worker's result heap.
+    bool in_heap(std::uint32_t slot, std::uint64_t offset, std::uint64_t len) const noexcept;
+    std::size_t heap_size() const noexcept { return heap_size_; }
 
 private:
     Segment(int fd, char *base, std::size_t size, std::uint32_t n_slots);
+    std::uint64_t heap_offset(std::uint32_t slot) const noexcept { return heaps_offset_ + slot * heap_size_; }
+
     int fd_;
     char *base_;
     std::size_t size_;
     std::uint32_t n_slots_;
-    std::size_t arena_capacity_ = 0;
+    std::size_t control_offset_ = 0;
+    std::size_t arena_offset_ = 0;
+    std::size_t arena_size_ = 0;
+    std::size_t heaps_offset_ = 0;
+    std::size_t heap_size_ = 0;
+    std::unique_ptr<Arena> arena_;  // the parent's; a worker has none
 };
 
 }  // namespace cf::detail

@@ -27,7 +27,7 @@ public:
         return block_;
     }
     std::string describe_capacity() const override {
-        return "the worker's result heap (" + std::to_string(seg_.slot(slot_).heap_size) +
+        return "the worker's result heap (" + std::to_string(seg_.heap_size()) +
                " bytes; raise shared_memory_bytes)";
     }
     void discard() {

@@ -46,9 +46,16 @@ std::optional<RegisteredTask> find_task(std::string_view name) {
 std::optional<RegisteredTask> find_task(const TaskCall &call) {
     Registry &r = registry();
     std::lock_guard<std::mutex> lock(r.mu);
-    for (const auto &[name, registered] : r.by_name)
-        if (registered.fn == call.fn) return RegisteredTask{name, registered};
-    return std::nullopt;
+    // The registration of this function with this user_data; failing that, the function's only registration.
+    // One function registered under several names with different user_data is told apart by the user_data.
+    std::optional<RegisteredTask> only;
+    std::size_t same_fn = 0;
+    for (const auto &[name, registered] : r.by_name) {
+        if (registered.fn != call.fn) continue;
+        if (registered.user_data == call.user_data) return RegisteredTask{name, registered};
+        if (++same_fn == 1) only = RegisteredTask{name, registered};
+    }
+    return same_fn == 1 ? only : std::nullopt;
 }
 
 void lock_registry_for_fork() { registry().mu.lock(); }
