@@ -1,0 +1,3 @@
+module cfutures
+
+go 1.19

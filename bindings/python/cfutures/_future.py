@@ -1,0 +1,403 @@
+"""Future, wait and as_completed over libcfutures futures.
+
+Every Future owns one reference to a C future (cf_future), released when the Future is collected. The C future
+carries the state and the completion; the Python objects a thread-pool task returns or raises stay in the
+Future itself (the C future of a Python task finishes with an empty result, or fails with the exception's type
+name and message, so that cf_wait's FIRST_EXCEPTION sees it). A process-pool Future's result is the bytes of the
+C result, and its exception is built from the C future's cf_error.
+"""
+from __future__ import annotations
+
+import collections
+import ctypes
+import itertools
+import logging
+import threading
+import time
+import weakref
+
+from . import _lib
+from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, InvalidStateError, TaskError,
+                   TimeoutError)
+
+LOGGER = logging.getLogger("concurrent.futures")
+
+FIRST_COMPLETED = "FIRST_COMPLETED"
+FIRST_EXCEPTION = "FIRST_EXCEPTION"
+ALL_COMPLETED = "ALL_COMPLETED"
+_RETURN_WHEN = {FIRST_COMPLETED: _lib.CF_FIRST_COMPLETED, FIRST_EXCEPTION: _lib.CF_FIRST_EXCEPTION,
+                ALL_COMPLETED: _lib.CF_ALL_COMPLETED}
+
+DoneAndNotDoneFutures = collections.namedtuple("DoneAndNotDoneFutures", "done not_done")
+
+_STATE_NAMES = {_lib.CF_PENDING: "pending", _lib.CF_RUNNING: "running", _lib.CF_CANCELLED: "cancelled",
+                _lib.CF_FINISHED: "finished"}
+
+# How the outcome of a future is kept.
+_PYTHON = 0   # a Python object or exception kept in the Future (thread pools, user-created futures)
+_BYTES = 1    # the C future's bytes and cf_error (process pools)
+
+# While the main thread blocks in the library it cannot run signal handlers (Ctrl-C); its waits without a limit
+# are cut into slices of this many seconds, so that a KeyboardInterrupt is raised within that time.
+_MAIN_THREAD_SLICE = 0.25
+
+_keys = itertools.count(1)
+# Futures whose completion the library will report: executor futures, held strongly until their C done callback
+# has run (their done callbacks must run even if nobody else keeps the Future), and user-created ones, held
+# weakly (a user Future nobody can reach can never be completed).
+_pending = {}
+_user_futures = weakref.WeakValueDictionary()
+# Thread-pool work not started yet, by the key of its Future: (future, pool, fn, args, kwargs). The trampoline
+# pops its item when it starts; the done notification drops what never ran (cancelled, or a broken pool).
+_work_items = {}
+
+
+def _timeout_arg(timeout):
+    if timeout is None:
+        return _lib.CF_FOREVER
+    timeout = float(timeout)
+    if timeout != timeout:
+        raise ValueError("timeout is NaN")
+    return max(timeout, 0.0)
+
+
+def blocking(call, timeout):
+    """Runs call(seconds) -> status, a blocking library call that returns CF_E_TIMEOUT when its time runs out.
+
+    In the main thread, a long wait is cut into short slices so that signal handlers (KeyboardInterrupt) run in
+    between; elsewhere the call blocks for the whole timeout. Returns the last status."""
+    if threading.current_thread() is not threading.main_thread():
+        return call(_timeout_arg(timeout))
+    end = None if timeout is None else time.monotonic() + _timeout_arg(timeout)
+    while True:
+        remaining = _MAIN_THREAD_SLICE if end is None else min(_MAIN_THREAD_SLICE, max(end - time.monotonic(), 0.0))
+        status = call(remaining)
+        if status != _lib.CF_E_TIMEOUT or (end is not None and time.monotonic() >= end):
+            return status
+
+
+@_lib.DONE_FN
+def _on_c_done(handle, key):
+    """The C done callback of every Future: runs the Python done callbacks, on the completing thread."""
+    try:
+        _work_items.pop(key, None)
+        future = _pending.pop(key, None)
+        if future is None:
+            future = _user_futures.get(key)
+        if future is not None:
+            future._invoke_callbacks()
+    except BaseException:  # never let an exception cross into C
+        LOGGER.exception("cfutures: exception in a done notification")
+
+
+class Future:
+    """The result of an asynchronous computation, as concurrent.futures.Future.
+
+    ``Future()`` makes a pending future that you complete yourself (set_running_or_notify_cancel, set_result,
+    set_exception); executors make the others. Methods are thread-safe."""
+
+    def __init__(self):
+        out = ctypes.c_void_p()
+        _lib.check(_lib.cf_future_new(ctypes.byref(out)), "Future(): cf_future_new")
+        self._init(out.value, _PYTHON, next(_keys))
+        _user_futures[self._key] = self
+        self._watch()
+
+    # -- construction ------------------------------------------------------------------------------------------
+
+    def _init(self, handle, kind, key):
+        self._handle = handle
+        self._kind = kind
+        self._key = key
+        self._lock = threading.RLock()
+        self._outcome_set = False       # a Python result/exception is stored
+        self._result = None
+        self._exception = None          # the Python exception; for failures known only to C, built once
+        self._bytes = None
+        self._callbacks = []
+        self._notified = False          # the C done callback has run
+
+    @classmethod
+    def _for_task(cls, kind, key):
+        """A Future for an executor's task; its C future is attached (_attach) once cf_submit has made it. The
+        executor registers it in _pending under key, then calls _watch()."""
+        self = cls.__new__(cls)
+        self._init(None, kind, key)
+        return self
+
+    def _attach(self, handle):
+        """Takes over the reference to the task's C future."""
+        self._handle = handle
+
+    def _watch(self):
+        """Asks the library to tell us when the C future is done (at once if it is already)."""
+        _lib.check(_lib.cf_future_add_done_callback(self._handle, _on_c_done, self._key),
+                   "cf_future_add_done_callback")
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            try:
+                _lib.cf_future_release(handle)
+            except Exception:  # interpreter shutdown
+                pass
+
+    # -- the outcome of a Python task (called by the thread-pool trampoline before the C future completes) ------
+
+    def _store_result(self, result):
+        with self._lock:
+            if not self._outcome_set:
+                self._result = result
+                self._outcome_set = True
+
+    def _store_exception(self, exception):
+        with self._lock:
+            if not self._outcome_set:
+                self._exception = exception
+                self._outcome_set = True
+
+    # -- state ---------------------------------------------------------------------------------------------------
+
+    def _state(self):
+        return _lib.cf_future_get_state(self._handle)
+
+    def __repr__(self):
+        state = self._state()
+        name = _STATE_NAMES.get(state, "invalid")
+        if state == _lib.CF_FINISHED:
+            exc = self.exception(0)
+            if exc is not None:
+                return "<%s at %#x state=finished raised %s>" % (type(self).__name__, id(self), type(exc).__name__)
+            return "<%s at %#x state=finished returned %s>" % (type(self).__name__, id(self),
+                                                                type(self.result(0)).__name__)
+        return "<%s at %#x state=%s>" % (type(self).__name__, id(self), name)
+
+    def cancel(self):
+        """Cancels the future if it is still pending: True if it is (or was already) cancelled, False if it is
+        running or done. A running process-pool task is also asked to stop (cf_task_cancel_requested)."""
+        return bool(_lib.check(_lib.cf_future_cancel(self._handle), "Future.cancel"))
+
+    def cancelled(self):
+        return bool(_lib.cf_future_cancelled(self._handle))
+
+    def running(self):
+        return bool(_lib.cf_future_running(self._handle))
+
+    def done(self):
+        """True when the future was cancelled or finished."""
+        return bool(_lib.cf_future_done(self._handle))
+
+    # -- outcome -------------------------------------------------------------------------------------------------
+
+    def _failure(self, status):
+        """The exception of a finished future that failed with status (built once, then the same instance)."""
+        with self._lock:
+            if self._exception is not None:
+                return self._exception
+            err = _lib.cf_error()
+            rc = _lib.cf_future_exception(self._handle, 0.0, ctypes.byref(err))
+            if rc == _lib.CF_OK and err.status != _lib.CF_OK:
+                status = err.status
+                typ = (err.type or b"").decode("utf-8", "replace")
+                msg = (err.message or b"").decode("utf-8", "replace")
+                detail = (err.detail or b"").decode("utf-8", "replace")
+            else:
+                typ, msg, detail = _lib.status_name(status), _lib.last_error(), ""
+            self._exception = _failure_exception(status, typ, msg, detail)
+            return self._exception
+
+    def result(self, timeout=None):
+        """The result, waiting at most timeout seconds (None: without limit).
+
+        Raises CancelledError if the future was cancelled, TimeoutError if it is not done in time, and the
+        task's own exception if it raised (the very same object)."""
+        out = _lib.cf_slice()
+        handle = self._handle
+        status = blocking(lambda t: _lib.cf_future_result(handle, t, ctypes.byref(out)), timeout)
+        if status == _lib.CF_OK:
+            if self._kind == _PYTHON:
+                return self._result
+            with self._lock:
+                if self._bytes is None:
+                    self._bytes = ctypes.string_at(out.data, out.len) if out.len else b""
+                return self._bytes
+        if status == _lib.CF_E_TIMEOUT:
+            raise TimeoutError()
+        if status == _lib.CF_E_CANCELLED:
+            raise CancelledError()
+        exc = self._failure(status)
+        try:
+            raise exc
+        finally:
+            exc = None  # as CPython: no reference cycle through this frame
+
+    def exception(self, timeout=None):
+        """The exception the task raised, or None if it succeeded; waits as result() does and raises
+        CancelledError / TimeoutError the same way."""
+        err = _lib.cf_error()
+        handle = self._handle
+        status = blocking(lambda t: _lib.cf_future_exception(handle, t, ctypes.byref(err)), timeout)
+        if status == _lib.CF_E_TIMEOUT:
+            raise TimeoutError()
+        if status == _lib.CF_E_CANCELLED:
+            raise CancelledError()
+        _lib.check(status, "Future.exception")
+        if err.status == _lib.CF_OK:
+            return None
+        return self._failure(err.status)
+
+    # -- callbacks -----------------------------------------------------------------------------------------------
+
+    def add_done_callback(self, fn):
+        """Calls fn(future) once the future is done (cancelled or finished), on the thread that completes it,
+        or at once on this thread if it is done already. Exceptions from fn are logged and ignored."""
+        with self._lock:
+            if not self._notified:
+                self._callbacks.append(fn)
+                return
+        try:
+            fn(self)
+        except Exception:
+            LOGGER.exception("exception calling callback for %r", self)
+
+    def _invoke_callbacks(self):
+        with self._lock:
+            self._notified = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:
+                LOGGER.exception("exception calling callback for %r", self)
+
+    # -- for executors and tests that complete futures themselves ------------------------------------------------
+
+    def set_running_or_notify_cancel(self):
+        """True: the future is now running; False: it was cancelled (and waiters are told). Raises
+        RuntimeError if it is running or done already, as concurrent.futures does."""
+        rc = _lib.cf_future_set_running_or_notify_cancel(self._handle)
+        if rc == _lib.CF_E_INVALID_STATE:
+            LOGGER.critical("Future %s in unexpected state: %s", id(self), _STATE_NAMES.get(self._state()))
+            raise RuntimeError("Future in unexpected state")
+        return bool(_lib.check(rc, "Future.set_running_or_notify_cancel"))
+
+    def _claim(self):
+        if self._outcome_set or _lib.cf_future_done(self._handle):
+            raise InvalidStateError("%s: %r" % (_STATE_NAMES.get(self._state(), "invalid").upper(), self))
+        self._outcome_set = True
+
+    def set_result(self, result):
+        """Completes the future with result. InvalidStateError if it is done or cancelled already."""
+        with self._lock:
+            self._claim()
+            self._result = result
+        self._complete(_lib.cf_future_set_result(self._handle, None, 0), "Future.set_result")
+
+    def set_exception(self, exception):
+        """Fails the future with exception. InvalidStateError if it is done or cancelled already."""
+        with self._lock:
+            self._claim()
+            self._exception = exception
+        typ = type(exception).__qualname__.encode("utf-8", "replace")
+        self._complete(_lib.cf_future_set_exception(self._handle, typ, _safe_str(exception).encode("utf-8", "replace")),
+                       "Future.set_exception")
+
+    def _complete(self, rc, what):
+        if rc == _lib.CF_E_INVALID_STATE:  # cancelled meanwhile
+            raise InvalidStateError("%s: %r" % (_STATE_NAMES.get(self._state(), "invalid").upper(), self))
+        _lib.check(rc, what)
+
+    __class_getitem__ = classmethod(lambda cls, item: cls)  # Future[int] in annotations, as in CPython
+
+
+def _safe_str(obj):
+    try:
+        return str(obj)
+    except Exception:
+        return "<unprintable %s>" % type(obj).__name__
+
+
+_BROKEN_THREAD_MESSAGE = "A thread initializer failed, the thread pool is not usable anymore"
+_BROKEN_PROCESS_MESSAGE = ("A process in the process pool was terminated abruptly while the future was running "
+                           "or pending.")
+
+
+def _failure_exception(status, typ, msg, detail):
+    """The Python exception for a failure known only to the library."""
+    if status == _lib.CF_E_TASK_FAILED:
+        return TaskError(typ, msg, detail)
+    text = msg or detail
+    if status == _lib.CF_E_BROKEN_THREAD_POOL:
+        exc = BrokenThreadPool(_BROKEN_THREAD_MESSAGE)
+    elif status == _lib.CF_E_BROKEN_PROCESS_POOL:
+        exc = BrokenProcessPool("%s (%s)" % (_BROKEN_PROCESS_MESSAGE, text) if text else _BROKEN_PROCESS_MESSAGE)
+    else:
+        exc = _lib.make_error(status, "task", message="%s: %s" % (typ, text) if typ else text)
+    exc.status = status
+    exc.status_name = _lib.status_name(status)
+    exc.library_message = text
+    exc.type = typ
+    exc.detail = detail
+    return exc
+
+
+# --------------------------------------------------------------------------------------------------------------
+# wait and as_completed
+
+
+def _handles(fs, what):
+    for f in fs:
+        if not isinstance(f, Future):
+            raise TypeError("%s: expected cfutures.Future objects, got %s" % (what, type(f).__name__))
+    return (ctypes.c_void_p * max(len(fs), 1))(*[f._handle for f in fs])
+
+
+def wait(fs, timeout=None, return_when=ALL_COMPLETED):
+    """Waits for the futures in fs (duplicates count once): until all are done (ALL_COMPLETED), any is done
+    (FIRST_COMPLETED) or any finishes by raising (FIRST_EXCEPTION), or until timeout seconds have passed.
+
+    Returns a named 2-tuple of sets (done, not_done)."""
+    fs = list(set(fs))
+    if return_when not in _RETURN_WHEN:
+        raise ValueError("Invalid return condition: %r" % (return_when,))
+    if not fs:
+        return DoneAndNotDoneFutures(set(), set())
+    arr = _handles(fs, "wait")
+    flags = (ctypes.c_ubyte * len(fs))()
+    when = _RETURN_WHEN[return_when]
+    status = blocking(lambda t: _lib.cf_wait(arr, len(fs), t, when, flags, None), timeout)
+    if status not in (_lib.CF_OK, _lib.CF_E_TIMEOUT):
+        _lib.check(status, "wait")
+    done = {f for f, flag in zip(fs, flags) if flag}
+    return DoneAndNotDoneFutures(done, set(fs) - done)
+
+
+def as_completed(fs, timeout=None):
+    """A generator of the futures in fs (duplicates yielded once) as they complete: those done already first,
+    then in completion order. Raises TimeoutError if some are not done timeout seconds after the first
+    next(), with the message "N (of M) futures unfinished".
+
+    Note: the wait inside next() is one library call; in the main thread it cannot be interrupted by Ctrl-C
+    before it returns (use a timeout where that matters)."""
+    fs = list(dict.fromkeys(fs))   # distinct, in input order
+    total = len(fs)
+    if not fs:
+        return
+    arr = _handles(fs, "as_completed")
+    by_handle = {f._handle: f for f in fs}
+    it = ctypes.c_void_p()
+    _lib.check(_lib.cf_as_completed(arr, total, _timeout_arg(timeout), ctypes.byref(it)), "as_completed")
+    yielded = 0
+    try:
+        out = ctypes.c_void_p()
+        while True:
+            status = _lib.cf_as_completed_next(it, ctypes.byref(out))
+            if status == _lib.CF_DONE:
+                return
+            if status == _lib.CF_E_TIMEOUT:
+                raise TimeoutError("%d (of %d) futures unfinished" % (total - yielded, total))
+            _lib.check(status, "as_completed")
+            yielded += 1
+            yield by_handle[out.value]
+    finally:
+        _lib.cf_as_completed_free(it)

@@ -1,0 +1,327 @@
+"""Loading libcfutures with ctypes: the C types, the function prototypes and the status -> exception mapping.
+
+Internal module. The library is found, in this order, through
+  1. the environment variable CFUTURES_LIBRARY (a path or a name for dlopen),
+  2. ``pkg-config --variable=libdir cfutures`` (libcfutures.so.0 in that directory),
+  3. ctypes.util.find_library("cfutures"), then plain "libcfutures.so.0" (the dynamic loader's search path).
+
+Every function is bound through ctypes.CDLL, so every call releases the GIL while it runs: a call that blocks
+(a result, a wait, a shutdown) lets the library's worker threads call back into Python meanwhile.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import subprocess
+# The exception classes are those of concurrent.futures itself (TimeoutError is the builtin one from 3.11).
+from concurrent.futures import CancelledError, InvalidStateError, TimeoutError
+from concurrent.futures.thread import BrokenThreadPool
+from concurrent.futures.process import BrokenProcessPool
+
+SONAME = "libcfutures.so.0"
+REQUIRED_MAJOR = 0
+REQUIRED_VERSION = (0, 1, 0)
+
+# --------------------------------------------------------------------------------------------------------------
+# Status codes (cf_status) and enums
+
+CF_OK = 0
+CF_DONE = 1
+CF_E_INVALID_ARGUMENT = -1
+CF_E_NO_MEMORY = -2
+CF_E_TIMEOUT = -3
+CF_E_CANCELLED = -4
+CF_E_SHUTDOWN = -5
+CF_E_BROKEN_THREAD_POOL = -6
+CF_E_BROKEN_PROCESS_POOL = -7
+CF_E_INVALID_STATE = -8
+CF_E_TASK_FAILED = -9
+CF_E_UNKNOWN_TASK = -10
+CF_E_DEADLOCK = -11
+CF_E_SYSTEM = -12
+CF_E_TOO_LARGE = -13
+
+CF_PENDING, CF_RUNNING, CF_CANCELLED, CF_FINISHED = 0, 1, 2, 3
+CF_ALL_COMPLETED, CF_FIRST_COMPLETED, CF_FIRST_EXCEPTION = 0, 1, 2
+CF_START_DEFAULT, CF_START_FORK, CF_START_FORKSERVER, CF_START_SPAWN = 0, 1, 2, 3
+CF_FOREVER = -1.0
+
+# --------------------------------------------------------------------------------------------------------------
+# C types. Handles are opaque: they travel as c_void_p (a Python int, or None for NULL).
+
+c_size_t = ctypes.c_size_t
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+c_int = ctypes.c_int
+
+
+class cf_slice(ctypes.Structure):
+    _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
+class cf_error(ctypes.Structure):
+    _fields_ = [("status", c_int), ("type", c_char_p), ("message", c_char_p), ("detail", c_char_p)]
+
+
+# int (*cf_task_fn)(cf_task_ctx *ctx, const void *arg, size_t arg_len, void *user_data)
+TASK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
+# void (*cf_done_fn)(cf_future *f, void *user_data)
+DONE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+
+
+class cf_thread_pool_options(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("max_workers", c_size_t),
+        ("thread_name_prefix", c_char_p),
+        ("initializer", TASK_FN),
+        ("initarg", c_void_p),
+        ("initarg_len", c_size_t),
+        ("initializer_data", c_void_p),
+    ]
+
+
+class cf_process_pool_options(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("max_workers", c_size_t),
+        ("start_method", c_int),
+        ("max_tasks_per_child", c_size_t),
+        ("initializer", c_char_p),
+        ("initarg", c_void_p),
+        ("initarg_len", c_size_t),
+        ("shared_memory_bytes", c_size_t),
+        ("worker_program", c_char_p),
+    ]
+
+
+# A newer library may have a longer options struct, which its *_options_init fills whole: the structs are laid
+# over a buffer that leaves room for that, and the library's own struct_size is kept.
+_OPTIONS_ROOM = 1024
+
+
+def new_options(struct_type, init):
+    buf = ctypes.create_string_buffer(max(_OPTIONS_ROOM, ctypes.sizeof(struct_type)))
+    opts = struct_type.from_buffer(buf)
+    init(ctypes.byref(opts))
+    opts._keepalive = [buf]  # the buffer must outlive the view
+    return opts
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Finding and loading the library
+
+
+def _pkg_config_libdir():
+    try:
+        proc = subprocess.run(["pkg-config", "--variable=libdir", "cfutures"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, "pkg-config could not run (%s)" % exc
+    libdir = proc.stdout.strip()
+    if proc.returncode != 0 or not libdir:
+        return None, "pkg-config --variable=libdir cfutures failed: %s" % (proc.stderr.strip() or "no libdir")
+    return os.path.normpath(libdir), None
+
+
+def _load():
+    tried = []
+    candidates = []
+    override = os.environ.get("CFUTURES_LIBRARY")
+    if override:
+        candidates.append(override)
+    else:
+        libdir, why = _pkg_config_libdir()
+        if libdir:
+            candidates.append(os.path.join(libdir, SONAME))
+        else:
+            tried.append(why)
+        found = ctypes.util.find_library("cfutures")
+        if found:
+            candidates.append(found)
+        candidates.append(SONAME)
+    for name in candidates:
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as exc:
+            tried.append("%s: %s" % (name, exc))
+    raise ImportError(
+        "cfutures: cannot load the libcfutures C library (%s). Install libcfutures and make "
+        "`pkg-config --variable=libdir cfutures` find it (set PKG_CONFIG_PATH, and LD_LIBRARY_PATH for a "
+        "non-system prefix), or set CFUTURES_LIBRARY to the path of %s." % ("; ".join(tried), SONAME),
+        name="cfutures")
+
+
+lib, library_path = _load()
+
+
+def _proto(name, restype, *argtypes):
+    try:
+        fn = getattr(lib, name)
+    except AttributeError:
+        raise ImportError("cfutures: %s (version %s) has no %s: it is not a complete libcfutures %s build"
+                          % (library_path, lib.cf_version_string and _version_text(), name,
+                             ".".join(map(str, REQUIRED_VERSION))), name="cfutures") from None
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+def _version_text():
+    try:
+        lib.cf_version_string.restype = c_char_p
+        return lib.cf_version_string().decode()
+    except Exception:
+        return "unknown"
+
+
+P = ctypes.POINTER
+cf_version = _proto("cf_version", ctypes.c_uint)
+cf_version_string = _proto("cf_version_string", c_char_p)
+cf_status_name = _proto("cf_status_name", c_char_p, c_int)
+cf_strerror = _proto("cf_strerror", c_char_p, c_int)
+cf_last_error = _proto("cf_last_error", c_char_p)
+
+cf_future_new = _proto("cf_future_new", c_int, P(c_void_p))
+cf_future_retain = _proto("cf_future_retain", None, c_void_p)
+cf_future_release = _proto("cf_future_release", None, c_void_p)
+cf_future_get_state = _proto("cf_future_get_state", c_int, c_void_p)
+cf_future_done = _proto("cf_future_done", c_int, c_void_p)
+cf_future_running = _proto("cf_future_running", c_int, c_void_p)
+cf_future_cancelled = _proto("cf_future_cancelled", c_int, c_void_p)
+cf_future_cancel = _proto("cf_future_cancel", c_int, c_void_p)
+cf_future_result = _proto("cf_future_result", c_int, c_void_p, ctypes.c_double, P(cf_slice))
+cf_future_exception = _proto("cf_future_exception", c_int, c_void_p, ctypes.c_double, P(cf_error))
+cf_future_add_done_callback = _proto("cf_future_add_done_callback", c_int, c_void_p, DONE_FN, c_void_p)
+cf_future_set_running_or_notify_cancel = _proto("cf_future_set_running_or_notify_cancel", c_int, c_void_p)
+cf_future_set_result = _proto("cf_future_set_result", c_int, c_void_p, c_void_p, c_size_t)
+cf_future_set_exception = _proto("cf_future_set_exception", c_int, c_void_p, c_char_p, c_char_p)
+
+cf_wait = _proto("cf_wait", c_int, P(c_void_p), c_size_t, ctypes.c_double, c_int, P(ctypes.c_ubyte), P(c_size_t))
+cf_as_completed = _proto("cf_as_completed", c_int, P(c_void_p), c_size_t, ctypes.c_double, P(c_void_p))
+cf_as_completed_next = _proto("cf_as_completed_next", c_int, c_void_p, P(c_void_p))
+cf_as_completed_free = _proto("cf_as_completed_free", None, c_void_p)
+
+cf_task_return = _proto("cf_task_return", c_int, c_void_p, c_void_p, c_size_t)
+cf_task_raise = _proto("cf_task_raise", c_int, c_void_p, c_char_p, c_char_p)
+cf_task_cancel_requested = _proto("cf_task_cancel_requested", c_int, c_void_p)
+
+cf_thread_pool_options_init = _proto("cf_thread_pool_options_init", None, P(cf_thread_pool_options))
+cf_process_pool_options_init = _proto("cf_process_pool_options_init", None, P(cf_process_pool_options))
+cf_thread_pool_new = _proto("cf_thread_pool_new", c_int, P(cf_thread_pool_options), P(c_void_p))
+cf_process_pool_new = _proto("cf_process_pool_new", c_int, P(cf_process_pool_options), P(c_void_p))
+cf_submit = _proto("cf_submit", c_int, c_void_p, TASK_FN, c_void_p, c_void_p, c_size_t, P(c_void_p))
+cf_submit_named = _proto("cf_submit_named", c_int, c_void_p, c_char_p, c_void_p, c_size_t, P(c_void_p))
+cf_executor_shutdown = _proto("cf_executor_shutdown", c_int, c_void_p, c_int, c_int)
+cf_executor_terminate_workers = _proto("cf_executor_terminate_workers", c_int, c_void_p)
+cf_executor_kill_workers = _proto("cf_executor_kill_workers", c_int, c_void_p)
+cf_executor_free = _proto("cf_executor_free", None, c_void_p)
+
+_version = cf_version()
+version_info = (_version >> 16, (_version >> 8) & 0xFF, _version & 0xFF)
+if version_info[0] != REQUIRED_MAJOR or version_info < REQUIRED_VERSION:
+    raise ImportError("cfutures: %s is version %s; this binding needs %d.x at least %s"
+                      % (library_path, cf_version_string().decode(), REQUIRED_MAJOR,
+                         ".".join(map(str, REQUIRED_VERSION))), name="cfutures")
+
+# --------------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class CFuturesError(Exception):
+    """A libcfutures failure with no concurrent.futures counterpart.
+
+    Attributes: ``status`` (the negative CF_E_* code), ``status_name`` ("CF_E_SYSTEM"), ``library_message`` (the
+    library's text, from cf_last_error or the future's cf_error) and ``what`` (the operation that failed).
+    """
+
+
+class UnknownTaskError(CFuturesError, LookupError):
+    """A task name that is not registered (CF_E_UNKNOWN_TASK)."""
+
+
+class TaskError(CFuturesError):
+    """A task in a process pool failed (cf_task_raise, or a non-zero return).
+
+    ``type`` is the type name the task gave ("ValueError"), ``message`` its message and ``detail`` where it
+    happened (task name, worker pid), as the library reports them.
+    """
+
+    def __init__(self, type, message, detail="", status=CF_E_TASK_FAILED):  # noqa: A002 - the C field's name
+        text = "%s: %s" % (type, message) if message else type
+        if detail:
+            text += " (%s)" % detail
+        super().__init__(text)
+        self.type = type
+        self.message = message
+        self.detail = detail
+        self.status = status
+        self.status_name = status_name(status)
+        self.library_message = text
+        self.what = "task"
+
+
+def status_name(status):
+    return cf_status_name(status).decode()
+
+
+def last_error():
+    return cf_last_error().decode("utf-8", "replace")
+
+
+_SHUTDOWN_MESSAGE = "cannot schedule new futures after shutdown"
+
+
+def make_error(status, what, message=None):
+    """The exception for a failed call: the concurrent.futures class where there is one, with ``status``,
+    ``status_name``, ``library_message`` and ``what`` attached. Reads cf_last_error unless message is given, so
+    call it right after the failing call, on the same thread."""
+    lib_msg = last_error() if message is None else message
+    name = status_name(status)
+    full = "%s: %s (%s)" % (what, lib_msg or cf_strerror(status).decode(), name)
+    if status == CF_E_TIMEOUT:
+        exc = TimeoutError()
+    elif status == CF_E_CANCELLED:
+        exc = CancelledError()
+    elif status == CF_E_SHUTDOWN:
+        exc = RuntimeError(_SHUTDOWN_MESSAGE)
+    elif status == CF_E_INVALID_STATE:
+        exc = InvalidStateError(full)
+    elif status == CF_E_BROKEN_THREAD_POOL:
+        exc = BrokenThreadPool(full)
+    elif status == CF_E_BROKEN_PROCESS_POOL:
+        exc = BrokenProcessPool(full)
+    elif status == CF_E_INVALID_ARGUMENT:
+        exc = ValueError(full)
+    elif status == CF_E_NO_MEMORY:
+        exc = MemoryError(full)
+    elif status == CF_E_UNKNOWN_TASK:
+        exc = UnknownTaskError(full)
+    else:
+        exc = CFuturesError(full)
+    exc.status = status
+    exc.status_name = name
+    exc.library_message = lib_msg
+    exc.what = what
+    return exc
+
+
+def check(status, what):
+    """Raises make_error(status, what) for a negative status; returns the status otherwise."""
+    if status < 0:
+        raise make_error(status, what)
+    return status
+
+
+def as_buffer(data, what):
+    """(pointer, length, keepalive) for a bytes-like object, for a call that copies it."""
+    if isinstance(data, str):
+        raise TypeError("%s: a task argument is bytes, not str (encode it)" % what)
+    if not isinstance(data, bytes):
+        try:
+            data = bytes(memoryview(data))
+        except TypeError:
+            raise TypeError("%s: a task argument must be bytes-like, not %s" % (what, type(data).__name__)) \
+                from None
+    return ctypes.cast(ctypes.c_char_p(data), c_void_p), len(data), data

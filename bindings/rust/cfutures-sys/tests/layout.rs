@@ -1,0 +1,273 @@
+//! Checks the Rust declarations against the C header as a C compiler sees it: a small C program (compiled with
+//! `cc` from PATH, or `$CC`, and `pkg-config --cflags cfutures`) prints every struct's size, alignment and field
+//! offsets, the enums' sizes and every constant; the same figures computed in Rust must match line by line.
+
+use cfutures_sys::*;
+use std::collections::BTreeMap;
+use std::mem::{align_of, size_of, MaybeUninit};
+use std::path::PathBuf;
+use std::process::Command;
+use std::ptr::addr_of;
+
+/// Byte offset of a field, without `offset_of!` (stable only from Rust 1.77).
+macro_rules! offset {
+    ($ty:ty, $field:ident) => {{
+        let value = MaybeUninit::<$ty>::uninit();
+        let base = value.as_ptr();
+        // SAFETY: only the address of the field is computed; nothing is read.
+        let field = unsafe { addr_of!((*base).$field) };
+        field as usize - base as usize
+    }};
+}
+
+macro_rules! layout {
+    ($out:ident, $ty:ident { $($field:ident => $cfield:literal),* $(,)? }) => {{
+        $out.push((format!("sizeof {}", stringify!($ty)), size_of::<$ty>().to_string()));
+        $out.push((format!("alignof {}", stringify!($ty)), align_of::<$ty>().to_string()));
+        $( $out.push((format!("offsetof {}.{}", stringify!($ty), $cfield), offset!($ty, $field).to_string())); )*
+    }};
+}
+
+macro_rules! constants {
+    ($out:ident, $($name:ident),* $(,)?) => {
+        $( $out.push((stringify!($name).to_string(), ($name as i64).to_string())); )*
+    };
+}
+
+fn rust_side() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    layout!(out, cf_slice { data => "data", len => "len" });
+    layout!(out, cf_error { status => "status", type_ => "type", message => "message", detail => "detail" });
+    layout!(out, cf_thread_pool_options {
+        struct_size => "struct_size", max_workers => "max_workers", thread_name_prefix => "thread_name_prefix",
+        initializer => "initializer", initarg => "initarg", initarg_len => "initarg_len",
+        initializer_data => "initializer_data",
+    });
+    layout!(out, cf_process_pool_options {
+        struct_size => "struct_size", max_workers => "max_workers", start_method => "start_method",
+        max_tasks_per_child => "max_tasks_per_child", initializer => "initializer", initarg => "initarg",
+        initarg_len => "initarg_len", shared_memory_bytes => "shared_memory_bytes",
+        worker_program => "worker_program",
+    });
+    layout!(out, cf_map_options {
+        struct_size => "struct_size", timeout => "timeout", chunksize => "chunksize", buffersize => "buffersize",
+        unordered => "unordered",
+    });
+    for (name, size) in [
+        ("cf_status", size_of::<cf_status>()),
+        ("cf_future_state", size_of::<cf_future_state>()),
+        ("cf_return_when", size_of::<cf_return_when>()),
+        ("cf_start_method", size_of::<cf_start_method>()),
+        ("cf_task_fn", size_of::<cf_task_fn>()),
+        ("cf_done_fn", size_of::<cf_done_fn>()),
+        ("cf_arg_source", size_of::<cf_arg_source>()),
+    ] {
+        out.push((format!("sizeof {name}"), size.to_string()));
+    }
+    constants!(
+        out,
+        CF_VERSION_MAJOR,
+        CF_VERSION_MINOR,
+        CF_VERSION_PATCH,
+        CF_VERSION_NUMBER,
+        CF_OK,
+        CF_DONE,
+        CF_E_INVALID_ARGUMENT,
+        CF_E_NO_MEMORY,
+        CF_E_TIMEOUT,
+        CF_E_CANCELLED,
+        CF_E_SHUTDOWN,
+        CF_E_BROKEN_THREAD_POOL,
+        CF_E_BROKEN_PROCESS_POOL,
+        CF_E_INVALID_STATE,
+        CF_E_TASK_FAILED,
+        CF_E_UNKNOWN_TASK,
+        CF_E_DEADLOCK,
+        CF_E_SYSTEM,
+        CF_E_TOO_LARGE,
+        CF_STATUS_MAX_ENUM,
+        CF_FUTURE_INVALID,
+        CF_PENDING,
+        CF_RUNNING,
+        CF_CANCELLED,
+        CF_FINISHED,
+        CF_FUTURE_STATE_MAX_ENUM,
+        CF_ALL_COMPLETED,
+        CF_FIRST_COMPLETED,
+        CF_FIRST_EXCEPTION,
+        CF_RETURN_WHEN_MAX_ENUM,
+        CF_START_DEFAULT,
+        CF_START_FORK,
+        CF_START_FORKSERVER,
+        CF_START_SPAWN,
+        CF_START_METHOD_MAX_ENUM,
+    );
+    out.push(("CF_FOREVER".to_string(), format!("{:.1}", CF_FOREVER)));
+    out
+}
+
+/// The C program that prints the same lines as `rust_side`.
+fn c_program() -> String {
+    let mut body = String::new();
+    let mut structs = |ty: &str, fields: &[&str]| {
+        body += &format!("    printf(\"sizeof {ty} %zu\\n\", sizeof({ty}));\n");
+        body += &format!("    printf(\"alignof {ty} %zu\\n\", (size_t)_Alignof({ty}));\n");
+        for f in fields {
+            body += &format!("    printf(\"offsetof {ty}.{f} %zu\\n\", offsetof({ty}, {f}));\n");
+        }
+    };
+    structs("cf_slice", &["data", "len"]);
+    structs("cf_error", &["status", "type", "message", "detail"]);
+    structs(
+        "cf_thread_pool_options",
+        &[
+            "struct_size",
+            "max_workers",
+            "thread_name_prefix",
+            "initializer",
+            "initarg",
+            "initarg_len",
+            "initializer_data",
+        ],
+    );
+    structs(
+        "cf_process_pool_options",
+        &[
+            "struct_size",
+            "max_workers",
+            "start_method",
+            "max_tasks_per_child",
+            "initializer",
+            "initarg",
+            "initarg_len",
+            "shared_memory_bytes",
+            "worker_program",
+        ],
+    );
+    structs("cf_map_options", &["struct_size", "timeout", "chunksize", "buffersize", "unordered"]);
+    for ty in [
+        "cf_status",
+        "cf_future_state",
+        "cf_return_when",
+        "cf_start_method",
+        "cf_task_fn",
+        "cf_done_fn",
+        "cf_arg_source",
+    ] {
+        body += &format!("    printf(\"sizeof {ty} %zu\\n\", sizeof({ty}));\n");
+    }
+    for c in [
+        "CF_VERSION_MAJOR",
+        "CF_VERSION_MINOR",
+        "CF_VERSION_PATCH",
+        "CF_VERSION_NUMBER",
+        "CF_OK",
+        "CF_DONE",
+        "CF_E_INVALID_ARGUMENT",
+        "CF_E_NO_MEMORY",
+        "CF_E_TIMEOUT",
+        "CF_E_CANCELLED",
+        "CF_E_SHUTDOWN",
+        "CF_E_BROKEN_THREAD_POOL",
+        "CF_E_BROKEN_PROCESS_POOL",
+        "CF_E_INVALID_STATE",
+        "CF_E_TASK_FAILED",
+        "CF_E_UNKNOWN_TASK",
+        "CF_E_DEADLOCK",
+        "CF_E_SYSTEM",
+        "CF_E_TOO_LARGE",
+        "CF_STATUS_MAX_ENUM",
+        "CF_FUTURE_INVALID",
+        "CF_PENDING",
+        "CF_RUNNING",
+        "CF_CANCELLED",
+        "CF_FINISHED",
+        "CF_FUTURE_STATE_MAX_ENUM",
+        "CF_ALL_COMPLETED",
+        "CF_FIRST_COMPLETED",
+        "CF_FIRST_EXCEPTION",
+        "CF_RETURN_WHEN_MAX_ENUM",
+        "CF_START_DEFAULT",
+        "CF_START_FORK",
+        "CF_START_FORKSERVER",
+        "CF_START_SPAWN",
+        "CF_START_METHOD_MAX_ENUM",
+    ] {
+        body += &format!("    printf(\"{c} %lld\\n\", (long long)({c}));\n");
+    }
+    body += "    printf(\"CF_FOREVER %.1f\\n\", CF_FOREVER);\n";
+    format!(
+        "#include <cfutures/cfutures.h>\n#include <stddef.h>\n#include <stdio.h>\n\nint main(void) {{\n{body}    return 0;\n}}\n"
+    )
+}
+
+fn pkg_config_cflags() -> Vec<String> {
+    let pkg_config = std::env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".into());
+    let out = Command::new(&pkg_config)
+        .env_remove("LD_PRELOAD")
+        .args(["--cflags", "cfutures"])
+        .output()
+        .expect("run pkg-config --cflags cfutures");
+    assert!(out.status.success(), "pkg-config --cflags cfutures: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn layout_and_constants_match_the_c_header() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cfutures-sys-layout");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("layout.c");
+    let program = dir.join("layout");
+    std::fs::write(&source, c_program()).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    // Only the header is needed: the program calls nothing, so it is not linked against the library (which
+    // may be a sanitizer build needing its runtime).
+    // A sanitizer runtime preloaded into this test (see run-tests.sh) is not meant for the compiler.
+    let status = Command::new(&cc)
+        .env_remove("LD_PRELOAD")
+        .arg("-std=c11")
+        .args(pkg_config_cflags())
+        .arg(&source)
+        .arg("-o")
+        .arg(&program)
+        .status()
+        .unwrap_or_else(|e| panic!("could not run the C compiler `{cc}`: {e}"));
+    assert!(status.success(), "compiling {} failed", source.display());
+    let out = Command::new(&program).env_remove("LD_PRELOAD").output().expect("run the layout program");
+    assert!(out.status.success());
+    let c: BTreeMap<String, String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (k, v) = line.rsplit_once(' ').unwrap();
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let rust = rust_side();
+    assert_eq!(rust.len(), c.len(), "the C program and the Rust side check different things");
+    let mut mismatches = Vec::new();
+    for (key, value) in &rust {
+        match c.get(key) {
+            Some(cv) if cv == value => {}
+            other => mismatches.push(format!("{key}: Rust {value}, C {other:?}")),
+        }
+    }
+    assert!(mismatches.is_empty(), "layout mismatches:\n{}", mismatches.join("\n"));
+}
+
+#[test]
+fn links_and_reports_a_compatible_version() {
+    // SAFETY: plain calls without arguments; the strings are static.
+    let (version, text, name) = unsafe {
+        (
+            cf_version(),
+            std::ffi::CStr::from_ptr(cf_version_string()).to_str().unwrap().to_owned(),
+            std::ffi::CStr::from_ptr(cf_status_name(CF_E_TIMEOUT)).to_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(version >> 16, CF_VERSION_MAJOR, "library major version differs from the declarations");
+    assert!(version >= CF_VERSION_NUMBER, "library {text} is older than the declarations");
+    assert_eq!(text, format!("{}.{}.{}", version >> 16, (version >> 8) & 0xff, version & 0xff));
+    assert_eq!(name, "CF_E_TIMEOUT");
+    assert!(cf_version_at_least(0, 1, 0));
+}

@@ -1,0 +1,418 @@
+//! [`ThreadPool`]: Python's `ThreadPoolExecutor`, running Rust closures and byte-string tasks.
+
+use crate::error::{check, last_error, Error, Result};
+use crate::executor::{ByteMap, MapOptions, RawExecutor};
+use crate::future::{Future, Slot, Value};
+use crate::task::{CurrentTask, TaskContext, TaskFn};
+use crate::util::{c_string, panic_message};
+use cfutures_sys as sys;
+use std::collections::VecDeque;
+use std::ffi::CString;
+use std::os::raw::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Initializer = dyn Fn() -> std::result::Result<(), String> + Send + Sync + 'static;
+
+/// Options of a [`ThreadPool`], as a builder: `ThreadPool::new(ThreadPoolOptions::new().max_workers(4))`.
+#[derive(Clone, Default)]
+pub struct ThreadPoolOptions {
+    max_workers: usize,
+    thread_name_prefix: Option<String>,
+    initializer: Option<Arc<Initializer>>,
+}
+
+impl ThreadPoolOptions {
+    /// The defaults: `min(32, CPUs + 4)` workers, threads named `cf<k>_<i>`, no initializer.
+    pub fn new() -> ThreadPoolOptions {
+        ThreadPoolOptions::default()
+    }
+    /// At most this many threads (0: `min(32, usable CPUs + 4)`; more than 65536 is invalid).
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = n;
+        self
+    }
+    /// Threads are named `<prefix>_<i>` (cut to 15 bytes).
+    pub fn thread_name_prefix(mut self, prefix: &str) -> Self {
+        self.thread_name_prefix = Some(prefix.to_string());
+        self
+    }
+    /// Runs once in each new worker thread before its first task. An `Err` (or a panic) breaks the pool:
+    /// pending and later submits fail with [`Error::BrokenThreadPool`].
+    pub fn initializer<F>(mut self, f: F) -> Self
+    where
+        F: Fn() -> std::result::Result<(), String> + Send + Sync + 'static,
+    {
+        self.initializer = Some(Arc::new(f));
+        self
+    }
+}
+
+impl std::fmt::Debug for ThreadPoolOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadPoolOptions")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.thread_name_prefix)
+            .field("initializer", &self.initializer.is_some())
+            .finish()
+    }
+}
+
+/// A pool of threads: Python's `ThreadPoolExecutor`.
+///
+/// Dropping it shuts it down and waits for every submitted task (like leaving a `with` block). It is `Send` and
+/// `Sync` (all the library's executor calls are thread-safe; freeing happens in `Drop`), so one pool may be
+/// shared, e.g. in an `Arc`. Do not let the last owner be dropped by one of the pool's own tasks: the drop
+/// waits for the pool's tasks, that one included.
+///
+/// ```
+/// use cfutures::{ThreadPool, ThreadPoolOptions, Error};
+/// let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(4)).unwrap();
+/// let five = pool.submit(|| 2 + 3).unwrap();
+/// assert_eq!(five.result(None).unwrap(), 5);
+/// let bad = pool.submit(|| -> u32 { panic!("no such page") }).unwrap();
+/// assert!(matches!(bad.result(None), Err(Error::Task { .. })));
+/// ```
+pub struct ThreadPool {
+    // Field order matters: the executor is freed (its threads joined) before the initializer they call is dropped.
+    exec: RawExecutor,
+    _initializer: Option<Box<Arc<Initializer>>>,
+}
+
+impl ThreadPool {
+    /// Starts a pool (threads are started on demand, as in Python).
+    pub fn new(options: ThreadPoolOptions) -> Result<ThreadPool> {
+        let mut o = sys::cf_thread_pool_options {
+            struct_size: 0,
+            max_workers: 0,
+            thread_name_prefix: ptr::null(),
+            initializer: None,
+            initarg: ptr::null(),
+            initarg_len: 0,
+            initializer_data: ptr::null_mut(),
+        };
+        // SAFETY: valid out-pointer.
+        unsafe { sys::cf_thread_pool_options_init(&mut o) };
+        o.max_workers = options.max_workers;
+        let prefix: Option<CString> = match &options.thread_name_prefix {
+            Some(p) => Some(c_string(p, "ThreadPool::new: thread_name_prefix")?),
+            None => None,
+        };
+        if let Some(p) = &prefix {
+            o.thread_name_prefix = p.as_ptr();
+        }
+        let initializer: Option<Box<Arc<Initializer>>> = options.initializer.map(Box::new);
+        if let Some(init) = &initializer {
+            o.initializer = Some(run_initializer);
+            o.initializer_data = &**init as *const Arc<Initializer> as *mut c_void;
+        }
+        let mut raw = ptr::null_mut();
+        // SAFETY: the options and strings are valid for the call (the library copies them); the initializer box
+        // lives in the returned pool, whose Drop frees the executor first.
+        check(unsafe { sys::cf_thread_pool_new(&o, &mut raw) }, "ThreadPool::new")?;
+        Ok(ThreadPool { exec: unsafe { RawExecutor::from_raw(raw) }, _initializer: initializer })
+    }
+
+    /// Runs `f` on the pool. Its value is kept on the Rust side and comes back through [`Future::result`];
+    /// a panic in `f` is caught and becomes the future's [`Error::Task`] with type `"panic"`.
+    ///
+    /// If the future is cancelled before `f` starts (or the pool is shut down with `cancel_futures`), `f` is
+    /// dropped without running. [`Error::Shutdown`] after [`shutdown`](ThreadPool::shutdown),
+    /// [`Error::BrokenThreadPool`] once an initializer failed.
+    pub fn submit<F, T>(&self, f: F) -> Result<Future<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        submit_closure(&self.exec, f)
+    }
+
+    /// Runs the byte-string task registered under `task` (see [`register_task`](crate::register_task)).
+    pub fn submit_named(&self, task: &str, arg: &[u8]) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_named(task, arg)
+    }
+
+    /// Runs a byte-string task function (registered or not).
+    pub fn submit_task(&self, task: TaskFn, arg: &[u8]) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_task(task, arg)
+    }
+
+    /// Python's `executor.map`: `f` over every input, `options.chunksize` items per task, results in input order.
+    ///
+    /// Every chunk is submitted before this returns. The iterator yields `Ok(value)` per item; a panic in `f`,
+    /// the end of `options.timeout` (counted from this call) or a cancelled chunk is yielded once as an `Err`
+    /// and ends the iteration (the items before it in its chunk are still yielded). Dropping the iterator
+    /// cancels the chunks not started. `buffersize` and `unordered` apply to byte-string maps only.
+    ///
+    /// ```
+    /// use cfutures::{MapOptions, ThreadPool, ThreadPoolOptions};
+    /// let pool = ThreadPool::new(ThreadPoolOptions::new()).unwrap();
+    /// let squares: Vec<u64> = pool
+    ///     .map(|x: u64| x * x, 1..=5, &MapOptions::new().chunksize(2))
+    ///     .unwrap()
+    ///     .collect::<Result<_, _>>()
+    ///     .unwrap();
+    /// assert_eq!(squares, [1, 4, 9, 16, 25]);
+    /// ```
+    pub fn map<A, T, F, I>(&self, f: F, inputs: I, options: &MapOptions) -> Result<MapResults<T>>
+    where
+        F: Fn(A) -> T + Send + Sync + 'static,
+        A: Send + 'static,
+        T: Send + 'static,
+        I: IntoIterator<Item = A>,
+    {
+        if options.chunksize == 0 {
+            return Err(Error::InvalidArgument("ThreadPool::map: chunksize must be at least 1".into()));
+        }
+        let deadline = options.timeout.map(|t| Instant::now() + t);
+        let f = Arc::new(f);
+        let mut chunks = VecDeque::new();
+        let mut inputs = inputs.into_iter();
+        let mut first = 0usize;
+        loop {
+            let chunk: Vec<A> = inputs.by_ref().take(options.chunksize).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let (f, n) = (Arc::clone(&f), chunk.len());
+            let submitted = self.submit(move || run_chunk(&*f, chunk, first));
+            match submitted {
+                Ok(future) => chunks.push_back(future),
+                Err(e) => {
+                    for c in &chunks {
+                        c.cancel();
+                    }
+                    return Err(e);
+                }
+            }
+            first += n;
+        }
+        Ok(MapResults { chunks, current: Vec::new().into_iter(), failure: None, deadline, finished: false })
+    }
+
+    /// A byte-string task function over byte-string inputs through the library's `cf_map` (all of
+    /// [`MapOptions`] apply).
+    pub fn map_task<I>(&self, task: TaskFn, inputs: I, options: &MapOptions) -> Result<ByteMap<'_>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        self.exec.map_task(task, inputs, options)
+    }
+
+    /// Like [`map_task`](ThreadPool::map_task), for a task registered with
+    /// [`register_task`](crate::register_task).
+    pub fn map_named<I>(&self, task: &str, inputs: I, options: &MapOptions) -> Result<ByteMap<'_>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        self.exec.map_named(task, inputs, options)
+    }
+
+    /// Python's `shutdown(wait, cancel_futures)`: no new tasks ([`Error::Shutdown`]); `wait` blocks until the
+    /// submitted tasks have finished; `cancel_futures` cancels those not started. Idempotent.
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
+        self.exec.shutdown(wait, cancel_futures)
+    }
+
+    /// The C handle, still owned by the pool (for use with `cfutures_sys`).
+    pub fn as_raw(&self) -> *mut sys::cf_executor {
+        self.exec.as_raw()
+    }
+}
+
+impl std::fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadPool").field("handle", &self.exec.as_raw()).finish()
+    }
+}
+
+/// What a closure task owns: the closure until it runs, and the slot its value goes to. The done callback of
+/// the C future owns the job (it frees it once the future is done, whether the closure ran or was cancelled);
+/// the trampoline only borrows it, which is sound because a future completes only after its task returned.
+struct Job<F, T> {
+    closure: Mutex<Option<F>>,
+    slot: Arc<Slot<T>>,
+}
+
+pub(crate) fn submit_closure<F, T>(exec: &RawExecutor, f: F) -> Result<Future<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(Slot::new());
+    let job = Box::into_raw(Box::new(Job { closure: Mutex::new(Some(f)), slot: Arc::clone(&slot) }));
+    let mut out = ptr::null_mut();
+    // SAFETY: the job pointer stays valid until release_job frees it (after the future is done).
+    let rc =
+        unsafe { sys::cf_submit(exec.as_raw(), Some(run_job::<F, T>), job as *mut c_void, ptr::null(), 0, &mut out) };
+    if rc < 0 {
+        let err = last_error(rc, "ThreadPool::submit");
+        // SAFETY: the task was not queued, so nothing else refers to the job.
+        drop(unsafe { Box::from_raw(job) });
+        return Err(err);
+    }
+    // SAFETY: we own the new reference.
+    let future = unsafe { Future::from_raw(out, Value::Slot(slot)) };
+    // SAFETY: valid handle; release_job takes the job back exactly once, when the future is done.
+    let rc = unsafe { sys::cf_future_add_done_callback(out, Some(release_job::<F, T>), job as *mut c_void) };
+    if rc < 0 {
+        // The task may run at any moment, so the job cannot be freed here: it is leaked (only on out-of-memory).
+        return Err(last_error(rc, "ThreadPool::submit: cf_future_add_done_callback"));
+    }
+    Ok(future)
+}
+
+unsafe extern "C" fn run_job<F, T>(
+    ctx: *mut sys::cf_task_ctx,
+    _arg: *const c_void,
+    _len: usize,
+    data: *mut c_void,
+) -> c_int
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // SAFETY: the job outlives this call (see Job).
+    let job = &*(data as *const Job<F, T>);
+    let context = TaskContext::from_raw(ctx);
+    let closure = job.closure.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let closure = match closure {
+        Some(closure) => closure,
+        None => return context.raise("InvalidStateError", "cfutures: a closure task ran twice"),
+    };
+    let _current = CurrentTask::enter(ctx);
+    match catch_unwind(AssertUnwindSafe(closure)) {
+        Ok(value) => {
+            job.slot.put(value);
+            sys::CF_OK
+        }
+        Err(payload) => context.raise("panic", &panic_message(&*payload)),
+    }
+}
+
+unsafe extern "C" fn release_job<F, T>(_f: *mut sys::cf_future, data: *mut c_void) {
+    // SAFETY: the box made by submit_closure; the library calls this exactly once, after the task (if it ran)
+    // has returned. Dropping a closure that never ran may panic: that must not unwind into C.
+    let job = Box::from_raw(data as *mut Job<F, T>);
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(job))) {
+        eprintln!("cfutures: dropping a task's closure panicked: {}", panic_message(&*payload));
+    }
+}
+
+unsafe extern "C" fn run_initializer(
+    ctx: *mut sys::cf_task_ctx,
+    _arg: *const c_void,
+    _len: usize,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: initializer_data points into the pool's box, which outlives its threads.
+    let init = &*(data as *const Arc<Initializer>);
+    let context = TaskContext::from_raw(ctx);
+    match catch_unwind(AssertUnwindSafe(|| init())) {
+        Ok(Ok(())) => sys::CF_OK,
+        Ok(Err(message)) => context.raise("InitializerError", &message),
+        Err(payload) => context.raise("panic", &panic_message(&*payload)),
+    }
+}
+
+/// One chunk's outcome: the values of the items before the first failing one, and that failure.
+struct ChunkOut<T> {
+    values: Vec<T>,
+    failure: Option<Error>,
+}
+
+fn run_chunk<A, T, F: Fn(A) -> T>(f: &F, chunk: Vec<A>, first: usize) -> ChunkOut<T> {
+    let mut values = Vec::with_capacity(chunk.len());
+    for (i, a) in chunk.into_iter().enumerate() {
+        match catch_unwind(AssertUnwindSafe(|| f(a))) {
+            Ok(v) => values.push(v),
+            Err(payload) => {
+                let failure = Error::Task {
+                    type_name: "panic".into(),
+                    message: panic_message(&*payload),
+                    detail: format!("map item {}", first + i),
+                };
+                return ChunkOut { values, failure: Some(failure) };
+            }
+        }
+    }
+    ChunkOut { values, failure: None }
+}
+
+/// The ordered results of [`ThreadPool::map`]. Dropping it cancels the chunks not started.
+pub struct MapResults<T> {
+    chunks: VecDeque<Future<ChunkOut<T>>>,
+    current: std::vec::IntoIter<T>,
+    failure: Option<Error>,
+    deadline: Option<Instant>,
+    finished: bool,
+}
+
+impl<T> MapResults<T> {
+    fn finish(&mut self) {
+        self.finished = true;
+        for c in self.chunks.drain(..) {
+            c.cancel();
+        }
+    }
+}
+
+impl<T> Iterator for MapResults<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(v) = self.current.next() {
+                return Some(Ok(v));
+            }
+            if let Some(e) = self.failure.take() {
+                self.finish();
+                return Some(Err(e));
+            }
+            if self.finished {
+                return None;
+            }
+            let chunk = match self.chunks.pop_front() {
+                Some(c) => c,
+                None => {
+                    self.finished = true;
+                    return None;
+                }
+            };
+            let timeout = self.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !chunk.wait(timeout) {
+                chunk.cancel();
+                self.finish();
+                return Some(Err(Error::Timeout("ThreadPool::map: the map's timeout ran out".into())));
+            }
+            match chunk.into_result(Some(Duration::ZERO)) {
+                Ok(out) => {
+                    self.current = out.values.into_iter();
+                    self.failure = out.failure;
+                }
+                Err(e) => {
+                    self.finish();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for MapResults<T> {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_traits() {
+    fn send_sync<X: Send + Sync>() {}
+    fn send<X: Send>() {}
+    send_sync::<ThreadPool>();
+    send::<MapResults<u32>>();
+}
