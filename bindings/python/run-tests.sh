@@ -25,7 +25,7 @@ case "${CF_SANITIZER:-}" in
         # CPython is not built with ASan: the runtime must be loaded first, and CPython's allocations that live
         # until exit (by design) would be reported as leaks.
         preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-        export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+        export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}abort_on_error=1:detect_leaks=0"  # later settings win
         export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
         echo "asan: LD_PRELOAD=$preload ASAN_OPTIONS=$ASAN_OPTIONS (leak checking off: CPython keeps memory until exit by design)"
         ;;

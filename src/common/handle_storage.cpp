@@ -26,10 +26,9 @@
 namespace cf::detail::handle_storage {
 namespace {
 
-// The header keeps the object 16-byte aligned, as malloc would.
+// The header (the free-list link while released) keeps the object 16-byte aligned, as malloc would.
 struct alignas(16) Header {
-    Header *next_free;  // while released
-    std::uint32_t tag;  // 0 while released
+    Header *next_free;
 };
 static_assert(sizeof(Header) == 16, "the header keeps objects 16-byte aligned");
 
@@ -54,7 +53,10 @@ Header *header_of(const void *object) {
 
 }  // namespace
 
-void *allocate(std::size_t size, std::uint32_t tag) {
+// The first bytes of a released object stay readable: the handle's tag is there.
+constexpr std::size_t kReadableAfterRelease = 16;
+
+void *allocate(std::size_t size) {
     std::size_t cls = size_class(size);
     if (cls >= kClasses) throw std::bad_alloc();  // no handle type is that large
     std::size_t block_size = (cls + 1) * kGranule;
@@ -73,7 +75,6 @@ void *allocate(std::size_t size, std::uint32_t tag) {
         h = static_cast<Header *>(raw);
     }
     h->next_free = nullptr;
-    h->tag = tag;
     return h + 1;
 }
 
@@ -81,14 +82,12 @@ void release(void *object, std::size_t size) noexcept {
     if (!object) return;
     std::size_t cls = size_class(size);
     Header *h = header_of(object);
-    h->tag = 0;
-    CF_POISON(object, (cls + 1) * kGranule - sizeof(Header));
+    CF_POISON(static_cast<char *>(object) + kReadableAfterRelease,
+              (cls + 1) * kGranule - sizeof(Header) - kReadableAfterRelease);
     FreeLists &lists = free_lists();
     std::lock_guard<SpinMutex> lock(lists.mu);
     h->next_free = lists.head[cls];
     lists.head[cls] = h;
 }
-
-std::uint32_t tag_of(const void *object) noexcept { return object ? header_of(object)->tag : 0; }
 
 }  // namespace cf::detail::handle_storage
