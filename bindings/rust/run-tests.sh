@@ -109,7 +109,9 @@ tsan)
     logdir="$build/tsan-logs"
     rm -rf "$logdir"
     mkdir -p "$logdir"
-    export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=0 exitcode=0 second_deadlock_stack=1} log_path=$logdir/tsan"
+    # halt_on_error and exitcode are ours to set (a caller's TSAN_OPTIONS, e.g. the tsan preset's, would stop at the
+    # first false positive): later settings win.
+    export TSAN_OPTIONS="${TSAN_OPTIONS:-} second_deadlock_stack=1 halt_on_error=0 exitcode=0 log_path=$logdir/tsan"
     say "tsan: Rust std cannot be TSan-instrumented here (see run-tests.sh); running uninstrumented Rust with $libtsan"
     "$cargo" test --offline --target "$host" --tests
     run_examples --target "$host"

@@ -33,7 +33,14 @@ MapIterator::MapIterator(std::shared_ptr<ExecutorCore> core, const TaskCall &cal
       waiter_(1) {
     if (options.chunksize == 0) throw InvalidArgument("chunksize must be at least 1");
     if (std::isnan(options.timeout)) throw InvalidArgument("timeout is NaN");
-    fill();  // a submit error here (shutdown, broken pool) is the map call's own error
+    // A submit error here (shutdown, broken pool) or a failing source is the map call's own error. The destructor
+    // will not run then, so cancel and unregister from what was already submitted before the waiter goes.
+    try {
+        fill();
+    } catch (...) {
+        cancel_in_flight();
+        throw;
+    }
 }
 
 MapIterator::~MapIterator() {

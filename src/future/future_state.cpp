@@ -52,6 +52,11 @@ bool FutureState::set_running_or_notify_cancel() {
     throw InvalidStateError("future is already running or finished");
 }
 
+bool FutureState::try_start() noexcept {
+    State s = State::Pending;
+    return state_.compare_exchange_strong(s, State::Running, std::memory_order_acq_rel);
+}
+
 bool FutureState::set_value(std::unique_ptr<ValueHolder> value) {
     return finish(std::move(value), nullptr, nullptr);
 }

@@ -68,6 +68,9 @@ public:
     // InvalidStateError, except set_running_or_notify_cancel which throws as Python does.
     bool cancel();
     bool set_running_or_notify_cancel();
+    // For executors: Pending -> Running, or false when the future is no longer pending (cancelled, or finished
+    // by someone else: the C ABI lets any holder set a result). Never throws.
+    bool try_start() noexcept;
     bool set_value(std::unique_ptr<ValueHolder> value);
     bool set_bytes(std::string bytes);
     bool set_failure(Failure failure);

@@ -303,7 +303,8 @@ void ProcessPool::dispatch_locked() {
         pending_.pop_front();
         // Where a cancel() of the running task must write, known before anyone can see it running.
         t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id);
-        if (!t.promise.set_running_or_notify_cancel()) {  // cancelled while it waited
+        // Not pending any more: cancelled while it waited, or finished by a holder of the future.
+        if (!t.promise.future_base().native_handle()->try_start()) {
             seg_->arena_free(t.arg_block);
             tasks_.erase(id);
             space_cv_.notify_all();
@@ -456,7 +457,10 @@ void ProcessPool::complete(int w, const shm::Completion &c) {
 
 void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
     FutureState &f = *task.promise.future_base().native_handle();
-    bool in_heap = c.kind != shm::kEmpty && seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, c.length);
+    // Every block a worker hands over is later given back through release_result, which writes an 8-byte link at
+    // its start: the block must have room for it (heap_allocate never makes a smaller one).
+    bool in_heap = c.kind != shm::kEmpty &&
+                   seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8));
     std::string_view block = in_heap ? std::string_view(seg_->at(c.offset), c.length) : std::string_view();
     auto malformed = [&](const char *what) {
         f.set_failure(make_failure(Status::BrokenProcessPool, "BrokenProcessPool",

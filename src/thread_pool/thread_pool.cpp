@@ -215,7 +215,8 @@ void ThreadPool::wake_one_locked() {
 }
 
 void ThreadPool::run(WorkItem &item) {
-    if (!item.promise.set_running_or_notify_cancel()) return;  // cancelled while queued
+    // Not pending any more: cancelled while queued, or finished by a holder of the future (cf_future_set_result).
+    if (!item.promise.future_base().native_handle()->try_start()) return;
     if (item.job) {
         item.job->run(item.promise);
         return;
@@ -246,7 +247,10 @@ void ThreadPool::break_pool(const std::string &why) {
         queued_.store(0);
         wake_all_locked();
     }
-    for (WorkItem &item : pending) item.promise.set_failure(Status::BrokenThreadPool, "BrokenThreadPool", why);
+    // A queued future may already be finished (cancelled, or set by its holder): set_failure leaves those alone.
+    for (WorkItem &item : pending)
+        item.promise.future_base().native_handle()->set_failure(
+            Failure{Status::BrokenThreadPool, "BrokenThreadPool", why, {}, {}});
 }
 
 void ThreadPool::shutdown(bool wait, bool cancel_futures) {
