@@ -90,6 +90,7 @@ CF_TASK("hostile.echo", echo);
 
 struct Tally {
     std::map<std::string, int> outcomes;  // "ok", or the status name of the failure
+    std::map<std::string, std::string> example;  // a message for each status name
     int unended_before_kill = 0, unended = 0, unclear = 0;
 };
 
@@ -112,7 +113,9 @@ void settle(std::vector<cf::FutureBase> &futures, cf::ProcessPoolExecutor &pool,
         if (e.status == cf::Status::Ok) {
             t.outcomes["ok"]++;
         } else {
-            t.outcomes[cf_status_name(static_cast<int>(e.status))]++;
+            std::string name = cf_status_name(static_cast<int>(e.status));
+            t.outcomes[name]++;
+            if (!t.example.count(name)) t.example[name] = e.message;
             if (e.message.empty()) ++t.unclear;
         }
     }
@@ -156,6 +159,7 @@ int main(int argc, char **argv) {
         for (auto &[what, n] : t.outcomes) std::printf(" %s %d,", what.c_str(), n);
         std::printf(" needed kill_workers %d, never ended %d, errors without a message %d\n",
                     t.unended_before_kill, t.unended, t.unclear);
+        for (auto &[what, message] : t.example) std::printf("    e.g. %s: %s\n", what.c_str(), message.c_str());
         for (auto &[what, n] : t.outcomes) total.outcomes[what] += n;
         total.unended += t.unended;
         total.unclear += t.unclear;
