@@ -118,6 +118,21 @@ func (g *guard[T]) detachLocked() *T {
 	return p
 }
 
+// beginNext starts an iterator's Next: it takes the handle for the call, to be ended with release. It reports
+// false, taking nothing, when the iteration has already stopped (*stopped is set) or when the handle cannot be
+// taken (closed), which then becomes *stopped.
+func beginNext[T any](g *guard[T], op string, stopped *error) (*T, bool) {
+	if *stopped != nil {
+		return nil, false
+	}
+	p, err := g.acquire(op)
+	if err != nil {
+		*stopped = err
+		return nil, false
+	}
+	return p, true
+}
+
 // goError turns a C error text captured by a wrapper into a Go string and frees it.
 func goError(msg *C.char) string {
 	if msg == nil {

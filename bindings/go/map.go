@@ -135,12 +135,8 @@ func (e *Executor) startMap(op string, kind int, id uintptr, inputs [][]byte, op
 func (it *MapIter) Next() bool {
 	const op = "MapIter.Next"
 	it.cur = nil
-	if it.err != nil {
-		return false
-	}
-	p, err := it.g.acquire(op)
-	if err != nil {
-		it.err = err
+	p, ok := beginNext(it.g, op, &it.err)
+	if !ok {
 		return false
 	}
 	defer it.g.release()

@@ -137,12 +137,8 @@ func AsCompleted(fs []*Future, timeout time.Duration) (*CompletedIter, error) {
 func (it *CompletedIter) Next() bool {
 	const op = "CompletedIter.Next"
 	it.cur = nil
-	if it.err != nil {
-		return false
-	}
-	p, err := it.g.acquire(op)
-	if err != nil {
-		it.err = err
+	p, ok := beginNext(it.g, op, &it.err)
+	if !ok {
 		return false
 	}
 	defer it.g.release()

@@ -699,8 +699,10 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
                 tasks_.erase(it);
             }
             pending_.clear();
-            // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool.
-            for (std::size_t i = 0; i < workers_.size(); ++i)
+            // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool; but not when the
+            // workers are about to be killed (stop_now): those tasks fail with BrokenProcessPool, and must not
+            // finish first with whatever they return on a cancel request.
+            for (std::size_t i = 0; i < workers_.size() && !stopped_; ++i)
                 if (workers_[i].alive && !workers_[i].in_flight.empty())
                     seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(workers_[i].in_flight.front());
         }

@@ -272,6 +272,16 @@ def last_error():
 
 _SHUTDOWN_MESSAGE = "cannot schedule new futures after shutdown"
 
+# The class make_error raises, with the full message, for each status not handled on its own.
+_ERROR_CLASSES = {
+    CF_E_INVALID_STATE: InvalidStateError,
+    CF_E_BROKEN_THREAD_POOL: BrokenThreadPool,
+    CF_E_BROKEN_PROCESS_POOL: BrokenProcessPool,
+    CF_E_INVALID_ARGUMENT: ValueError,
+    CF_E_NO_MEMORY: MemoryError,
+    CF_E_UNKNOWN_TASK: UnknownTaskError,
+}
+
 
 def make_error(status, what, message=None):
     """The exception for a failed call: the concurrent.futures class where there is one, with ``status``,
@@ -286,20 +296,8 @@ def make_error(status, what, message=None):
         exc = CancelledError()
     elif status == CF_E_SHUTDOWN:
         exc = RuntimeError(_SHUTDOWN_MESSAGE)
-    elif status == CF_E_INVALID_STATE:
-        exc = InvalidStateError(full)
-    elif status == CF_E_BROKEN_THREAD_POOL:
-        exc = BrokenThreadPool(full)
-    elif status == CF_E_BROKEN_PROCESS_POOL:
-        exc = BrokenProcessPool(full)
-    elif status == CF_E_INVALID_ARGUMENT:
-        exc = ValueError(full)
-    elif status == CF_E_NO_MEMORY:
-        exc = MemoryError(full)
-    elif status == CF_E_UNKNOWN_TASK:
-        exc = UnknownTaskError(full)
     else:
-        exc = CFuturesError(full)
+        exc = _ERROR_CLASSES.get(status, CFuturesError)(full)
     exc.status = status
     exc.status_name = name
     exc.library_message = lib_msg

@@ -26,7 +26,9 @@ def cancelled():
     return f
 
 
-class WaitTest(unittest.TestCase):
+class PoolTestCase(unittest.TestCase):
+    """A thread pool per test; blocked() tasks wait until the test ends (or sets self.release)."""
+
     def setUp(self):
         self.executor = ThreadPoolExecutor(max_workers=4)
         self.release = threading.Event()
@@ -38,6 +40,8 @@ class WaitTest(unittest.TestCase):
     def blocked(self):
         return self.executor.submit(self.release.wait, LONG)
 
+
+class WaitTest(PoolTestCase):
     def test_first_completed(self):
         done_f, pending = finished(1), self.blocked()
         done, not_done = wait([pending, done_f], timeout=LONG, return_when=FIRST_COMPLETED)
@@ -93,15 +97,7 @@ class WaitTest(unittest.TestCase):
             wait([finished(1)], return_when="SOMETIME")
 
 
-class AsCompletedTest(unittest.TestCase):
-    def setUp(self):
-        self.executor = ThreadPoolExecutor(max_workers=4)
-        self.release = threading.Event()
-
-    def tearDown(self):
-        self.release.set()
-        self.executor.shutdown()
-
+class AsCompletedTest(PoolTestCase):
     def test_done_first_then_in_completion_order(self):
         a, b = finished("a"), cancelled()
         gates = [threading.Event() for _ in range(3)]
@@ -122,7 +118,7 @@ class AsCompletedTest(unittest.TestCase):
 
     def test_timeout_message(self):
         ok = finished(1)
-        pending = [self.executor.submit(self.release.wait, LONG) for _ in range(2)]
+        pending = [self.blocked() for _ in range(2)]
         seen = []
         with self.assertRaises(TimeoutError) as cm:
             for f in as_completed([ok, pending[0], pending[1], pending[0]], timeout=0.05):
@@ -135,7 +131,7 @@ class AsCompletedTest(unittest.TestCase):
         self.assertEqual(set(as_completed(fs, timeout=0)), set(fs))
 
     def test_abandoned_generator(self):
-        fs = [finished(1), self.executor.submit(self.release.wait, LONG)]
+        fs = [finished(1), self.blocked()]
         it = as_completed(fs)
         self.assertIs(next(it), fs[0])
         it.close()  # frees the library's iterator; must not block

@@ -206,16 +206,11 @@ where
 /// `catch_unwind`: a panic becomes the task's failure (type `"panic"`).
 #[macro_export]
 macro_rules! task_fn {
+    // The first form is the second with the context unused.
     ($(#[$meta:meta])* $vis:vis fn $name:ident($arg:ident : &[u8]) -> $ret:ty $body:block) => {
-        $(#[$meta])*
-        $vis unsafe extern "C" fn $name(
-            ctx: *mut $crate::sys::cf_task_ctx,
-            arg: *const ::std::os::raw::c_void,
-            arg_len: usize,
-            _user_data: *mut ::std::os::raw::c_void,
-        ) -> ::std::os::raw::c_int {
-            fn body($arg: &[u8]) -> $ret $body
-            $crate::run_task(ctx, arg, arg_len, |_ctx, bytes| body(bytes))
+        $crate::task_fn! {
+            $(#[$meta])*
+            $vis fn $name(_ctx: &mut TaskContext, $arg: &[u8]) -> $ret $body
         }
     };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($ctx:ident : &mut TaskContext, $arg:ident : &[u8]) -> $ret:ty $body:block) => {

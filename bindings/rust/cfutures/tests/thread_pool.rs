@@ -34,6 +34,16 @@ fn pool(workers: usize) -> ThreadPool {
     ThreadPool::new(ThreadPoolOptions::new().max_workers(workers)).expect("thread pool")
 }
 
+/// Submits a task that waits for `gate` to open, then returns `value`.
+fn gated<T: Send + 'static>(pool: &ThreadPool, gate: &Gate, value: T) -> Future<T> {
+    let g = gate.clone();
+    pool.submit(move || {
+        g.wait();
+        value
+    })
+    .unwrap()
+}
+
 /// Waits until the future's task has started (the library offers no event for it; this polls a cheap state).
 fn until_running<T>(f: &Future<T>) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -147,8 +157,7 @@ fn panics_become_task_errors_and_the_pool_survives() {
 fn a_queued_task_can_be_cancelled_and_its_closure_is_dropped_unrun() {
     let pool = pool(1);
     let gate = Gate::default();
-    let g = gate.clone();
-    let blocker = pool.submit(move || g.wait()).unwrap();
+    let blocker = gated(&pool, &gate, ());
     until_running(&blocker);
     assert!(!blocker.cancel(), "a running task cannot be cancelled");
 
@@ -179,13 +188,7 @@ fn a_queued_task_can_be_cancelled_and_its_closure_is_dropped_unrun() {
 fn result_times_out_then_succeeds() {
     let pool = pool(1);
     let gate = Gate::default();
-    let g = gate.clone();
-    let f = pool
-        .submit(move || {
-            g.wait();
-            "late"
-        })
-        .unwrap();
+    let f = gated(&pool, &gate, "late");
     let t0 = Instant::now();
     match f.result(SHORT) {
         Err(Error::Timeout(m)) => assert!(m.contains("not done"), "{m}"),
@@ -214,8 +217,7 @@ fn wait_all_completed() {
 fn wait_first_completed_and_timeout() {
     let pool = pool(2);
     let gate = Gate::default();
-    let g = gate.clone();
-    let slow = pool.submit(move || g.wait()).unwrap();
+    let slow = gated(&pool, &gate, ());
     let fast = pool.submit(|| ()).unwrap();
     let both = [&slow, &fast];
     let (done, not_done) = wait(&both, LONG, ReturnWhen::FirstCompleted).unwrap();
@@ -237,8 +239,7 @@ fn wait_first_completed_and_timeout() {
 fn wait_first_exception_mixing_value_types() {
     let pool = pool(3);
     let gate = Gate::default();
-    let g = gate.clone();
-    let slow = pool.submit(move || g.wait()).unwrap();
+    let slow = gated(&pool, &gate, ());
     let ok = pool.submit(|| String::from("fine")).unwrap();
     ok.result(LONG).unwrap();
     // A finished future is not an exception: FIRST_EXCEPTION keeps waiting until one fails.
@@ -260,18 +261,7 @@ fn wait_first_exception_mixing_value_types() {
 fn as_completed_yields_in_completion_order() {
     let pool = pool(3);
     let gates: Vec<Gate> = (0..3).map(|_| Gate::default()).collect();
-    let fs: Vec<_> = gates
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let g = g.clone();
-            pool.submit(move || {
-                g.wait();
-                i
-            })
-            .unwrap()
-        })
-        .collect();
+    let fs: Vec<_> = gates.iter().enumerate().map(|(i, g)| gated(&pool, g, i)).collect();
     let mut it = as_completed(&fs, LONG).unwrap();
     for &i in &[2usize, 0, 1] {
         gates[i].open();
@@ -292,8 +282,7 @@ fn as_completed_yields_in_completion_order() {
 fn as_completed_times_out() {
     let pool = pool(2);
     let gate = Gate::default();
-    let g = gate.clone();
-    let slow = pool.submit(move || g.wait()).unwrap();
+    let slow = gated(&pool, &gate, ());
     let fast = pool.submit(|| ()).unwrap();
     fast.result(LONG).unwrap();
     let fs = [&slow, &fast];
@@ -419,8 +408,7 @@ fn shutdown_refuses_new_work() {
 fn shutdown_with_cancel_futures_cancels_the_queue() {
     let pool = pool(1);
     let gate = Gate::default();
-    let g = gate.clone();
-    let running = pool.submit(move || g.wait()).unwrap();
+    let running = gated(&pool, &gate, ());
     until_running(&running);
     let queued: Vec<_> = (0..3).map(|i| pool.submit(move || i).unwrap()).collect();
     pool.shutdown(false, true).unwrap();
@@ -490,13 +478,7 @@ fn a_failing_initializer_breaks_the_pool() {
 fn done_callbacks_run_once_in_order() {
     let pool = pool(1);
     let gate = Gate::default();
-    let g = gate.clone();
-    let f = pool
-        .submit(move || {
-            g.wait();
-            5
-        })
-        .unwrap();
+    let f = gated(&pool, &gate, 5);
     let (tx, rx) = mpsc::channel();
     for tag in 0..3 {
         let tx = tx.clone();
