@@ -111,6 +111,16 @@ int task_empty(cf_task_ctx *, const void *, size_t, void *) { return CF_OK; }
 const char *const kNames[] = {"echo", "raise", "fail_code", "buffer", "empty"};
 constexpr std::size_t kNumNames = sizeof kNames / sizeof kNames[0];
 
+// Where slot s's result heap lies: the heaps are the segment's last n_slots * kHeapBytes bytes (kHeapBytes is a
+// multiple of the page). Computed from the layout rather than read from the shared control block, which is
+// worker-writable (and which the parent no longer consults).
+struct HeapRegion {
+    std::uint64_t offset, size;
+};
+HeapRegion heap_of(const Segment &seg, std::uint32_t s) {
+    return {seg.size() - (kSlots - s) * kHeapBytes, kHeapBytes};
+}
+
 struct Held {
     cf::FutureBase future;
     std::uint32_t slot;
@@ -129,8 +139,8 @@ public:
         pool_->seg_ = Segment::create(kSlots, kArenaBytes, kHeapBytes);
         pool_->workers_.resize(kSlots);  // none alive, pid 0: nothing is ever signalled or reaped
         seg_ = pool_->seg_.get();
-        const shm::WorkerControl &canary = seg_->slot(kCanary);
-        std::memset(seg_->at(canary.heap_offset), kCanaryByte, canary.heap_size);
+        HeapRegion canary = heap_of(*seg_, kCanary);
+        std::memset(seg_->at(canary.offset), kCanaryByte, canary.size);
         wc_.slot = kTrusted;
         wc_.parent = getpid();
         wc_.event_fd = -1;
@@ -140,9 +150,9 @@ public:
     ~Harness() {
         held_.clear();  // result blocks go back to their heaps' free lists
         worker_.reset();
-        const shm::WorkerControl &canary = seg_->slot(kCanary);
-        const unsigned char *p = reinterpret_cast<const unsigned char *>(seg_->at(canary.heap_offset));
-        for (std::size_t i = 0; i < canary.heap_size; ++i) {
+        HeapRegion canary = heap_of(*seg_, kCanary);
+        const unsigned char *p = reinterpret_cast<const unsigned char *>(seg_->at(canary.offset));
+        for (std::size_t i = 0; i < canary.size; ++i) {
             if (p[i] != kCanaryByte) {
                 std::fprintf(stderr, "the parent wrote into slot %u's heap (byte %zu of it) while reading slot %u's "
                                      "completions\n", kCanary, i, kUntrusted);
@@ -217,7 +227,9 @@ public:
         CHECK(f.done());
         if (const Failure *fail = f.failure()) {
             // A completion a real worker wrote is never malformed (a broken pool fails tasks otherwise).
-            if (fail->message.rfind("worker sent a malformed completion", 0) == 0) {
+            // (The "raise" task's message is its argument, so the type and status tell a refusal apart.)
+            if (fail->type == "BrokenProcessPool" && fail->status == cf::Status::BrokenProcessPool &&
+                fail->message.rfind("worker sent a malformed completion", 0) == 0) {
                 std::fprintf(stderr, "a real worker's completion was refused: %s\n", fail->message.c_str());
                 std::abort();
             }
@@ -230,6 +242,7 @@ public:
     // slot 1: raw completions and payloads written by an untrusted worker.
     void untrusted_round(FuzzedDataProvider &p) {
         shm::WorkerControl &c = seg_->slot(kUntrusted);
+        const HeapRegion heap = heap_of(*seg_, kUntrusted);
         // A few tasks in flight on slot 1.
         std::size_t n_tasks = p.ConsumeIntegralInRange<std::size_t>(0, 3);
         for (std::size_t i = 0; i < n_tasks; ++i) {
@@ -257,19 +270,29 @@ public:
             }
             // Offsets mostly relative to slot 1's heap (near its start or its end), sometimes anything.
             switch (p.ConsumeIntegralInRange<int>(0, 3)) {
-                case 0: comp.offset = c.heap_offset + p.ConsumeIntegralInRange<std::uint64_t>(0, 256); break;
-                case 1: comp.offset = c.heap_offset + c.heap_size - p.ConsumeIntegralInRange<std::uint64_t>(0, 64); break;
-                case 2: comp.offset = c.heap_offset + p.ConsumeIntegralInRange<std::uint64_t>(0, c.heap_size); break;
+                case 0: comp.offset = heap.offset + p.ConsumeIntegralInRange<std::uint64_t>(0, 256); break;
+                case 1: comp.offset = heap.offset + heap.size - p.ConsumeIntegralInRange<std::uint64_t>(0, 64); break;
+                case 2: comp.offset = heap.offset + p.ConsumeIntegralInRange<std::uint64_t>(0, heap.size); break;
                 default: comp.offset = p.ConsumeIntegral<std::uint64_t>();
             }
             comp.length = p.ConsumeBool() ? p.ConsumeIntegralInRange<std::uint64_t>(0, 512)
                                           : p.ConsumeIntegral<std::uint64_t>();
             // The payload the worker wrote at that offset (clipped to its own heap).
             std::string payload = p.ConsumeRandomLengthString(512);
-            if (comp.offset >= c.heap_offset && comp.offset < c.heap_offset + c.heap_size) {
-                std::size_t room = static_cast<std::size_t>(c.heap_offset + c.heap_size - comp.offset);
+            if (comp.offset >= heap.offset && comp.offset < heap.offset + heap.size) {
+                std::size_t room = static_cast<std::size_t>(heap.offset + heap.size - comp.offset);
                 std::memcpy(seg_->at(comp.offset), payload.data(), std::min(room, payload.size()));
             }
+            // Known bug (README "Findings" 2, crashes/shm-release-result-past-heap): the parent hands a result block
+            // back by writing an 8-byte link at its offset, but checks only [offset, offset + length) against the
+            // heap: a block of fewer than 8 bytes at the heap's end made it write past the heap (fixed: settle now
+            // asks for room for the link). FUZZ_AVOID_KNOWN_BUGS=1 stops generating such completions, to fuzz an
+            // older tree.
+            static const bool known_bugs = std::getenv("FUZZ_AVOID_KNOWN_BUGS") == nullptr;
+            if (!known_bugs && comp.kind >= shm::kBytes && comp.kind <= shm::kChunkResults && comp.length < 8 &&
+                comp.offset >= heap.offset && comp.offset <= heap.offset + heap.size &&
+                heap.offset + heap.size - comp.offset < 8)
+                comp.offset = heap.offset;
             c.done.slots[tail % shm::kRingSlots] = comp;
             ++tail;
         }

@@ -48,14 +48,19 @@
 
 namespace {
 constexpr std::size_t kAllocCap = std::size_t(128) << 20;
+// FUZZ_NO_ALLOC_CAP=1 turns the cap off (to see the finding: crashes/typed-huge-length).
+bool cap_on() {
+    static const bool on = !std::getenv("FUZZ_NO_ALLOC_CAP");
+    return on;
+}
 void *capped_alloc(std::size_t n) {
-    if (n > kAllocCap) throw std::bad_alloc();
+    if (n > kAllocCap && cap_on()) throw std::bad_alloc();
     void *p = std::malloc(n ? n : 1);
     if (!p) throw std::bad_alloc();
     return p;
 }
 void *capped_aligned_alloc(std::size_t n, std::align_val_t a) {
-    if (n > kAllocCap) throw std::bad_alloc();
+    if (n > kAllocCap && cap_on()) throw std::bad_alloc();
     std::size_t al = static_cast<std::size_t>(a);
     void *p = std::aligned_alloc(al, (n + al - 1) / al * al);
     if (!p) throw std::bad_alloc();
@@ -117,6 +122,11 @@ bool same(const Record &a, const Record &b) { return a.name == b.name && a.xs ==
 template <class T>
 bool same(const T &a, const T &b) { return a == b; }
 
+template <class Tuple, std::size_t... I>
+bool same_tuple(const Tuple &a, const Tuple &b, std::index_sequence<I...>) {
+    return (same(std::get<I>(a), std::get<I>(b)) && ...);
+}
+
 int twice(int x) { return static_cast<int>(static_cast<unsigned>(x) * 2u); }
 std::string shout(std::string s) {
     for (char &c : s)
@@ -154,14 +164,23 @@ void argument_archive(std::string_view bytes) {
         return;
     }
     CHECK(decoded);
-    // The arguments re-encode to exactly the input.
+    // The arguments re-encode to an archive that decodes to the same arguments (not byte for byte: see
+    // `canonical` below).
     std::string again = std::apply([](const auto &...a) { return traits::encode(a...); }, args);
-    CHECK(again == bytes);
+    typename traits::arguments args2;
+    traits::decode(again, args2);
+    CHECK(same_tuple(args, args2, std::make_index_sequence<std::tuple_size_v<typename traits::arguments>>()));
     // The result is what fn gives, and decodes as the caller would.
     R expected = std::apply([](auto &...a) { return Fn(a...); }, args);
     R got = cf::Codec<R>::decode(out.result);
     CHECK(same(got, expected));
 }
+
+// Raw bytes (trivially copyable types, bool, std::string) have one encoding per value. A Boost archive does not:
+// Boost skips some bytes it reads (parts of its class information), and a map may list keys in any order or
+// twice; there only the value must round-trip.
+template <class R>
+constexpr bool canonical = !cf::detail::serial::uses_boost_codec<R>;
 
 // Decodes result bytes as Future<R>::result() does; checks the round trip.
 template <class R>
@@ -172,7 +191,11 @@ void result_bytes(std::string_view bytes) {
     } catch (const cf::InvalidStateError &) {
         return;  // the promised failure
     }
-    CHECK(cf::Codec<R>::encode(value) == bytes);
+    if constexpr (canonical<R>) {
+        CHECK(cf::Codec<R>::encode(value) == bytes);
+    } else {
+        CHECK(same(cf::Codec<R>::decode(cf::Codec<R>::encode(value)), value));
+    }
     // The same through a future holding the bytes, as a process pool's result is held.
     cf::PromiseBase promise;
     promise.set_bytes(bytes);
