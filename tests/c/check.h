@@ -8,10 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define CHECK_MAYBE_UNUSED __attribute__((unused))
+#else
+#define CHECK_MAYBE_UNUSED
+#endif
+
 static pthread_mutex_t check_mu = PTHREAD_MUTEX_INITIALIZER;
 static int check_passed, check_failed;
 
-static int check_tally(int ok, const char *file, int line, const char *what) {
+CHECK_MAYBE_UNUSED static int check_tally(int ok, const char *file, int line, const char *what) {
     pthread_mutex_lock(&check_mu);
     if (ok) {
         ++check_passed;
@@ -23,12 +29,20 @@ static int check_tally(int ok, const char *file, int line, const char *what) {
     return ok;
 }
 
-static int check_int(long long got, long long want, const char *file, int line, const char *expr) {
+CHECK_MAYBE_UNUSED static int check_int(long long got, long long want, const char *file, int line, const char *expr) {
     if (got != want) fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", file, line, expr, got, want);
     return check_tally(got == want, file, line, expr);
 }
 
-static int check_contains(const char *text, const char *part, const char *file, int line, const char *expr) {
+CHECK_MAYBE_UNUSED static int check_str(const char *got, const char *want, const char *file, int line, const char *expr) {
+    int ok = got != NULL && want != NULL && strcmp(got, want) == 0;
+    if (!ok)
+        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", file, line, expr, got ? got : "(NULL)",
+                want ? want : "(NULL)");
+    return check_tally(ok, file, line, expr);
+}
+
+CHECK_MAYBE_UNUSED static int check_contains(const char *text, const char *part, const char *file, int line, const char *expr) {
     int ok = text && part && strstr(text, part) != NULL;
     if (!ok) fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", file, line, text ? text : "(NULL)", part);
     return check_tally(ok, file, line, expr);
@@ -36,9 +50,47 @@ static int check_contains(const char *text, const char *part, const char *file, 
 
 #define CHECK(expr) check_tally((expr) ? 1 : 0, __FILE__, __LINE__, #expr)
 #define CHECK_INT(got, want) check_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got " == " #want)
+/* Two C strings that must be equal (NULL never is). */
+#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, #got " == " #want)
 #define CHECK_CONTAINS(text, part) check_contains((text), (part), __FILE__, __LINE__, #text " contains " #part)
 
-static int check_summary(void) {
+/* Memory that is no handle (all zeros, aligned like any object), for priming cf_last_error. */
+static union { long long integer; void *pointer; long double wide; int ints[64]; } check_not_a_handle;
+
+/* Puts a known text into this thread's cf_last_error (a failure no test provokes in exactly this way) and copies
+ * it, so that a later check can tell that the call under test wrote its own text. */
+CHECK_MAYBE_UNUSED static void check_prime_error(char *copy, size_t size) {
+    cf_future *bad = (cf_future *)&check_not_a_handle;
+    const char *text;
+    check_int(cf_wait(&bad, 1, 0.0, CF_ALL_COMPLETED, NULL, NULL), CF_E_INVALID_ARGUMENT, __FILE__, __LINE__,
+              "priming cf_last_error");
+    text = cf_last_error();
+    snprintf(copy, size, "%s", text ? text : "");
+}
+
+/* After a failing call: the text is there, not empty, new (not the primed one) and mentions needle (if any). */
+CHECK_MAYBE_UNUSED static void check_fresh_error(const char *primed, const char *needle, const char *file, int line,
+                                                 const char *expr) {
+    const char *text = cf_last_error();
+    char what[512];
+    snprintf(what, sizeof what, "cf_last_error() after %s is set%s%s (it is \"%s\")", expr,
+             needle ? " and mentions " : "", needle ? needle : "", text ? text : "(NULL)");
+    check_tally(text != NULL && text[0] != '\0' && strcmp(text, primed) != 0 && (!needle || strstr(text, needle)),
+                file, line, what);
+}
+
+/* `call` must return `status` and leave a new error text that mentions `needle` (NULL: any text). */
+#define CHECK_FAILS(call, status, needle)                                \
+    do {                                                                 \
+        char primed_[512];                                               \
+        int rc_;                                                         \
+        check_prime_error(primed_, sizeof primed_);                      \
+        rc_ = (call);                                                    \
+        check_int(rc_, (status), __FILE__, __LINE__, #call);             \
+        check_fresh_error(primed_, (needle), __FILE__, __LINE__, #call); \
+    } while (0)
+
+CHECK_MAYBE_UNUSED static int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
 }

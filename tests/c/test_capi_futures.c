@@ -17,67 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-/* ------------------------------------------------------------------------------------------------------------ */
-/* A tiny checker, safe to use from several threads.                                                              */
-
-static pthread_mutex_t g_tally_mu = PTHREAD_MUTEX_INITIALIZER;
-static int g_passed;
-static int g_failed;
-
-static int tally(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&g_tally_mu);
-    if (ok) {
-        ++g_passed;
-    } else {
-        ++g_failed;
-        fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
-        fflush(stderr);
-    }
-    pthread_mutex_unlock(&g_tally_mu);
-    return ok;
-}
-
-#define CHECK(expr) tally((expr) ? 1 : 0, __FILE__, __LINE__, #expr)
-
-static int tally_int(long long got, long long want, const char *file, int line, const char *expr) {
-    int ok = got == want;
-    if (!ok) {
-        pthread_mutex_lock(&g_tally_mu);
-        fprintf(stderr, "%s:%d: %s is %lld, expected %lld (cf_last_error: \"%s\")\n", file, line, expr, got, want,
-                cf_last_error() ? cf_last_error() : "(NULL)");
-        pthread_mutex_unlock(&g_tally_mu);
-    }
-    return tally(ok, file, line, expr);
-}
-/* Compares two integers and prints both when they differ. */
-#define CHECK_INT(got, want) tally_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got " == " #want)
-
-static int tally_str(const char *got, const char *want, const char *file, int line, const char *expr) {
-    int ok = got != NULL && want != NULL && strcmp(got, want) == 0;
-    if (!ok) {
-        pthread_mutex_lock(&g_tally_mu);
-        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", file, line, expr, got ? got : "(NULL)",
-                want ? want : "(NULL)");
-        pthread_mutex_unlock(&g_tally_mu);
-    }
-    return tally(ok, file, line, expr);
-}
-/* Compares two C strings (NULL never matches). */
-#define CHECK_STR(got, want) tally_str((got), (want), __FILE__, __LINE__, #got " == " #want)
+#include "check.h"
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                                        */
 
-/* Memory that is not a future, aligned like any object, so that the library's handle check can look at it
- * without the sanitizers objecting to the alignment. All zeros: no valid tag. */
-typedef union not_a_handle {
-    int ints[64];
-    void *pointer;
-    long double wide;
-    long long integer;
-} not_a_handle;
-
-static not_a_handle g_not_a_future; /* static storage: zeros */
 
 static void pause_briefly(void) {
     struct timespec ts = {0, 20 * 1000 * 1000}; /* 20 ms */
@@ -117,38 +61,6 @@ static int result_is(cf_future *f, const char *text) {
     size_t len = strlen(text);
     return rc == CF_OK && s.len == len && (len == 0 || (s.data != NULL && memcmp(s.data, text, len) == 0));
 }
-
-/* Puts a known text into this thread's cf_last_error (a failure no test below provokes in exactly this way) and
- * copies it to buf, so that a check can tell that a later failure replaced it. */
-static void prime_error(char *buf, size_t size) {
-    cf_future *bad = (cf_future *)&g_not_a_future;
-    int rc = cf_wait(&bad, 1, 0.0, CF_ALL_COMPLETED, NULL, NULL);
-    CHECK_INT(rc, CF_E_INVALID_ARGUMENT);
-    const char *text = cf_last_error();
-    CHECK(text != NULL && text[0] != '\0');
-    snprintf(buf, size, "%s", text ? text : "");
-}
-
-/* After a failing call: the text is there, not empty, new (not the primed one) and mentions needle (if any). */
-static void check_fresh_error(const char *primed, const char *needle, const char *file, int line, const char *expr) {
-    const char *text = cf_last_error();
-    char what[512];
-    snprintf(what, sizeof what, "cf_last_error() after %s is set%s%s (it is \"%s\")", expr,
-             needle ? " and mentions " : "", needle ? needle : "", text ? text : "(NULL)");
-    tally(text != NULL && text[0] != '\0' && strcmp(text, primed) != 0 && (!needle || strstr(text, needle)), file,
-          line, what);
-}
-
-/* Calls `call`, which must fail with `status` and leave a new text that mentions `needle` (NULL: any text). */
-#define CHECK_FAILS(call, status, needle)                                       \
-    do {                                                                        \
-        char primed_[256];                                                      \
-        int rc_;                                                                \
-        prime_error(primed_, sizeof primed_);                                   \
-        rc_ = (call);                                                           \
-        tally_int(rc_, (status), __FILE__, __LINE__, #call);                    \
-        check_fresh_error(primed_, (needle), __FILE__, __LINE__, #call);        \
-    } while (0)
 
 /* A thread that completes or cancels a future. */
 typedef enum actor_kind { ACT_SET_RESULT, ACT_SET_EXCEPTION, ACT_CANCEL } actor_kind;
@@ -1024,8 +936,13 @@ static void test_null_arguments(void) {
 }
 
 static void test_not_a_future(void) {
-    /* A local array of zeros, aligned like any object (see not_a_handle). */
-    not_a_handle local;
+    /* A local array of zeros, aligned like any object (check.h's check_not_a_handle has the same shape). */
+    union {
+        int ints[64];
+        void *pointer;
+        long double wide;
+        long long integer;
+    } local;
     cf_future *bogus;
     cf_future *done = finished_future("d");
     cf_future *got = NULL;
@@ -1175,6 +1092,5 @@ int main(void) {
     test_last_error_is_thread_local();
     CHECK(cf_last_error() != NULL);
 
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed == 0 ? 0 : 1;
+    return check_summary();
 }

@@ -21,90 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-/* ------------------------------------------------------------------------------------------------------------ */
-/* The checker (usable from any thread).                                                                          */
-
-static pthread_mutex_t g_count_mu = PTHREAD_MUTEX_INITIALIZER;
-static int g_passed;
-static int g_failed;
-
-static int record(int ok, const char *file, int line, const char *what) {
-    pthread_mutex_lock(&g_count_mu);
-    if (ok) {
-        ++g_passed;
-    } else {
-        ++g_failed;
-        fprintf(stderr, "%s:%d: CHECK failed: %s\n", file, line, what);
-        fflush(stderr);
-    }
-    pthread_mutex_unlock(&g_count_mu);
-    return ok;
-}
-
-#define CHECK(expr) record((expr) ? 1 : 0, __FILE__, __LINE__, #expr)
-
-static int record_int(long long got, long long want, const char *file, int line, const char *expr) {
-    char what[600];
-    int ok = got == want;
-    if (ok) return record(1, file, line, expr);
-    snprintf(what, sizeof what, "%s: got %lld, expected %lld (cf_last_error: \"%s\")", expr, got, want,
-             cf_last_error() ? cf_last_error() : "(NULL)");
-    return record(0, file, line, what);
-}
-/* Two integers that must be equal; both are printed when they are not. */
-#define CHECK_INT(got, want) record_int((long long)(got), (long long)(want), __FILE__, __LINE__, #got " == " #want)
-
-static int record_str(const char *got, const char *want, const char *file, int line, const char *expr) {
-    char what[600];
-    int ok = got != NULL && want != NULL && strcmp(got, want) == 0;
-    if (ok) return record(1, file, line, expr);
-    snprintf(what, sizeof what, "%s: got \"%s\", expected \"%s\"", expr, got ? got : "(NULL)",
-             want ? want : "(NULL)");
-    return record(0, file, line, what);
-}
-/* Two C strings that must be equal (NULL never is). */
-#define CHECK_STR(got, want) record_str((got), (want), __FILE__, __LINE__, #got " == " #want)
-
-static int record_contains(const char *text, const char *part, const char *file, int line, const char *expr) {
-    char what[600];
-    int ok = text != NULL && part != NULL && strstr(text, part) != NULL;
-    if (ok) return record(1, file, line, expr);
-    snprintf(what, sizeof what, "%s: \"%s\" does not contain \"%s\"", expr, text ? text : "(NULL)",
-             part ? part : "(NULL)");
-    return record(0, file, line, what);
-}
-/* text (not NULL) contains part. */
-#define CHECK_CONTAINS(text, part) \
-    record_contains((text), (part), __FILE__, __LINE__, #text " contains " #part)
-
-/* Puts a known text into this thread's cf_last_error and keeps a copy, so that a later check can tell that the
- * call under test wrote its own text rather than leaving an old one. */
-static void set_known_error(char *copy, size_t size) {
-    cf_slice ignored;
-    int rc = cf_future_result(NULL, 0.0, &ignored);
-    CHECK_INT(rc, CF_E_INVALID_ARGUMENT);
-    snprintf(copy, size, "%s", cf_last_error() ? cf_last_error() : "");
-}
-
-static void check_new_error(const char *before, const char *part, const char *file, int line, const char *expr) {
-    const char *now = cf_last_error();
-    char what[700];
-    snprintf(what, sizeof what, "%s leaves a new, non-empty cf_last_error()%s%s (it is \"%s\")", expr,
-             part ? " mentioning " : "", part ? part : "", now ? now : "(NULL)");
-    record(now != NULL && now[0] != '\0' && strcmp(now, before) != 0 && (part == NULL || strstr(now, part) != NULL),
-           file, line, what);
-}
-
-/* `call` must return `status` and set a fresh error text that contains `part` (NULL: any text). */
-#define CHECK_FAILS(call, status, part)                                  \
-    do {                                                                 \
-        char before_[512];                                               \
-        int rc_;                                                         \
-        set_known_error(before_, sizeof before_);                        \
-        rc_ = (call);                                                    \
-        record_int(rc_, (status), __FILE__, __LINE__, #call);            \
-        check_new_error(before_, (part), __FILE__, __LINE__, #call);     \
-    } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Gates and counters                                                                                             */
@@ -1478,9 +1395,9 @@ static void test_map_failures(cf_executor *ex) {
         CHECK_INT(slice_u64(r), 0);
         CHECK_INT(cf_map_next(it, &r), CF_OK);
         CHECK_INT(slice_u64(r), 1);
-        set_known_error(before, sizeof before);
+        check_prime_error(before, sizeof before);
         CHECK_INT(cf_map_next(it, &r), CF_E_TASK_FAILED);
-        check_new_error(before, NULL, __FILE__, __LINE__, "cf_map_next on the failing item");
+        check_fresh_error(before, NULL, __FILE__, __LINE__, "cf_map_next on the failing item");
         memset(&e, 0, sizeof e);
         CHECK_INT(cf_map_error(it, &e), CF_OK);
         CHECK_INT(e.status, CF_E_TASK_FAILED);
@@ -1523,9 +1440,9 @@ static void test_map_failures(cf_executor *ex) {
         CHECK_INT(cf_map(ex, task_gated_echo, &g, &one, 1, &o, &it), CF_OK);
         if (it) {
             char before[512];
-            set_known_error(before, sizeof before);
+            check_prime_error(before, sizeof before);
             CHECK_INT(cf_map_next(it, &r), CF_E_TIMEOUT);
-            check_new_error(before, NULL, __FILE__, __LINE__, "cf_map_next after its timeout");
+            check_fresh_error(before, NULL, __FILE__, __LINE__, "cf_map_next after its timeout");
             memset(&e, 0, sizeof e);
             CHECK_INT(cf_map_error(it, &e), CF_OK);
             CHECK_INT(e.status, CF_E_TIMEOUT);
@@ -1549,7 +1466,7 @@ static void test_map_failures(cf_executor *ex) {
             cf_map_options_init(&o);
             o.buffersize = buffersizes[b];
             it = NULL;
-            set_known_error(before, sizeof before);
+            check_prime_error(before, sizeof before);
             rc = cf_map_source(ex, task_square, NULL, number_source_next, &s, &o, &it);
             if (rc == CF_OK && it != NULL) {
                 while ((rc = cf_map_next(it, &r)) == CF_OK && results <= 3) {
@@ -1558,7 +1475,7 @@ static void test_map_failures(cf_executor *ex) {
                     ++s.consumed;
                 }
                 CHECK(rc < 0);
-                check_new_error(before, NULL, __FILE__, __LINE__, "a map whose source failed");
+                check_fresh_error(before, NULL, __FILE__, __LINE__, "a map whose source failed");
                 CHECK(results <= 3);
                 CHECK(right);
                 memset(&e, 0, sizeof e);
@@ -1569,7 +1486,7 @@ static void test_map_failures(cf_executor *ex) {
             } else {
                 /* Or cf_map_source itself reports it (it drains the source when buffersize is 0). */
                 CHECK(rc < 0);
-                check_new_error(before, NULL, __FILE__, __LINE__, "cf_map_source with a failing source");
+                check_fresh_error(before, NULL, __FILE__, __LINE__, "cf_map_source with a failing source");
             }
         }
     }
@@ -1722,9 +1639,9 @@ static void test_null_arguments(void) {
     CHECK_FAILS(cf_task_raise(NULL, "ValueError", "no task"), CF_E_INVALID_ARGUMENT, NULL);
     {
         char before[512];
-        set_known_error(before, sizeof before);
+        check_prime_error(before, sizeof before);
         CHECK(cf_task_return_buffer(NULL, 4) == NULL);
-        check_new_error(before, NULL, __FILE__, __LINE__, "cf_task_return_buffer(NULL, 4)");
+        check_fresh_error(before, NULL, __FILE__, __LINE__, "cf_task_return_buffer(NULL, 4)");
     }
     CHECK_FAILS(cf_executor_terminate_workers(NULL), CF_E_INVALID_ARGUMENT, NULL);
     CHECK_FAILS(cf_executor_kill_workers(NULL), CF_E_INVALID_ARGUMENT, NULL);
@@ -1790,6 +1707,5 @@ int main(void) {
     test_null_arguments();
     CHECK(cf_last_error() != NULL);
 
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed == 0 ? 0 : 1;
+    return check_summary();
 }
