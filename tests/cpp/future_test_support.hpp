@@ -43,21 +43,22 @@ struct Tagged : std::logic_error {
     explicit Tagged(const std::string &what) : std::logic_error(what) {}
 };
 
-// Counts down once per arrival; wait() returns when the count reaches zero.
+// Counts down once per arrival; wait() returns true when the count reaches zero, false if kLong ran out first (a
+// lost arrival fails the test instead of hanging it).
 class Latch {
 public:
     explicit Latch(std::ptrdiff_t count) : count_(count) {}
     void count_down() {
         std::lock_guard<std::mutex> lock(mu_);
-        if (--count_ == 0) cv_.notify_all();
+        if (--count_ <= 0) cv_.notify_all();
     }
-    void wait() {
+    bool wait() {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return count_ <= 0; });
+        return cv_.wait_for(lock, kLongDuration, [this] { return count_ <= 0; });
     }
-    void arrive_and_wait() {
+    bool arrive_and_wait() {
         count_down();
-        wait();
+        return wait();
     }
 
 private:
@@ -160,6 +161,10 @@ inline cf::Future<int> successful_future(int value = 42) {
     p.set_result(value);
     return p.get_future();
 }
+
+// A set of int futures as wait() and as_completed() take it, and their positions in it (see positions()).
+using Futures = std::vector<cf::Future<int>>;
+using Positions = std::vector<int>;
 
 // The positions of the yielded/selected futures in `all`, for readable comparisons (-1: not in `all`).
 template <class T>

@@ -22,20 +22,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using cftest::cancelled_and_notified_future;
-using cftest::cancelled_future;
-using cftest::DiskFull;
-using cftest::failed_future;
-using cftest::kLong;
-using cftest::on_thread;
-using cftest::pending_future;
-using cftest::positions;
-using cftest::running_future;
-using cftest::still_blocked;
-using cftest::successful_future;
-using cftest::ThreadGroup;
-using Futures = std::vector<cf::Future<int>>;
-using Positions = std::vector<int>;
+using namespace cftest;  // the helpers of future_test_support.hpp
 
 // What one pass over as_completed produced: the futures in the order yielded, and the TimeoutError if one ended it.
 struct Drained {

@@ -21,18 +21,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using cftest::cancelled_and_notified_future;
-using cftest::cancelled_future;
-using cftest::DiskFull;
-using cftest::failed_future;
-using cftest::kGrace;
-using cftest::kLong;
-using cftest::on_thread;
-using cftest::pending_future;
-using cftest::running_future;
-using cftest::still_blocked;
-using cftest::successful_future;
-using cftest::ThreadGroup;
+using namespace cftest;  // the helpers of future_test_support.hpp
 
 // ---------------------------------------------------------------------------------------------------------------
 // State queries (test_done, test_running, test_cancelled)
@@ -326,7 +315,7 @@ TEST(FutureCrossThread, EveryBlockedWaiterIsWoken) {
             cftest::WakeCheck check;
             return f.result(kLong);
         }));
-    started.wait();
+    EXPECT_TRUE(started.wait());
     p.set_result(99);
     for (auto &w : waiters) EXPECT_EQ(w.get(), 99);
 }

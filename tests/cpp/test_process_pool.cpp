@@ -54,17 +54,18 @@
 #include <cfutures/cfutures.h>
 #include <cfutures/cfutures.hpp>
 
+#include "pool_test_support.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-// A bound no correct run comes near: reaching it means a lost wake-up or a deadlock, and the test fails instead of
-// hanging.
-constexpr double kLong = 30.0;
-constexpr auto kLongDuration = std::chrono::seconds(30);
-// How long a test watches a call it expects to stay blocked. Only ever used to assert "not returned yet".
-constexpr auto kGrace = std::chrono::milliseconds(100);
+using cftest::Bounded;
+using cftest::Clock;
+using cftest::eventually;
+using cftest::Gate;
+using cftest::kLong;
+using cftest::kLongDuration;
+using cftest::usable_cpus;
 // How long a blocking task waits for its gate before it gives up (so that a failed test cannot leave a worker
 // behind for long).
 constexpr double kGateLimit = 60.0;
@@ -353,63 +354,6 @@ cf::TaskCall c_call(cf_task_fn fn) {
 // ---------------------------------------------------------------------------------------------------------------
 // Test tools
 
-// Polls pred every millisecond until it holds or kLong ran out; returns its last value. For what no event
-// announces (a file appearing, a process leaving /proc).
-template <class Pred>
-bool eventually(Pred pred) {
-    auto end = Clock::now() + kLongDuration;
-    while (!pred()) {
-        if (Clock::now() >= end) return pred();
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
-// A one-shot event between threads of the test process.
-class Event {
-public:
-    void set() {
-        std::lock_guard<std::mutex> lock(mu_);
-        set_ = true;
-        cv_.notify_all();
-    }
-    bool wait(double seconds = kLong) {
-        std::unique_lock<std::mutex> lock(mu_);
-        return cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return set_; });
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool set_ = false;
-};
-
-// Runs fn on its own thread so that the test can wait for it with a bound. If fn never returns (a deadlock in the
-// library), the thread is detached and leaked, and whatever fn uses must be leaked too: the tests that use this
-// hand it a heap object and forget the object when it did not finish.
-class Bounded {
-public:
-    template <class F>
-    explicit Bounded(F fn) : done_(std::make_shared<Event>()) {
-        thread_ = std::thread([fn = std::move(fn), done = done_]() mutable {
-            fn();
-            done->set();
-        });
-    }
-    Bounded(const Bounded &) = delete;
-    Bounded &operator=(const Bounded &) = delete;
-    ~Bounded() {
-        if (finished_) thread_.join(); else thread_.detach();
-    }
-    bool finished() { return finished_ = done_->wait(kLong); }
-    bool still_running() { return !(finished_ = done_->wait(std::chrono::duration<double>(kGrace).count())); }
-
-private:
-    std::shared_ptr<Event> done_;
-    std::thread thread_;
-    bool finished_ = false;
-};
-
 // A scratch directory where tests and tasks meet (see the top of the file); removed at the end of the test.
 class Scratch {
 public:
@@ -501,13 +445,6 @@ pid_t pid_of(const cf::FutureBase &f) { return static_cast<pid_t>(std::atol(text
 
 bool contains(const std::string &haystack, const std::string &needle) {
     return haystack.find(needle) != std::string::npos;
-}
-
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-    return static_cast<std::size_t>(CPU_COUNT(&set));
 }
 
 // The fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime. Empty when
@@ -1043,14 +980,14 @@ TEST_P(ProcessPoolSubmit, DoneCallbackMaySubmitToThePool) {
     ASSERT_TRUE(s.wait_started(0));
     std::mutex mu;
     cf::FutureBase second;
-    Event submitted;
+    Gate submitted;
     first.add_done_callback([&](const cf::FutureBase &) {
         cf::FutureBase f = ex.submit_named("test_process_pool.echo", "from a callback");
         {
             std::lock_guard<std::mutex> lock(mu);
             second = f;
         }
-        submitted.set();
+        submitted.open();
     });
     s.open();
     ASSERT_TRUE(submitted.wait());
@@ -1731,10 +1668,10 @@ TEST_P(ProcessPoolShutdown, ShutdownFromADoneCallbackDoesNotDeadlock) {
     auto *ex = new cf::ProcessPoolExecutor(options(1));
     cf::FutureBase f = ex->submit_named("test_process_pool.gate", s.gate(0));
     ASSERT_TRUE(s.wait_started(0));
-    Event called;
+    Gate called;
     f.add_done_callback([ex, &called](const cf::FutureBase &) {
         ex->shutdown(true);
-        called.set();
+        called.open();
     });
     s.open();
     if (!called.wait()) {
@@ -2139,7 +2076,7 @@ TEST_P(ProcessPoolDeadlock, DoneCallbackSubmittingIntoAFullArena) {
     ASSERT_TRUE(s.wait_started(0));
     auto follow_ups = std::make_shared<std::vector<cf::FutureBase>>();
     auto error = std::make_shared<std::string>();
-    auto called = std::make_shared<Event>();
+    auto called = std::make_shared<Gate>();
     fs[0].add_done_callback([ex, follow_ups, error, called](const cf::FutureBase &) {
         try {
             for (int i = 0; i < 2; ++i)
@@ -2147,7 +2084,7 @@ TEST_P(ProcessPoolDeadlock, DoneCallbackSubmittingIntoAFullArena) {
         } catch (const cf::Error &e) {
             *error = e.what();
         }
-        called->set();
+        called->open();
     });
     s.open();
     if (!called->wait(kLong)) {

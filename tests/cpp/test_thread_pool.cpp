@@ -45,44 +45,24 @@
 #include <cfutures/cfutures.h>
 #include <cfutures/cfutures.hpp>
 
+#include "pool_test_support.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using cftest::Bounded;
+using cftest::Clock;
+using cftest::eventually;
+using cftest::Gate;
+using cftest::kLong;
+using cftest::kLongDuration;
+using cftest::Latch;
+using cftest::usable_cpus;
+// How long a test watches a call it expects to be blocked. Used only to assert "not returned yet".
+constexpr auto kGrace = cftest::kPoolGrace;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Test tools
-
-// A bound no correct run comes near: a wait that reaches it means a lost wake-up or a deadlock, and the test
-// fails instead of hanging.
-constexpr double kLong = 30.0;
-constexpr auto kLongDuration = std::chrono::seconds(30);
-// How long a test watches a call it expects to be blocked. Used only to assert "not returned yet".
-constexpr auto kGrace = std::chrono::milliseconds(50);
-
-// A one-shot event: closed until open() is called, then open for good.
-class Gate {
-public:
-    void open() {
-        std::lock_guard<std::mutex> lock(mu_);
-        open_ = true;
-        cv_.notify_all();
-    }
-    // True once open; false if kLong (or the given time) ran out first.
-    bool wait(double seconds = kLong) {
-        std::unique_lock<std::mutex> lock(mu_);
-        return cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return open_; });
-    }
-    bool is_open() {
-        std::lock_guard<std::mutex> lock(mu_);
-        return open_;
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
 
 // Opens gates when it goes out of scope. Declared after the executor, it runs before the executor's destructor,
 // so a test that fails half-way does not leave tasks blocked on a gate that the destructor would wait for.
@@ -97,69 +77,6 @@ private:
     std::vector<Gate *> gates_;
 };
 
-// Counts down; wait() returns once the count reached zero (bounded by kLong).
-class Latch {
-public:
-    explicit Latch(int count) : count_(count) {}
-    void count_down() {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (--count_ <= 0) cv_.notify_all();
-    }
-    bool wait() {
-        std::unique_lock<std::mutex> lock(mu_);
-        return cv_.wait_for(lock, kLongDuration, [this] { return count_ <= 0; });
-    }
-    bool arrive_and_wait() {
-        count_down();
-        return wait();
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    int count_;
-};
-
-// Polls pred (every millisecond) until it holds or kLong ran out; returns its last value. For conditions that no
-// event announces (a thread leaving /proc, a thread falling asleep).
-template <class Pred>
-bool eventually(Pred pred) {
-    auto end = Clock::now() + kLongDuration;
-    while (!pred()) {
-        if (Clock::now() >= end) return pred();
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
-// Runs fn on a thread of its own and lets the test wait for it with a bound. If fn never finishes (a deadlock in
-// the library), the thread is detached and leaked so that the test fails instead of hanging; whatever fn uses must
-// then be leaked too (the tests that use this keep their executor on the heap and release it on failure).
-class Bounded {
-public:
-    template <class F>
-    explicit Bounded(F fn) : done_(std::make_shared<Gate>()) {
-        thread_ = std::thread([fn = std::move(fn), done = done_]() mutable {
-            fn();
-            done->open();
-        });
-    }
-    Bounded(const Bounded &) = delete;
-    Bounded &operator=(const Bounded &) = delete;
-    ~Bounded() {
-        if (done_->is_open())
-            thread_.join();
-        else
-            thread_.detach();
-    }
-    bool finished() { return done_->wait(kLong); }
-    bool still_running() { return !done_->wait(std::chrono::duration<double>(kGrace).count()); }
-
-private:
-    std::shared_ptr<Gate> done_;
-    std::thread thread_;
-};
-
 cf::ThreadPoolExecutor::Options pool_options(std::size_t max_workers, std::string prefix = {},
                                              std::function<void()> initializer = {}) {
     cf::ThreadPoolExecutor::Options o;
@@ -169,19 +86,24 @@ cf::ThreadPoolExecutor::Options pool_options(std::size_t max_workers, std::strin
     return o;
 }
 
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-    return static_cast<std::size_t>(CPU_COUNT(&set));
-}
-
 long current_tid() { return static_cast<long>(syscall(SYS_gettid)); }
 
 std::string own_thread_name() {
     char name[64] = {};
     pthread_getname_np(pthread_self(), name, sizeof name);
     return name;
+}
+
+// Submits n tasks that each wait until all n are running (so each has a thread of its own), then return the name of
+// their thread. all_running must count n and outlive the executor (declare it first); the test waits on it.
+std::vector<cf::Future<std::string>> submit_name_reporters(cf::ThreadPoolExecutor &ex, int n, Latch &all_running) {
+    std::vector<cf::Future<std::string>> names;
+    for (int i = 0; i < n; ++i)
+        names.push_back(ex.submit([&all_running] {
+            all_running.arrive_and_wait();
+            return own_thread_name();
+        }));
+    return names;
 }
 
 // The names of all threads of this process, as the kernel keeps them (/proc/self/task/<tid>/comm).
@@ -201,11 +123,15 @@ std::size_t count_named(const std::string &name) {
     return static_cast<std::size_t>(std::count(names.begin(), names.end(), name));
 }
 
-std::size_t count_with_prefix(const std::string &prefix) {
-    std::size_t n = 0;
-    for (const std::string &name : thread_names()) n += name.compare(0, prefix.size(), prefix) == 0;
-    return n;
+// The names of this process's threads that begin with prefix.
+std::multiset<std::string> names_with_prefix(const std::string &prefix) {
+    std::multiset<std::string> out;
+    for (const std::string &name : thread_names())
+        if (name.compare(0, prefix.size(), prefix) == 0) out.insert(name);
+    return out;
 }
+
+std::size_t count_with_prefix(const std::string &prefix) { return names_with_prefix(prefix).size(); }
 
 // The fields of /proc/self/stat (or of a thread's stat) after the command name: [0] is the state, [11] utime,
 // [12] stime.
@@ -406,17 +332,10 @@ TEST(ThreadPoolThreads, IdleThreadIsReusedEveryTime) {
 TEST(ThreadPoolThreads, ThreadsAreNamedPrefixUnderscoreIndex) {
     Latch all_running(5);
     cf::ThreadPoolExecutor ex(pool_options(5, "SpecialPool"));
-    std::vector<cf::Future<std::string>> names;
-    for (int i = 0; i < 5; ++i)
-        names.push_back(ex.submit([&all_running] {
-            all_running.arrive_and_wait();
-            return own_thread_name();
-        }));
+    auto names = submit_name_reporters(ex, 5, all_running);
     ASSERT_TRUE(all_running.wait());
     // All five are running (each on its own thread) while we look at /proc.
-    std::multiset<std::string> in_proc;
-    for (const std::string &n : thread_names())
-        if (n.rfind("SpecialPool", 0) == 0) in_proc.insert(n);
+    std::multiset<std::string> in_proc = names_with_prefix("SpecialPool");
     std::multiset<std::string> expected{"SpecialPool_0", "SpecialPool_1", "SpecialPool_2", "SpecialPool_3",
                                         "SpecialPool_4"};
     EXPECT_EQ(in_proc, expected);
@@ -433,12 +352,7 @@ TEST(ThreadPoolThreads, LongPrefixIsCutTo15Bytes) {
     const std::string cut = prefix.substr(0, 15);  // "a_rather_long_t"
     Latch all_running(3);
     cf::ThreadPoolExecutor ex(pool_options(3, prefix));
-    std::vector<cf::Future<std::string>> names;
-    for (int i = 0; i < 3; ++i)
-        names.push_back(ex.submit([&all_running] {
-            all_running.arrive_and_wait();
-            return own_thread_name();
-        }));
+    auto names = submit_name_reporters(ex, 3, all_running);
     ASSERT_TRUE(all_running.wait());
     EXPECT_EQ(count_named(cut), 3u);
     for (auto &f : names) EXPECT_EQ(f.result(kLong), cut);
@@ -450,16 +364,9 @@ TEST(ThreadPoolThreads, NameIsCutAfterTheIndexDigitsThatFit) {
     ASSERT_EQ(prefix.size(), 13u);
     Latch all_running(12);
     cf::ThreadPoolExecutor ex(pool_options(12, prefix));
-    std::vector<cf::Future<std::string>> names;
-    for (int i = 0; i < 12; ++i)
-        names.push_back(ex.submit([&all_running] {
-            all_running.arrive_and_wait();
-            return own_thread_name();
-        }));
+    auto names = submit_name_reporters(ex, 12, all_running);
     ASSERT_TRUE(all_running.wait());
-    std::multiset<std::string> in_proc;
-    for (const std::string &n : thread_names())
-        if (n.rfind(prefix, 0) == 0) in_proc.insert(n);
+    std::multiset<std::string> in_proc = names_with_prefix(prefix);
     std::multiset<std::string> expected;
     for (int i = 0; i < 12; ++i) expected.insert((prefix + "_" + std::to_string(i)).substr(0, 15));
     EXPECT_EQ(in_proc, expected);

@@ -22,26 +22,21 @@
 namespace {
 
 using namespace std::chrono_literals;
-using cftest::cancelled_and_notified_future;
-using cftest::cancelled_future;
-using cftest::DiskFull;
-using cftest::failed_future;
-using cftest::kLong;
-using cftest::on_thread;
-using cftest::pending_future;
-using cftest::positions;
-using cftest::running_future;
-using cftest::still_blocked;
-using cftest::successful_future;
-using cftest::ThreadGroup;
-using Futures = std::vector<cf::Future<int>>;
-using Positions = std::vector<int>;
+using namespace cftest;  // the helpers of future_test_support.hpp
 
 // cf::wait with kLong as timeout, checking it returned because the condition held. wait() reports the states it
 // sees when it returns, so a missed wake-up would still give the right sets, only late: the time tells.
 cf::DoneAndNotDone<int> wait_long(const Futures &fs, cf::ReturnWhen when) {
     cftest::WakeCheck check;
     return cf::wait(fs, kLong, when);
+}
+
+// Starts wait_long(fs, when) on a thread of its own and checks that it blocks (none of its conditions holds yet);
+// the test then completes futures and takes wait()'s answer from the returned std::future.
+std::future<cf::DoneAndNotDone<int>> start_blocked_wait(const Futures &fs, cf::ReturnWhen when) {
+    auto waiter = on_thread([fs, when] { return wait_long(fs, when); });
+    EXPECT_TRUE(still_blocked(waiter)) << "wait() returned before its condition held";
+    return waiter;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -73,8 +68,7 @@ TEST(Wait, DuplicatePendingFutureCompletedLaterIsCountedOnce) {
     cf::Promise<int> p;
     auto f = p.get_future();
     auto g = successful_future();
-    auto waiter = on_thread([f, g] { return wait_long(Futures{f, g, f, f}, cf::ReturnWhen::AllCompleted); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(Futures{f, g, f, f}, cf::ReturnWhen::AllCompleted);
     p.set_result(1);
     auto r = waiter.get();
     EXPECT_EQ(r.done.size(), 2u);
@@ -146,9 +140,8 @@ TEST(Wait, FirstExceptionSomeAlreadyComplete) {
     auto f1 = p1.get_future();
     auto f2 = pending_future();  // never completes
     Futures fs{successful_future(), cancelled_future(), cancelled_and_notified_future(), f1, f2};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::FirstException); });
     // The finished and cancelled futures are no exception: the wait goes on.
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::FirstException);
     p1.set_failure(cf::Status::TaskFailed, "ZeroDivisionError", "integer division or modulo by zero");
     auto r = waiter.get();
     EXPECT_EQ(positions(r.done, fs), (Positions{0, 1, 2, 3}));
@@ -178,8 +171,7 @@ TEST(Wait, FirstExceptionIgnoresACancelWhileWaiting) {
     auto f2 = p2.get_future();
     auto f3 = pending_future();  // never completes
     Futures fs{f1, f2, f3};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::FirstException); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::FirstException);
     EXPECT_TRUE(f1.cancel());
     EXPECT_TRUE(still_blocked(waiter)) << "a cancel woke FIRST_EXCEPTION";
     p2.set_exception(std::make_exception_ptr(DiskFull("x")));
@@ -192,8 +184,7 @@ TEST(Wait, FirstExceptionHoldsWhenAllAreDoneWithoutFailure) {
     cf::Promise<int> p;
     auto f = p.get_future();
     Futures fs{successful_future(), cancelled_future(), f};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::FirstException); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::FirstException);
     p.set_result(1);
     auto r = waiter.get();
     EXPECT_EQ(r.done.size(), 3u);
@@ -223,8 +214,7 @@ TEST(Wait, AllCompletedIsWokenByTheLastCompletion) {
     auto f1 = p1.get_future();
     auto f2 = p2.get_future();
     Futures fs{f1, successful_future(), f2};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::AllCompleted); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::AllCompleted);
     p1.set_result(1);
     EXPECT_TRUE(still_blocked(waiter)) << "ALL_COMPLETED returned with a future still pending";
     p2.set_result(2);
@@ -268,8 +258,7 @@ TEST(Wait, SetResultFromAnotherThreadWakesIt) {
     cf::Promise<int> p;
     auto f = p.get_future();
     Futures fs{f};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::AllCompleted); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::AllCompleted);
     ThreadGroup threads;
     threads.spawn([p]() mutable { p.set_result(5); });
     auto r = waiter.get();
@@ -280,8 +269,7 @@ TEST(Wait, SetResultFromAnotherThreadWakesIt) {
 TEST(Wait, CancelFromAnotherThreadWakesIt) {
     auto f = pending_future();
     Futures fs{f, pending_future()};
-    auto waiter = on_thread([fs] { return wait_long(fs, cf::ReturnWhen::FirstCompleted); });
-    EXPECT_TRUE(still_blocked(waiter));
+    auto waiter = start_blocked_wait(fs, cf::ReturnWhen::FirstCompleted);
     ThreadGroup threads;
     threads.spawn([f]() mutable { EXPECT_TRUE(f.cancel()); });
     auto r = waiter.get();
