@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "../src/executor/map_iterator.hpp"
+#include "../src/registry/registry.hpp"
 #include "capi_support.hpp"
 #include "handles.hpp"
 #include "options.hpp"
@@ -23,11 +24,10 @@ cf::MapOptions map_options(const cf_map_options &o) {
     return m;
 }
 
-int start_map(const char *function, cf_executor *ex, cf_task_fn fn, void *user_data, const cf_map_options *o,
+int start_map(const char *function, cf_executor *ex, const cf::TaskCall &call, const cf_map_options *o,
               cf_map_iter **out, cf::detail::ArgSource source) {
     cf_executor *e = handle_cast<cf_executor>(ex);
     if (!e) return bad_handle(function, "executor", ex);
-    if (!fn) return null_argument(function, "fn");
     cf_map_options opts;
     cf_map_options_init(&opts);
     int rc = read_options(o, kMapOptionsV1, opts, function);
@@ -35,11 +35,58 @@ int start_map(const char *function, cf_executor *ex, cf_task_fn fn, void *user_d
     if (opts.chunksize == 0) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": chunksize must be at least 1");
     if (!timeout_ok(opts.timeout)) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": timeout is NaN");
     return guarded([&]() -> int {
-        auto it = std::make_unique<MapIterator>(e->executor->shared_core(), c_task_call(fn, user_data),
-                                                std::move(source), map_options(opts));
+        auto it = std::make_unique<MapIterator>(e->executor->shared_core(), call, std::move(source), map_options(opts));
         *out = reinterpret_cast<cf_map_iter *>(it.release());
         return CF_OK;
     });
+}
+
+// The task to map: a function, or a registered name (looked up now, as cf_submit_named would on a thread pool).
+int task_of(const char *function, cf_task_fn fn, void *user_data, cf::TaskCall &call) {
+    if (!fn) return null_argument(function, "fn");
+    call = c_task_call(fn, user_data);
+    return CF_OK;
+}
+int task_named(const char *function, const char *task, cf::TaskCall &call) {
+    if (!task) return null_argument(function, "task");
+    auto registered = cf::detail::find_task(std::string_view(task));
+    if (!registered)
+        return fail(CF_E_UNKNOWN_TASK, std::string(function) + ": no task is registered as '" + task + "'");
+    call = registered->call;
+    return CF_OK;
+}
+
+// The argument sources: an array of slices, or a caller's cf_arg_source. Check what can be checked up front.
+int array_source(const char *function, const cf_slice *args, size_t n_args, cf::detail::ArgSource &out) {
+    if (n_args && !args) return null_argument(function, "args (with n_args > 0)");
+    for (size_t i = 0; i < n_args; ++i)
+        if (!args[i].data && args[i].len)
+            return fail(CF_E_INVALID_ARGUMENT,
+                        std::string(function) + ": args[" + std::to_string(i) + "] has NULL data and a length");
+    size_t next = 0;
+    out = [args, n_args, next](std::string_view &arg) mutable {
+        if (next == n_args) return false;
+        const cf_slice &s = args[next++];
+        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
+        return true;
+    };
+    return CF_OK;
+}
+int caller_source(const char *function, cf_arg_source source, void *state, cf::detail::ArgSource &out) {
+    if (!source) return null_argument(function, "source");
+    out = [function, source, state](std::string_view &arg) {
+        cf_slice s{nullptr, 0};
+        int rc = source(state, &s);
+        if (rc == CF_DONE) return false;
+        if (rc != CF_OK)
+            throw cf::InvalidArgument(std::string(function) + ": the argument source returned " + std::to_string(rc) +
+                                      " (" + cf_status_name(rc) + ")");
+        if (!s.data && s.len)
+            throw cf::InvalidArgument(std::string(function) + ": the source gave NULL data with a length");
+        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
+        return true;
+    };
+    return CF_OK;
 }
 
 MapIterator *iterator_of(const cf_map_iter *it) { return handle_cast<MapIterator>(const_cast<cf_map_iter *>(it)); }
@@ -60,37 +107,44 @@ CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slic
                   const cf_map_options *o, cf_map_iter **out) {
     if (!out) return null_argument("cf_map", "out");
     *out = nullptr;
-    if (n_args && !args) return null_argument("cf_map", "args (with n_args > 0)");
-    for (size_t i = 0; i < n_args; ++i)
-        if (!args[i].data && args[i].len)
-            return fail(CF_E_INVALID_ARGUMENT, "cf_map: args[" + std::to_string(i) + "] has NULL data and a length");
-    size_t next = 0;
-    auto source = [args, n_args, next](std::string_view &arg) mutable {
-        if (next == n_args) return false;
-        const cf_slice &s = args[next++];
-        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
-        return true;
-    };
-    return start_map("cf_map", ex, fn, user_data, o, out, source);
+    cf::TaskCall call;
+    cf::detail::ArgSource source;
+    int rc = task_of("cf_map", fn, user_data, call);
+    if (rc == CF_OK) rc = array_source("cf_map", args, n_args, source);
+    return rc == CF_OK ? start_map("cf_map", ex, call, o, out, std::move(source)) : rc;
 }
 
 CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
                          const cf_map_options *o, cf_map_iter **out) {
     if (!out) return null_argument("cf_map_source", "out");
     *out = nullptr;
-    if (!source) return null_argument("cf_map_source", "source");
-    auto pull = [source, state](std::string_view &arg) {
-        cf_slice s{nullptr, 0};
-        int rc = source(state, &s);
-        if (rc == CF_DONE) return false;
-        if (rc != CF_OK)
-            throw cf::InvalidArgument("cf_map_source: the argument source returned " + std::to_string(rc) + " (" +
-                                      cf_status_name(rc) + ")");
-        if (!s.data && s.len) throw cf::InvalidArgument("cf_map_source: the source gave NULL data with a length");
-        arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
-        return true;
-    };
-    return start_map("cf_map_source", ex, fn, user_data, o, out, pull);
+    cf::TaskCall call;
+    cf::detail::ArgSource pull;
+    int rc = task_of("cf_map_source", fn, user_data, call);
+    if (rc == CF_OK) rc = caller_source("cf_map_source", source, state, pull);
+    return rc == CF_OK ? start_map("cf_map_source", ex, call, o, out, std::move(pull)) : rc;
+}
+
+CF_API int cf_map_named(cf_executor *ex, const char *task, const cf_slice *args, size_t n_args,
+                        const cf_map_options *o, cf_map_iter **out) {
+    if (!out) return null_argument("cf_map_named", "out");
+    *out = nullptr;
+    cf::TaskCall call;
+    cf::detail::ArgSource source;
+    int rc = task_named("cf_map_named", task, call);
+    if (rc == CF_OK) rc = array_source("cf_map_named", args, n_args, source);
+    return rc == CF_OK ? start_map("cf_map_named", ex, call, o, out, std::move(source)) : rc;
+}
+
+CF_API int cf_map_named_source(cf_executor *ex, const char *task, cf_arg_source source, void *state,
+                               const cf_map_options *o, cf_map_iter **out) {
+    if (!out) return null_argument("cf_map_named_source", "out");
+    *out = nullptr;
+    cf::TaskCall call;
+    cf::detail::ArgSource pull;
+    int rc = task_named("cf_map_named_source", task, call);
+    if (rc == CF_OK) rc = caller_source("cf_map_named_source", source, state, pull);
+    return rc == CF_OK ? start_map("cf_map_named_source", ex, call, o, out, std::move(pull)) : rc;
 }
 
 CF_API int cf_map_next(cf_map_iter *it, cf_slice *result) {

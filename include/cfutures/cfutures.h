@@ -274,6 +274,13 @@ CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slic
                   const cf_map_options *o, cf_map_iter **out);
 CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
                          const cf_map_options *o, cf_map_iter **out);
+/* The same over the task registered under `task` (cf_task_register / CF_TASK), as cf_submit_named is to cf_submit:
+ * for process pools whose program holds the task only by name (a plugin library, a binding). The name is looked
+ * up in this process: CF_E_UNKNOWN_TASK when nothing is registered under it. */
+CF_API int cf_map_named(cf_executor *ex, const char *task, const cf_slice *args, size_t n_args,
+                        const cf_map_options *o, cf_map_iter **out);
+CF_API int cf_map_named_source(cf_executor *ex, const char *task, cf_arg_source source, void *state,
+                               const cf_map_options *o, cf_map_iter **out);
 /* CF_OK with the next result (valid until the next call), CF_DONE, or the failure's status (once). */
 CF_API int cf_map_next(cf_map_iter *it, cf_slice *result);
 /* Describes the failure cf_map_next last returned; its strings live until the next call on the iterator. */

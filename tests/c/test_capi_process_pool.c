@@ -241,6 +241,82 @@ static void test_bad_input(void) {
     CHECK_INT(cf_executor_kill_workers(NULL), CF_E_INVALID_ARGUMENT);
 }
 
+/* cf_map_named / cf_map_named_source: a process-pool map by registered name, in chunks, in order. */
+struct count_source {
+    int64_t next, end, current;
+};
+/* Gives next, next + 1, ... up to end (exclusive); each value stays valid until the next call. */
+static int counting(void *state, cf_slice *out) {
+    struct count_source *s = (struct count_source *)state;
+    if (s->next == s->end) return CF_DONE;
+    s->current = s->next++;
+    out->data = &s->current;
+    out->len = sizeof s->current;
+    return CF_OK;
+}
+
+static void test_map_named(cf_start_method method) {
+    cf_process_pool_options o;
+    cf_executor *ex = NULL;
+    cf_map_iter *it = NULL;
+    cf_map_options mo;
+    cf_slice out, args[7];
+    int64_t v[7] = {1, 2, 3, 4, 5, 6, 7}, r = 0;
+    int i, rc;
+    cf_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.start_method = method;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    for (i = 0; i < 7; ++i) args[i].data = &v[i], args[i].len = sizeof v[i];
+    cf_map_options_init(&mo);
+    mo.chunksize = 3;
+    CHECK_INT(cf_map_named(ex, "square", args, 7, &mo, &it), CF_OK);
+    for (i = 0; (rc = cf_map_next(it, &out)) == CF_OK; ++i) {
+        memcpy(&r, out.data, sizeof r);
+        CHECK_INT(r, v[i] * v[i]);
+    }
+    CHECK_INT(rc, CF_DONE);
+    CHECK_INT(i, 7);
+    cf_map_free(it);
+
+    {   /* lazily, at most 2 chunks in flight */
+        struct count_source src = {1, 41, 0};
+        int64_t sum = 0;
+        mo.buffersize = 2;
+        CHECK_INT(cf_map_named_source(ex, "square", counting, &src, &mo, &it), CF_OK);
+        while ((rc = cf_map_next(it, &out)) == CF_OK) {
+            memcpy(&r, out.data, sizeof r);
+            sum += r;
+        }
+        CHECK_INT(rc, CF_DONE);
+        CHECK_INT(sum, 40 * 41 * 81 / 6); /* 1^2 + ... + 40^2 */
+        cf_map_free(it);
+    }
+    {   /* a failing item ends the map with the task's error, after the items before it */
+        int64_t bad = 0;
+        args[3].data = &bad;
+        args[3].len = 1;
+        mo.buffersize = 0;
+        CHECK_INT(cf_map_named(ex, "square", args, 7, &mo, &it), CF_OK);
+        for (i = 0; (rc = cf_map_next(it, &out)) == CF_OK; ++i) {
+        }
+        CHECK_INT(i, 3);
+        CHECK_INT(rc, CF_E_TASK_FAILED);
+        CHECK_CONTAINS(cf_last_error(), "square wants 8 bytes");
+        cf_map_free(it);
+        args[3].data = &v[3];
+        args[3].len = sizeof v[3];
+    }
+    CHECK_INT(cf_map_named(ex, "no.such.task", args, 7, &mo, &it), CF_E_UNKNOWN_TASK);
+    CHECK_CONTAINS(cf_last_error(), "no.such.task");
+    CHECK(it == NULL);
+    CHECK_INT(cf_map_named(ex, NULL, args, 7, &mo, &it), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_map_named(ex, "square", NULL, 7, &mo, &it), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_map_named_source(ex, "square", NULL, NULL, &mo, &it), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_map_named(ex, "square", args, 7, &mo, NULL), CF_E_INVALID_ARGUMENT);
+    cf_executor_free(ex);
+}
+
 int main(void) {
     CHECK_INT(cf_process_worker_entry(), CF_OK);  /* in a spawned worker this never returns */
     test_bad_input();
@@ -255,5 +331,7 @@ int main(void) {
     test_kill_workers(CF_START_FORKSERVER);
     test_cancel_running(CF_START_FORK);
     test_cancel_running(CF_START_SPAWN);
+    test_map_named(CF_START_FORK);
+    test_map_named(CF_START_SPAWN);
     return check_summary();
 }

@@ -284,6 +284,22 @@ extern "C" {
         o: *const cf_map_options,
         out: *mut *mut cf_map_iter,
     ) -> c_int;
+    pub fn cf_map_named(
+        ex: *mut cf_executor,
+        task: *const c_char,
+        args: *const cf_slice,
+        n_args: usize,
+        o: *const cf_map_options,
+        out: *mut *mut cf_map_iter,
+    ) -> c_int;
+    pub fn cf_map_named_source(
+        ex: *mut cf_executor,
+        task: *const c_char,
+        source: cf_arg_source,
+        state: *mut c_void,
+        o: *const cf_map_options,
+        out: *mut *mut cf_map_iter,
+    ) -> c_int;
     pub fn cf_map_next(it: *mut cf_map_iter, result: *mut cf_slice) -> c_int;
     pub fn cf_map_error(it: *const cf_map_iter, out: *mut cf_error) -> c_int;
     pub fn cf_map_free(it: *mut cf_map_iter);
