@@ -68,6 +68,8 @@ class cf_error(ctypes.Structure):
 TASK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
 # void (*cf_done_fn)(cf_future *f, void *user_data)
 DONE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+# int (*cf_arg_source)(void *state, cf_slice *next)
+ARG_SOURCE = ctypes.CFUNCTYPE(c_int, c_void_p, ctypes.POINTER(cf_slice))
 
 
 class cf_thread_pool_options(ctypes.Structure):
@@ -93,6 +95,16 @@ class cf_process_pool_options(ctypes.Structure):
         ("initarg_len", c_size_t),
         ("shared_memory_bytes", c_size_t),
         ("worker_program", c_char_p),
+    ]
+
+
+class cf_map_options(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("timeout", ctypes.c_double),
+        ("chunksize", c_size_t),
+        ("buffersize", c_size_t),
+        ("unordered", c_int),
     ]
 
 
@@ -168,6 +180,16 @@ def _proto(name, restype, *argtypes):
     return fn
 
 
+def _optional_proto(name, restype, *argtypes):
+    """As _proto, for a function that an older 0.x library may lack: None then."""
+    fn = getattr(lib, name, None)
+    if fn is None:
+        return None
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
 def _version_text():
     try:
         lib.cf_version_string.restype = c_char_p
@@ -217,6 +239,15 @@ cf_executor_shutdown = _proto("cf_executor_shutdown", c_int, c_void_p, c_int, c_
 cf_executor_terminate_workers = _proto("cf_executor_terminate_workers", c_int, c_void_p)
 cf_executor_kill_workers = _proto("cf_executor_kill_workers", c_int, c_void_p)
 cf_executor_free = _proto("cf_executor_free", None, c_void_p)
+
+# map by task name (newer than 0.1.0: without it ProcessPoolExecutor.map submits one task per item).
+cf_map_options_init = _optional_proto("cf_map_options_init", None, P(cf_map_options))
+cf_map_named_source = _optional_proto("cf_map_named_source", c_int, c_void_p, c_char_p, ARG_SOURCE, c_void_p,
+                                      P(cf_map_options), P(c_void_p))
+cf_map_next = _optional_proto("cf_map_next", c_int, c_void_p, P(cf_slice))
+cf_map_error = _optional_proto("cf_map_error", c_int, c_void_p, P(cf_error))
+cf_map_free = _optional_proto("cf_map_free", None, c_void_p)
+HAVE_MAP_NAMED = None not in (cf_map_options_init, cf_map_named_source, cf_map_next, cf_map_error, cf_map_free)
 
 _version = cf_version()
 version_info = (_version >> 16, (_version >> 8) & 0xFF, _version & 0xFF)

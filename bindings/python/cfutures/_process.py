@@ -6,14 +6,17 @@ that this process loads with ctypes before the pool starts its workers.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import itertools
 import os
 import threading
+import time
 import weakref
 
 from . import _lib
-from ._future import Future, _BYTES, _keys as _future_keys, _pending
+from ._future import (CancelledError, Future, TimeoutError, _BYTES, _failure_exception, _keys as _future_keys,
+                      _pending, _timeout_arg)
 from ._thread import Executor, _Handle, _finalize_pool, _live_executors
 from . import _thread
 
@@ -72,6 +75,126 @@ def _default_workers():
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def _task_name(fn, what):
+    if isinstance(fn, str):
+        return fn.encode("utf-8")
+    if isinstance(fn, bytes):
+        return fn
+    raise TypeError("ProcessPoolExecutor.%s: the task is a registered name (str), not %s; Python callables cannot "
+                    "run in libcfutures worker processes" % (what, type(fn).__name__))
+
+
+def _check_call(rc, what):
+    """check() for submit and map: a broken pool raises BrokenProcessPool with CPython's message."""
+    if rc == _lib.CF_E_BROKEN_PROCESS_POOL:
+        exc = _lib.make_error(rc, what)
+        exc.args = ("A child process terminated abruptly, the process pool is not usable anymore (%s)"
+                    % exc.library_message,)
+        raise exc
+    _lib.check(rc, what)
+
+
+_END = object()
+
+
+class _MapState:
+    """One ProcessPoolExecutor.map over cf_map_named_source: the input (the items taken ahead, then the rest of the
+    user's iterator), the cf_arg_source callback over it, and the C iterator (cf_map_iter), freed exactly once.
+
+    The library calls the callback on the thread that calls cf_map_named_source / cf_map_next (ctypes takes the
+    GIL for it). An exception from the user's iterator (or a non-bytes item) cannot cross into C: it is kept in
+    ``error``, the callback returns a failure status, and the Python side raises the kept exception instead of
+    the library's error."""
+
+    def __init__(self, ahead, rest):
+        self.ahead = ahead          # deque of bytes
+        self.rest = rest            # iterator, or None when the input is exhausted
+        self.current = None         # the bytes the library holds a view of, until its next pull
+        self.error = None
+        self.handle = None          # the cf_map_iter
+        self.lock = threading.Lock()
+        self.callback = _lib.ARG_SOURCE(self._pull)
+
+    def _pull(self, _state, out):
+        try:
+            self.current = None
+            if self.error is not None:
+                return _lib.CF_E_INVALID_ARGUMENT
+            if self.ahead:
+                data = self.ahead.popleft()
+            elif self.rest is None:
+                return _lib.CF_DONE
+            else:
+                try:
+                    item = next(self.rest)
+                except StopIteration:
+                    self.rest = None
+                    return _lib.CF_DONE
+                data = item
+            ptr, length, self.current = _lib.as_buffer(data, "ProcessPoolExecutor.map")
+            out[0].data = ptr.value
+            out[0].len = length
+            return _lib.CF_OK
+        except BaseException as exc:  # never into C: raised by the caller of cf_map_next
+            self.error = exc
+            self.rest = None
+            return _lib.CF_E_INVALID_ARGUMENT
+
+    def next(self):
+        """The next result (bytes), or _END; raises the failure."""
+        handle = self.handle
+        if handle is None:
+            return _END
+        out = _lib.cf_slice()
+        rc = _lib.cf_map_next(handle, ctypes.byref(out))
+        if rc == _lib.CF_OK:
+            return ctypes.string_at(out.data, out.len) if out.len else b""
+        if rc == _lib.CF_DONE:
+            return _END
+        raise self._failure(rc)
+
+    def _failure(self, rc):
+        if self.error is not None:
+            error, self.error = self.error, None
+            return error
+        text = _lib.last_error()
+        err = _lib.cf_error()
+        if _lib.cf_map_error(self.handle, ctypes.byref(err)) == _lib.CF_OK and err.status != _lib.CF_OK:
+            status = err.status
+            typ = (err.type or b"").decode("utf-8", "replace")
+            msg = (err.message or b"").decode("utf-8", "replace")
+            detail = (err.detail or b"").decode("utf-8", "replace")
+        else:
+            status, typ, msg, detail = rc, _lib.status_name(rc), text, ""
+        if status == _lib.CF_E_TIMEOUT:
+            return TimeoutError()
+        if status == _lib.CF_E_CANCELLED:
+            return CancelledError()
+        if status == _lib.CF_E_SHUTDOWN:
+            return _lib.make_error(status, "ProcessPoolExecutor.map", message=text)
+        return _failure_exception(status, typ, msg, detail)
+
+    def free(self):
+        """Frees the C iterator (cancelling what has not started); idempotent."""
+        with self.lock:
+            handle, self.handle = self.handle, None
+        if handle is not None:
+            _lib.cf_map_free(handle)
+        self.ahead = self.rest = self.current = None
+        self.callback = None    # (a reference cycle through the bound method otherwise)
+
+
+def _map_results(state):
+    try:
+        while True:
+            result = state.next()
+            if result is _END:
+                return
+            yield result
+    finally:
+        state.free()
 
 
 class ProcessPoolExecutor(Executor):
@@ -150,38 +273,92 @@ class ProcessPoolExecutor(Executor):
 
     def submit(self, fn, data=b"", /):
         """Runs the task registered as fn (a str) on data (bytes-like) in a worker; returns a Future of bytes."""
-        if isinstance(fn, str):
-            name = fn.encode("utf-8")
-        elif isinstance(fn, bytes):
-            name = fn
-        else:
-            raise TypeError("ProcessPoolExecutor.submit: the task is a registered name (str), not %s; Python "
-                            "callables cannot run in libcfutures worker processes" % type(fn).__name__)
+        name = _task_name(fn, "submit")
         ptr, length, keep = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
         with self._shutdown_lock:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            if _thread._global_shutdown:
-                raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+            self._check_open()
             out = ctypes.c_void_p()
             rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, ctypes.byref(out))
-            if rc == _lib.CF_E_BROKEN_PROCESS_POOL:
-                exc = _lib.make_error(rc, "ProcessPoolExecutor.submit")
-                exc.args = ("A child process terminated abruptly, the process pool is not usable anymore (%s)"
-                            % exc.library_message,)
-                raise exc
-            _lib.check(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
+            _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
         future = Future._for_task(_BYTES, next(_future_keys))
         future._attach(out.value)
         _pending[future._key] = future
         future._watch()
         return future
 
+    def _check_open(self):
+        """Raises RuntimeError once shutdown has begun (call with _shutdown_lock held)."""
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        if _thread._global_shutdown:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
     def map(self, fn, *iterables, timeout=None, chunksize=1, buffersize=None):
-        """map(task_name, iterable_of_bytes): the results (bytes) in input order; see Executor.map."""
+        """map(task_name, iterable_of_bytes): an iterator of the results (bytes), in input order.
+
+        chunksize: the items are sent to the workers in chunks of this many, each chunk one task that a worker
+        runs item after item (fewer round trips for many small items).
+        buffersize: None takes the whole input now; n keeps at most n items in flight, rounded up to whole
+        chunks (ceil(n / chunksize) chunks), pulling the input lazily as results are taken (Python 3.14).
+        timeout: seconds from this call; a result not available by then raises TimeoutError from the iterator.
+        The first item that fails raises its exception when the iterator reaches it (the results before it come
+        first), and the rest is cancelled. An unknown task name raises UnknownTaskError here, as submit does."""
         if len(iterables) != 1:
             raise TypeError("ProcessPoolExecutor.map takes one iterable of bytes (a task takes one argument)")
-        return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize, buffersize=buffersize)
+        if not _lib.HAVE_MAP_NAMED:   # an older library: one task per item, chunksize ignored
+            return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize, buffersize=buffersize)
+        name = _task_name(fn, "map")
+        if buffersize is not None and not isinstance(buffersize, int):
+            raise TypeError("buffersize must be an integer or None")
+        if buffersize is not None and buffersize < 1:
+            raise ValueError("buffersize must be None or > 0")
+        if not isinstance(chunksize, int):
+            raise TypeError("chunksize must be an integer")
+        if chunksize < 1:
+            raise ValueError("chunksize must be >= 1.")
+        end_time = None if timeout is None else _timeout_arg(timeout) + time.monotonic()
+        with self._shutdown_lock:
+            self._check_open()
+        # The first window of input is taken here, in Python, so that the user's iterator never runs inside the
+        # library call below (made with _shutdown_lock held): an iterator that submits to this pool or shuts it
+        # down must not deadlock. Later items are pulled lazily by cf_map_next, through _MapState._pull.
+        items = iter(iterables[0])
+        what = "ProcessPoolExecutor.map"
+        if buffersize is None:
+            chunks_in_flight = 0       # all at once
+            ahead = collections.deque(_lib.as_buffer(item, what)[2] for item in items)
+            rest = None
+        else:
+            chunks_in_flight = -(-buffersize // chunksize)     # the library counts chunks, CPython items
+            window = chunks_in_flight * chunksize
+            ahead = collections.deque(_lib.as_buffer(item, what)[2] for item in itertools.islice(items, window))
+            rest = items if len(ahead) == window else None
+        state = _MapState(ahead, rest)
+        opts = _lib.new_options(_lib.cf_map_options, _lib.cf_map_options_init)
+        opts.timeout = _lib.CF_FOREVER if end_time is None else max(end_time - time.monotonic(), 0.0)
+        opts.chunksize = chunksize
+        opts.buffersize = chunks_in_flight
+        opts.unordered = 0
+        out = ctypes.c_void_p()
+        with self._shutdown_lock:
+            self._check_open()
+            rc = _lib.cf_map_named_source(self._handle.handle, name, state.callback, None, ctypes.byref(opts),
+                                          ctypes.byref(out))
+            if rc < 0:
+                error, state.error = state.error, None
+                state.free()
+                if error is not None:
+                    try:
+                        raise error
+                    finally:
+                        error = None
+                _check_call(rc, "ProcessPoolExecutor.map(%r)" % (fn,))
+            state.handle = out.value
+        results = _map_results(state)
+        # An iterator never started (or dropped unfinished) frees the C iterator when collected; a finished or
+        # closed one has freed it already (free is idempotent).
+        weakref.finalize(results, state.free)
+        return results
 
     def shutdown(self, wait=True, *, cancel_futures=False):
         """Refuses new work; cancel_futures cancels what has not started (and asks running tasks to stop);

@@ -107,6 +107,25 @@ static int pid(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
 }
 CF_TASK("test.pid", pid);
 
+/* "<pid>:<n>": the worker's pid and how many times this task has run in that process (1 first), to see which
+ * items of a map ran together in one worker, one after the other (a chunk). */
+static int count(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    static long calls;
+    char text[48];
+    int n;
+    (void)arg, (void)len, (void)user_data;
+    n = snprintf(text, sizeof text, "%ld:%ld", (long)getpid(), ++calls);
+    return cf_task_return(ctx, text, (size_t)n);
+}
+CF_TASK("test.count", count);
+
+/* The argument back, unless it starts with "bad": then ValueError with the argument as the message. */
+static int check(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    if (len >= 3 && memcmp(arg, "bad", 3) == 0) return fail(ctx, arg, len, user_data);
+    return cf_task_return(ctx, arg, len);
+}
+CF_TASK("test.check", check);
+
 /* An initializer: succeeds unless its argument is "fail". */
 static int init(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     (void)user_data;

@@ -1,4 +1,6 @@
 """ProcessPoolExecutor: C tasks registered by name (tests/tasks.c), bytes in and out, in worker processes."""
+import gc
+import itertools
 import multiprocessing
 import os
 import struct
@@ -80,6 +82,190 @@ class ProcessPoolTestMixin:
             next(it)
         with self.assertRaises(TypeError):
             ex.map("test.echo", [b"a"], [b"b"])
+
+    # -- map: chunks through cf_map_named_source ----------------------------------------------------------------
+
+    def test_map_chunksize_ordered_results(self):
+        ex = self.pool()
+        items = [b"item-%02d" % i for i in range(25)]
+        expected = [x[::-1] for x in items]
+        for chunksize in (1, 4, 7, 25, 100):
+            with self.subTest(chunksize=chunksize):
+                self.assertEqual(list(ex.map("test.reverse", items, chunksize=chunksize)), expected)
+                self.assertEqual(list(ex.map("test.reverse", iter(items), chunksize=chunksize, buffersize=3)),
+                                 expected)
+        self.assertEqual(list(ex.map("test.echo", [], chunksize=4)), [])
+        self.assertEqual(list(ex.map("test.echo", [bytearray(b"ba"), memoryview(b"mv"), b""])), [b"ba", b"mv", b""])
+        with self.assertRaises(ValueError):
+            ex.map("test.echo", [b"a"], chunksize=0)
+        with self.assertRaises(ValueError):
+            ex.map("test.echo", [b"a"], buffersize=0)
+        with self.assertRaises(TypeError):
+            ex.map("test.echo", [b"a"], buffersize=1.5)
+
+    def test_map_chunk_runs_in_one_worker(self):
+        # test.count gives "<pid>:<n>" with n the task's invocation count in that worker. A chunk is one task for
+        # one worker, which runs its items one after the other: the same pid and consecutive counts.
+        ex = self.pool(max_workers=2)
+        chunksize = 4
+        results = [r.decode().split(":") for r in ex.map("test.count", [b""] * 24, chunksize=chunksize)]
+        self.assertEqual(len(results), 24)
+        for start in range(0, 24, chunksize):
+            chunk = results[start:start + chunksize]
+            self.assertEqual(len({pid for pid, _ in chunk}), 1, chunk)
+            counts = [int(n) for _, n in chunk]
+            self.assertEqual(counts, list(range(counts[0], counts[0] + chunksize)), chunk)
+            self.assertEqual(counts[0] % chunksize, 1, chunk)   # every task this worker ran was a whole chunk
+
+    def test_map_failure_in_the_middle(self):
+        ex = self.pool()
+        items = [b"%d" % i for i in range(10)]
+        items[5] = b"bad five"
+        for chunksize in (1, 2, 3, 10):
+            for buffersize in (None, 2):
+                with self.subTest(chunksize=chunksize, buffersize=buffersize):
+                    it = ex.map("test.check", items, chunksize=chunksize, buffersize=buffersize)
+                    got = [next(it) for _ in range(5)]
+                    self.assertEqual(got, items[:5])
+                    with self.assertRaises(TaskError) as cm:
+                        next(it)
+                    self.assertEqual((cm.exception.type, cm.exception.message), ("ValueError", "bad five"))
+                    self.assertIn("test.check", cm.exception.detail)
+                    self.assertEqual(list(it), [])   # the rest is cancelled; the iterator is over
+        self.assertEqual(ex.submit("test.echo", b"ok").result(LONG), b"ok")
+
+    def test_map_buffersize_is_lazy(self):
+        ex = self.pool()
+        pulled = []
+
+        def numbers():
+            for i in itertools.count():
+                pulled.append(i)
+                yield b"%d" % i
+
+        it = ex.map("test.echo", numbers(), chunksize=3, buffersize=4)
+        # buffersize counts items, the library chunks: ceil(4 / 3) = 2 chunks of 3 are taken by map() itself.
+        self.assertEqual(len(pulled), 6)
+        self.assertEqual(list(itertools.islice(it, 20)), [b"%d" % i for i in range(20)])
+        self.assertLessEqual(len(pulled), 20 + 3 * 3)
+        it.close()
+        # An infinite input with islice of the results, as in the Python docs.
+        results = ex.map("test.reverse", map(lambda i: b"%03d" % i, itertools.count()), buffersize=8)
+        self.assertEqual(list(itertools.islice(results, 50)), [(b"%03d" % i)[::-1] for i in range(50)])
+        results.close()
+
+    def test_map_timeout(self):
+        ex = self.pool(max_workers=1)
+        start = time.monotonic()
+        it = ex.map("test.slow", [b"10", b"3000", b"10"], timeout=0.5)
+        self.assertEqual(next(it), b"slept")
+        with self.assertRaises(TimeoutError):
+            next(it)
+        self.assertLess(time.monotonic() - start, 2.5)
+        self.assertEqual(list(it), [])
+        # The slow task was asked to stop; the pool goes on.
+        self.assertEqual(ex.submit("test.echo", b"after").result(LONG), b"after")
+        with self.assertRaises(TimeoutError):
+            list(ex.map("test.slow", [b"3000"], timeout=0, chunksize=2))
+
+    def test_map_iterator_exception_propagates(self):
+        ex = self.pool()
+
+        def failing(n):
+            for i in range(n):
+                yield b"%d" % i
+            raise ValueError("input broke")
+
+        # Without buffersize the input is taken by map() itself: the exception comes from there.
+        with self.assertRaisesRegex(ValueError, "input broke"):
+            ex.map("test.echo", failing(3))
+        # With buffersize it is pulled lazily: the exception comes from next(), once the window reaches it.
+        it = ex.map("test.echo", failing(7), chunksize=2, buffersize=2)
+        got = []
+        with self.assertRaisesRegex(ValueError, "input broke") as cm:
+            for r in it:
+                got.append(r)
+        self.assertIsInstance(cm.exception, ValueError)
+        self.assertEqual(got, [b"%d" % i for i in range(len(got))])
+        self.assertLessEqual(len(got), 7)
+        self.assertEqual(list(it), [])
+        # A KeyboardInterrupt-like BaseException crosses too; so does a non-bytes item pulled lazily.
+        def interrupted():
+            yield b"a"
+            yield b"b"
+            raise KeyboardInterrupt
+        with self.assertRaises(KeyboardInterrupt):
+            list(ex.map("test.echo", interrupted(), buffersize=1))
+        with self.assertRaises(TypeError):
+            list(ex.map("test.echo", iter([b"a", b"b", "str"]), buffersize=1))
+        with self.assertRaises(TypeError):
+            ex.map("test.echo", [b"a", "str"])
+        self.assertEqual(list(ex.map("test.echo", [b"still", b"fine"])), [b"still", b"fine"])
+
+    def test_map_unknown_task(self):
+        ex = self.pool()
+        pulled = []
+
+        def items():
+            pulled.append(1)
+            yield b"x"
+
+        with self.assertRaises(cfutures.UnknownTaskError) as cm:
+            ex.map("no.such.task", items(), buffersize=1)   # at map() time, not from next()
+        self.assertIn("no.such.task", str(cm.exception))
+        with self.assertRaises(cfutures.UnknownTaskError):
+            ex.map("no.such.task", [])
+        with self.assertRaises(TypeError):
+            ex.map(len, [b""])
+
+    def test_map_after_shutdown(self):
+        ex = self.pool()
+        ex.shutdown()
+        with self.assertRaisesRegex(RuntimeError, "cannot schedule new futures after shutdown"):
+            ex.map("test.echo", [b"x"])
+        with self.assertRaisesRegex(RuntimeError, "cannot schedule new futures after shutdown"):
+            ex.map("test.echo", [b"x"], chunksize=2, buffersize=1)
+
+    def test_map_worker_crash(self):
+        ex = self.pool(max_workers=1)
+        it = ex.map("test.crash", [b"", b""], chunksize=1)
+        with self.assertRaises(BrokenProcessPool):
+            next(it)
+        with self.assertRaises(BrokenProcessPool):
+            ex.map("test.echo", [b"x"])
+
+    def test_map_iterator_freed_once(self):
+        ex = self.pool()
+
+        def state_of(it):
+            return it.gi_frame.f_locals["state"]
+
+        # Closed early.
+        it = ex.map("test.echo", [b"a", b"b", b"c"], chunksize=1)
+        state = state_of(it)
+        self.assertEqual(next(it), b"a")
+        it.close()
+        self.assertIsNone(state.handle)
+        state.free()  # idempotent
+        # Never started, then collected.
+        it = ex.map("test.echo", (b"%d" % i for i in itertools.count()), buffersize=2)
+        state = state_of(it)
+        self.assertIsNotNone(state.handle)
+        del it
+        gc.collect()
+        self.assertIsNone(state.handle)
+        # Started, dropped unfinished.
+        it = ex.map("test.echo", [b"a", b"b"])
+        state = state_of(it)
+        next(it)
+        del it
+        gc.collect()
+        self.assertIsNone(state.handle)
+        # Run to the end.
+        it = ex.map("test.echo", [b"a"])
+        state = state_of(it)
+        self.assertEqual(list(it), [b"a"])
+        self.assertIsNone(state.handle)
 
     def test_unknown_task(self):
         ex = self.pool()
@@ -186,6 +372,15 @@ class ForkserverTest(ProcessPoolTestMixin, unittest.TestCase):
         ex = self.pool(max_workers=1, max_tasks_per_child=2)
         pids = [ex.submit("test.pid").result(LONG) for _ in range(6)]
         self.assertEqual(len(set(pids)), 3)
+
+    def test_map_chunk_is_one_task(self):
+        # A worker that runs one task only: each chunk gets a fresh worker, all its items the same one.
+        ex = self.pool(max_workers=1, max_tasks_per_child=1)
+        pids = list(ex.map("test.pid", [b""] * 12, chunksize=4))
+        self.assertEqual([len(set(pids[i:i + 4])) for i in range(0, 12, 4)], [1, 1, 1])
+        self.assertEqual(len(set(pids)), 3)
+        pids = list(ex.map("test.pid", [b""] * 4, chunksize=1))
+        self.assertEqual(len(set(pids)), 4)
 
 
 class ForkTest(ProcessPoolTestMixin, unittest.TestCase):
