@@ -28,14 +28,7 @@
 
 #include "cfutures/cfutures.h"
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-                         cf_last_error());                                                \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
+#include "fuzz_check.hpp"
 
 namespace {
 
@@ -67,10 +60,10 @@ int task_buffer(cf_task_ctx *ctx, const void *, size_t len, void *) {
 }
 int task_misuse(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
     // The task API with bad arguments from inside a task.
-    CHECK(cf_task_return(ctx, nullptr, 5) == CF_E_INVALID_ARGUMENT);
-    CHECK(cf_task_return(nullptr, arg, len) == CF_E_INVALID_ARGUMENT);
-    CHECK(cf_task_return_buffer(nullptr, 4) == nullptr);
-    CHECK(cf_task_cancel_requested(nullptr) == 0);
+    FUZZ_CHECK(cf_task_return(ctx, nullptr, 5) == CF_E_INVALID_ARGUMENT);
+    FUZZ_CHECK(cf_task_return(nullptr, arg, len) == CF_E_INVALID_ARGUMENT);
+    FUZZ_CHECK(cf_task_return_buffer(nullptr, 4) == nullptr);
+    FUZZ_CHECK(cf_task_cancel_requested(nullptr) == 0);
     (void)cf_task_cancel_requested(ctx);
     if (len % 2) return cf_task_raise(ctx, nullptr, "no type");
     return cf_task_return(ctx, arg, len);
@@ -88,7 +81,7 @@ int init_fails(cf_task_ctx *ctx, const void *, size_t, void *) { return cf_task_
 void on_done(cf_future *f, void *user_data) {
     // Runs on the completing thread, or now: the future is done; reading it again must be fine.
     static_cast<std::atomic<std::uint64_t> *>(user_data)->fetch_add(1);
-    CHECK(cf_future_done(f) == 1);
+    FUZZ_CHECK(cf_future_done(f) == 1);
     cf_slice s;
     (void)cf_future_result(f, 0, &s);
     (void)cf_future_cancel(f);
@@ -142,8 +135,8 @@ public:
         for (std::size_t i = 0; i < kFutures; ++i) {
             // Leave no callback unrun: a manual future still pending is cancelled before it goes.
             if (futures_[i] && !cf_future_done(futures_[i]) && cf_future_cancel(futures_[i]) == 0)
-                CHECK(cf_future_set_result(futures_[i], "end", 3) == CF_OK);  // it was running
-            CHECK(!futures_[i] || cf_future_done(futures_[i]) == 1);
+                FUZZ_CHECK(cf_future_set_result(futures_[i], "end", 3) == CF_OK);  // it was running
+            FUZZ_CHECK(!futures_[i] || cf_future_done(futures_[i]) == 1);
             cf_future_release(futures_[i]);
         }
     }
@@ -295,11 +288,11 @@ private:
             case 0: {  // cf_future_new
                 cf_future *f = nullptr;
                 if (p_.ConsumeIntegralInRange<int>(0, 9) == 0) {
-                    CHECK(cf_future_new(nullptr) == CF_E_INVALID_ARGUMENT);
+                    FUZZ_CHECK(cf_future_new(nullptr) == CF_E_INVALID_ARGUMENT);
                     break;
                 }
-                CHECK(cf_future_new(&f) == CF_OK && f);
-                CHECK(cf_future_get_state(f) == CF_PENDING);
+                FUZZ_CHECK(cf_future_new(&f) == CF_OK && f);
+                FUZZ_CHECK(cf_future_get_state(f) == CF_PENDING);
                 put_future(f, false);
                 break;
             }
@@ -327,8 +320,8 @@ private:
                 if (completes_pool_future(f)) break;
                 Bytes b = bytes();
                 int rc = cf_future_set_result(f, b.data, b.len);
-                if (!is_future_handle(f) || (!b.data && b.len)) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                else CHECK(rc == CF_OK || rc == CF_E_INVALID_STATE);
+                if (!is_future_handle(f) || (!b.data && b.len)) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                else FUZZ_CHECK(rc == CF_OK || rc == CF_E_INVALID_STATE);
                 break;
             }
             case 4: {  // set_exception
@@ -338,25 +331,25 @@ private:
                 const char *type = maybe_string(t, 32);
                 const char *msg = maybe_string(m, 64);
                 int rc = cf_future_set_exception(f, type, msg);
-                if (!is_future_handle(f) || !type) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                else CHECK(rc == CF_OK || rc == CF_E_INVALID_STATE);
+                if (!is_future_handle(f) || !type) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                else FUZZ_CHECK(rc == CF_OK || rc == CF_E_INVALID_STATE);
                 break;
             }
             case 5: {  // cancel
                 cf_future *f = future_arg();
                 if (breaking(f)) break;
                 int rc = cf_future_cancel(f);
-                if (!is_future_handle(f)) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                else CHECK(rc == 0 || rc == 1);
-                if (rc == 1) CHECK(cf_future_cancelled(f) == 1 && cf_future_done(f) == 1);
+                if (!is_future_handle(f)) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                else FUZZ_CHECK(rc == 0 || rc == 1);
+                if (rc == 1) FUZZ_CHECK(cf_future_cancelled(f) == 1 && cf_future_done(f) == 1);
                 break;
             }
             case 6: {  // set_running_or_notify_cancel (never on a pool's future: the pool owns those)
                 cf_future *f = future_arg();
                 if (pooled(f)) break;
                 int rc = cf_future_set_running_or_notify_cancel(f);
-                CHECK(rc == 1 || rc == 0 || rc == CF_E_INVALID_STATE || rc == CF_E_INVALID_ARGUMENT);
-                if (rc == 1) CHECK(cf_future_running(f) == 1);
+                FUZZ_CHECK(rc == 1 || rc == 0 || rc == CF_E_INVALID_STATE || rc == CF_E_INVALID_ARGUMENT);
+                if (rc == 1) FUZZ_CHECK(cf_future_running(f) == 1);
                 break;
             }
             case 7: {  // predicates
@@ -365,10 +358,10 @@ private:
                 int raw;
                 std::memcpy(&raw, &s, sizeof raw);
                 if (!is_future_handle(f)) {
-                    CHECK(raw == CF_FUTURE_INVALID);
-                    CHECK(cf_future_done(f) == 0 && cf_future_running(f) == 0 && cf_future_cancelled(f) == 0);
+                    FUZZ_CHECK(raw == CF_FUTURE_INVALID);
+                    FUZZ_CHECK(cf_future_done(f) == 0 && cf_future_running(f) == 0 && cf_future_cancelled(f) == 0);
                 } else {
-                    CHECK(raw >= CF_PENDING && raw <= CF_FINISHED);
+                    FUZZ_CHECK(raw >= CF_PENDING && raw <= CF_FINISHED);
                 }
                 break;
             }
@@ -378,7 +371,7 @@ private:
                 cf_slice s{nullptr, 0};
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
                 int rc = cf_future_result(f, t, null_out ? nullptr : &s);
-                if (!is_future_handle(f) || null_out || std::isnan(t)) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (!is_future_handle(f) || null_out || std::isnan(t)) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 if (rc == CF_OK && s.len) {
                     volatile char c = static_cast<const char *>(s.data)[s.len - 1];  // the slice is readable
                     (void)c;
@@ -392,9 +385,9 @@ private:
                 std::memset(&e, 0x5a, sizeof e);
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
                 int rc = cf_future_exception(f, t, null_out ? nullptr : &e);
-                if (!is_future_handle(f) || null_out || std::isnan(t)) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (!is_future_handle(f) || null_out || std::isnan(t)) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 if (rc == CF_OK && e.status != CF_OK) {
-                    CHECK(e.type && e.message && e.detail);
+                    FUZZ_CHECK(e.type && e.message && e.detail);
                     (void)std::strlen(e.type), (void)std::strlen(e.message), (void)std::strlen(e.detail);
                 }
                 break;
@@ -403,8 +396,8 @@ private:
                 cf_future *f = future_arg();
                 bool null_fn = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
                 int rc = cf_future_add_done_callback(f, null_fn ? nullptr : on_done, &g_callbacks);
-                if (!is_future_handle(f) || null_fn) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                else CHECK(rc == CF_OK);
+                if (!is_future_handle(f) || null_fn) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                else FUZZ_CHECK(rc == CF_OK);
                 break;
             }
             case 11: {  // wait
@@ -427,12 +420,12 @@ private:
                                  with_n ? &n_done : nullptr);
                 bool bad = (n && !arr) || std::isnan(t) || when < 0 || when > 2;
                 for (std::size_t i = 0; arr && i < n; ++i) bad = bad || !is_future_handle(arr[i]);
-                if (bad) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                else CHECK(rc == CF_OK || rc == CF_E_TIMEOUT);
+                if (bad) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                else FUZZ_CHECK(rc == CF_OK || rc == CF_E_TIMEOUT);
                 if (rc == CF_OK || rc == CF_E_TIMEOUT) {
                     if (with_done)
-                        for (std::size_t i = 0; i < n; ++i) CHECK(done[i] <= 1);
-                    if (with_n) CHECK(n_done <= n);
+                        for (std::size_t i = 0; i < n; ++i) FUZZ_CHECK(done[i] <= 1);
+                    if (with_n) FUZZ_CHECK(n_done <= n);
                 }
                 break;
             }
@@ -449,7 +442,7 @@ private:
                 cf_as_completed_iter *it = nullptr;
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
                 int rc = cf_as_completed(arr, n, t, null_out ? nullptr : &it);
-                if (null_out || (n && !arr) || std::isnan(t)) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (null_out || (n && !arr) || std::isnan(t)) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 if (rc == CF_OK) {
                     cf_as_completed_free(iters_[k]);
                     iters_[k] = it;
@@ -461,8 +454,8 @@ private:
                 cf_future *f = reinterpret_cast<cf_future *>(0x1);
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
                 int rc = cf_as_completed_next(it, null_out ? nullptr : &f);
-                CHECK(rc == CF_OK || rc == CF_DONE || rc == CF_E_TIMEOUT || rc == CF_E_INVALID_ARGUMENT);
-                if (rc == CF_OK) CHECK(cf_future_done(f) == 1);
+                FUZZ_CHECK(rc == CF_OK || rc == CF_DONE || rc == CF_E_TIMEOUT || rc == CF_E_INVALID_ARGUMENT);
+                if (rc == CF_OK) FUZZ_CHECK(cf_future_done(f) == 1);
                 break;
             }
             case 14: {  // as_completed_free
@@ -506,9 +499,9 @@ private:
                 } else {
                     rc = cf_thread_pool_new(null_opts ? nullptr : &o, null_out ? nullptr : &ex);
                 }
-                if (null_out || (expect_fail && !null_opts)) CHECK(rc != CF_OK);
+                if (null_out || (expect_fail && !null_opts)) FUZZ_CHECK(rc != CF_OK);
                 if (rc == CF_OK) {
-                    CHECK(ex);
+                    FUZZ_CHECK(ex);
                     cf_executor_free(executors_[k]);
                     executors_[k] = ex;
                     executor_breaks_[k] = breaks;
@@ -523,12 +516,12 @@ private:
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 9) == 0;
                 cf_future *f = nullptr;
                 int rc = cf_submit(ex, null_fn ? nullptr : fn, nullptr, b.data, b.len, null_out ? nullptr : &f);
-                if (null_fn || null_out || (!b.data && b.len) || !ex) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (null_fn || null_out || (!b.data && b.len) || !ex) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 if (rc == CF_OK) {
-                    CHECK(f);
+                    FUZZ_CHECK(f);
                     put_future(f, true, breaking(ex));
                 } else {
-                    CHECK(rc == CF_E_INVALID_ARGUMENT || rc == CF_E_SHUTDOWN || rc == CF_E_BROKEN_THREAD_POOL);
+                    FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT || rc == CF_E_SHUTDOWN || rc == CF_E_BROKEN_THREAD_POOL);
                 }
                 break;
             }
@@ -541,20 +534,20 @@ private:
                 cf_future *f = nullptr;
                 int rc = cf_submit_named(ex, name, b.data, b.len, &f);
                 if (rc == CF_OK) put_future(f, true, breaking(ex));
-                else CHECK(rc < 0);
+                else FUZZ_CHECK(rc < 0);
                 break;
             }
             case 18: {  // shutdown
                 cf_executor *ex = executor_arg();
                 int wait = p_.ConsumeIntegral<int>(), cancel = p_.ConsumeIntegral<int>();
                 int rc = cf_executor_shutdown(ex, wait, cancel);
-                CHECK(rc == CF_OK || rc == CF_E_INVALID_ARGUMENT);
+                FUZZ_CHECK(rc == CF_OK || rc == CF_E_INVALID_ARGUMENT);
                 break;
             }
             case 19: {  // terminate / kill: a thread pool refuses
                 cf_executor *ex = executor_arg();
                 int rc = p_.ConsumeBool() ? cf_executor_terminate_workers(ex) : cf_executor_kill_workers(ex);
-                CHECK(rc == CF_E_INVALID_ARGUMENT);
+                FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 break;
             }
             case 20: {  // executor_free
@@ -610,9 +603,9 @@ private:
                     rc = cf_map_source(ex, fn, nullptr, null_source ? nullptr : source_fn, &s,
                                        null_opts ? nullptr : &o, null_out ? nullptr : &it);
                 }
-                if (null_out || !fn || !ex) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (null_out || !fn || !ex) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 if (rc == CF_OK) {
-                    CHECK(it);
+                    FUZZ_CHECK(it);
                     std::size_t k = p_.ConsumeIntegralInRange<std::size_t>(0, kMaps - 1);
                     cf_map_free(maps_[k]);
                     maps_[k] = it;
@@ -627,7 +620,7 @@ private:
                     cf_slice s{nullptr, 0};
                     bool null_out = p_.ConsumeIntegralInRange<int>(0, 9) == 0;
                     int rc = cf_map_next(it, null_out ? nullptr : &s);
-                    CHECK(rc <= CF_DONE);
+                    FUZZ_CHECK(rc <= CF_DONE);
                     if (rc == CF_OK && s.len) {
                         volatile char c = static_cast<const char *>(s.data)[s.len - 1];
                         (void)c;
@@ -635,7 +628,7 @@ private:
                     if (rc < 0 && rc != CF_E_INVALID_ARGUMENT) {
                         cf_error e;
                         if (cf_map_error(it, &e) == CF_OK && e.status != CF_OK)
-                            CHECK(e.type && e.message && e.detail);
+                            FUZZ_CHECK(e.type && e.message && e.detail);
                     }
                 }
                 break;
@@ -645,8 +638,8 @@ private:
                 cf_error e;
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 5) == 0;
                 int rc = cf_map_error(it, null_out ? nullptr : &e);
-                if (null_out || !it) CHECK(rc == CF_E_INVALID_ARGUMENT);
-                if (rc == CF_OK && e.status != CF_OK) CHECK(e.type && e.message && e.detail);
+                if (null_out || !it) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (rc == CF_OK && e.status != CF_OK) FUZZ_CHECK(e.type && e.message && e.detail);
                 break;
             }
             case 24: {  // map_free
@@ -678,31 +671,31 @@ private:
                     cf_executor_free(ex);
                     std::abort();
                 }
-                CHECK(ex == nullptr);
+                FUZZ_CHECK(ex == nullptr);
                 break;
             }
             case 26: {  // status names and texts for any int
                 int s = p_.ConsumeIntegral<int>();
-                CHECK(cf_status_name(s) && cf_strerror(s) && cf_last_error());
+                FUZZ_CHECK(cf_status_name(s) && cf_strerror(s) && cf_last_error());
                 (void)std::strlen(cf_status_name(s));
                 (void)std::strlen(cf_strerror(s));
-                CHECK(cf_version() == CF_VERSION_NUMBER);
+                FUZZ_CHECK(cf_version() == CF_VERSION_NUMBER);
                 cf_thread_pool_options_init(nullptr);
                 cf_process_pool_options_init(nullptr);
                 cf_map_options_init(nullptr);
                 break;
             }
             case 27: {  // the task API outside any task
-                CHECK(cf_task_return(nullptr, nullptr, kHuge) == CF_E_INVALID_ARGUMENT);
-                CHECK(cf_task_return_buffer(nullptr, kHuge) == nullptr);
-                CHECK(cf_task_raise(nullptr, "T", "m") == CF_E_INVALID_ARGUMENT);
-                CHECK(cf_task_cancel_requested(nullptr) == 0);
+                FUZZ_CHECK(cf_task_return(nullptr, nullptr, kHuge) == CF_E_INVALID_ARGUMENT);
+                FUZZ_CHECK(cf_task_return_buffer(nullptr, kHuge) == nullptr);
+                FUZZ_CHECK(cf_task_raise(nullptr, "T", "m") == CF_E_INVALID_ARGUMENT);
+                FUZZ_CHECK(cf_task_cancel_requested(nullptr) == 0);
                 // A handle of another type passed as a task context.
                 void *other = any_other_handle(-1);
                 if (other) {
                     auto *ctx = reinterpret_cast<cf_task_ctx *>(other);
-                    CHECK(cf_task_return(ctx, "x", 1) == CF_E_INVALID_ARGUMENT);
-                    CHECK(cf_task_cancel_requested(ctx) == 0);
+                    FUZZ_CHECK(cf_task_return(ctx, "x", 1) == CF_E_INVALID_ARGUMENT);
+                    FUZZ_CHECK(cf_task_cancel_requested(ctx) == 0);
                 }
                 break;
             }
@@ -712,7 +705,7 @@ private:
                 bool null_fn = p_.ConsumeIntegralInRange<int>(0, 5) == 0;
                 cf_task_fn fn = kTasks[p_.ConsumeIntegralInRange<std::size_t>(0, 2)];
                 int rc = cf_task_register(name, null_fn ? nullptr : fn, nullptr);
-                if (!name || null_fn) CHECK(rc == CF_E_INVALID_ARGUMENT);
+                if (!name || null_fn) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 break;
             }
             default: {  // a few steps of waiting on a pool: let tasks run, then look at the table

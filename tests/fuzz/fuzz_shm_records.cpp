@@ -73,13 +73,7 @@
 
 using namespace cf::detail;
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
+#include "fuzz_check.hpp"
 
 namespace {
 
@@ -173,7 +167,7 @@ public:
         t.kind = kind;
         t.worker = static_cast<int>(slot);
         t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(slot).cancel_task, id);
-        CHECK(t.promise.set_running_or_notify_cancel());
+        FUZZ_CHECK(t.promise.set_running_or_notify_cancel());
         held.future = t.promise.future_base();
         held.slot = slot;
         held.name = name;
@@ -224,7 +218,7 @@ public:
         worker_->post(worker_->run_task(d));
         pool_->collect_completions();
         const FutureState &f = *held.future.native_handle();
-        CHECK(f.done());
+        FUZZ_CHECK(f.done());
         if (const Failure *fail = f.failure()) {
             // A completion a real worker wrote is never malformed (a broken pool fails tasks otherwise).
             // (The "raise" task's message is its argument, so the type and status tell a refusal apart.)
@@ -234,7 +228,7 @@ public:
                 std::abort();
             }
         } else if (held.expect_echo && pool_->broken_.empty()) {
-            CHECK(f.value() && f.value()->bytes() == held.arg);
+            FUZZ_CHECK(f.value() && f.value()->bytes() == held.arg);
         }
         held_.push_back(std::move(held));
     }
@@ -311,7 +305,7 @@ public:
             std::memcpy(c.init_error, text.data(), text.size());
             char copy[sizeof c.init_error + 1] = {};
             std::memcpy(copy, c.init_error, sizeof c.init_error);
-            CHECK(std::strlen(copy) <= sizeof c.init_error);
+            FUZZ_CHECK(std::strlen(copy) <= sizeof c.init_error);
         }
     }
 

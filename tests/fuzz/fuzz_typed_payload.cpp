@@ -36,13 +36,7 @@
 #include "future/future_state.hpp"
 #include "process_pool/wire.hpp"
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                 \
-        }                                                                                 \
-    } while (0)
+#include "fuzz_check.hpp"
 
 // ---- the allocation cap (see the top of the file)
 
@@ -159,21 +153,21 @@ void argument_archive(std::string_view bytes) {
     }
     if (out.failure) {
         // The only failure: the arguments did not decode (or an allocation the cap refused, inside fn).
-        CHECK(!decoded || out.failure->type == "std::bad_alloc");
-        if (!decoded) CHECK(out.failure->type == "cf::InvalidArgument");
+        FUZZ_CHECK(!decoded || out.failure->type == "std::bad_alloc");
+        if (!decoded) FUZZ_CHECK(out.failure->type == "cf::InvalidArgument");
         return;
     }
-    CHECK(decoded);
+    FUZZ_CHECK(decoded);
     // The arguments re-encode to an archive that decodes to the same arguments (not byte for byte: see
     // `canonical` below).
     std::string again = std::apply([](const auto &...a) { return traits::encode(a...); }, args);
     typename traits::arguments args2;
     traits::decode(again, args2);
-    CHECK(same_tuple(args, args2, std::make_index_sequence<std::tuple_size_v<typename traits::arguments>>()));
+    FUZZ_CHECK(same_tuple(args, args2, std::make_index_sequence<std::tuple_size_v<typename traits::arguments>>()));
     // The result is what fn gives, and decodes as the caller would.
     R expected = std::apply([](auto &...a) { return Fn(a...); }, args);
     R got = cf::Codec<R>::decode(out.result);
-    CHECK(same(got, expected));
+    FUZZ_CHECK(same(got, expected));
 }
 
 // Raw bytes (trivially copyable types, bool, std::string) have one encoding per value. A Boost archive does not:
@@ -192,15 +186,15 @@ void result_bytes(std::string_view bytes) {
         return;  // the promised failure
     }
     if constexpr (canonical<R>) {
-        CHECK(cf::Codec<R>::encode(value) == bytes);
+        FUZZ_CHECK(cf::Codec<R>::encode(value) == bytes);
     } else {
-        CHECK(same(cf::Codec<R>::decode(cf::Codec<R>::encode(value)), value));
+        FUZZ_CHECK(same(cf::Codec<R>::decode(cf::Codec<R>::encode(value)), value));
     }
     // The same through a future holding the bytes, as a process pool's result is held.
     cf::PromiseBase promise;
     promise.set_bytes(bytes);
     R via_future = cf::Future<R>(promise.future_base()).result(0);
-    CHECK(same(via_future, value));
+    FUZZ_CHECK(same(via_future, value));
 }
 
 // A failure record as the parent reads it from a worker, then as the caller sees it.
@@ -210,30 +204,30 @@ void remote_error(std::string_view bytes) {
     failure->remote = true;
     cf::detail::Failure expected = *failure;
     cf::detail::FutureState *state = cf::detail::FutureState::create();
-    CHECK(state->set_failure(std::move(*failure)));
+    FUZZ_CHECK(state->set_failure(std::move(*failure)));
     cf::Future<int> future{cf::FutureBase(state)};
     try {
         (void)future.result(0);
-        CHECK(false);
+        FUZZ_CHECK(false);
     } catch (const cf::RemoteError &e) {
-        CHECK(expected.status == cf::Status::TaskFailed);
-        CHECK(e.type() == expected.type && e.message() == expected.message && e.detail() == expected.detail);
+        FUZZ_CHECK(expected.status == cf::Status::TaskFailed);
+        FUZZ_CHECK(e.type() == expected.type && e.message() == expected.message && e.detail() == expected.detail);
     } catch (const cf::Error &e) {
-        CHECK(expected.status != cf::Status::TaskFailed);
-        CHECK(e.status() == expected.status);
+        FUZZ_CHECK(expected.status != cf::Status::TaskFailed);
+        FUZZ_CHECK(e.status() == expected.status);
     }
     cf_error err;
     cf_future *handle = reinterpret_cast<cf_future *>(future.native_handle());
-    CHECK(cf_future_exception(handle, 0, &err) == CF_OK);
-    CHECK(err.status == static_cast<int>(expected.status));
-    CHECK(err.type && err.message && err.detail);
+    FUZZ_CHECK(cf_future_exception(handle, 0, &err) == CF_OK);
+    FUZZ_CHECK(err.status == static_cast<int>(expected.status));
+    FUZZ_CHECK(err.type && err.message && err.detail);
     // The C strings are the record's strings, up to an embedded NUL.
-    CHECK(std::string(err.type) == expected.type.substr(0, expected.type.find('\0')));
-    CHECK(std::string(err.message) == expected.message.substr(0, expected.message.find('\0')));
+    FUZZ_CHECK(std::string(err.type) == expected.type.substr(0, expected.type.find('\0')));
+    FUZZ_CHECK(std::string(err.message) == expected.message.substr(0, expected.message.find('\0')));
     cf_slice out;
     int rc = cf_future_result(handle, 0, &out);
-    CHECK(rc == static_cast<int>(expected.status));
-    CHECK(cf_future_done(handle) == 1);
+    FUZZ_CHECK(rc == static_cast<int>(expected.status));
+    FUZZ_CHECK(cf_future_done(handle) == 1);
 }
 
 }  // namespace

@@ -20,13 +20,7 @@
 
 using namespace cf::detail;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                            \
-        }                                                                            \
-    } while (0)
+#include "fuzz_check.hpp"
 
 namespace {
 
@@ -37,8 +31,8 @@ bool same_failure(const Failure &a, const Failure &b) {
 void check_failure(std::string_view in) {
     auto f = wire::decode_failure(in);
     if (!f) return;
-    CHECK(static_cast<int>(f->status) <= -1 && static_cast<int>(f->status) >= -13);
-    CHECK(wire::encode_failure(*f) == in);
+    FUZZ_CHECK(static_cast<int>(f->status) <= -1 && static_cast<int>(f->status) >= -13);
+    FUZZ_CHECK(wire::encode_failure(*f) == in);
 }
 
 void check_chunk_args(std::string_view in) {
@@ -46,16 +40,16 @@ void check_chunk_args(std::string_view in) {
     if (!args) return;
     for (std::string_view a : *args) {
         // Every view lies inside the input.
-        CHECK(a.empty() || (a.data() >= in.data() && a.data() + a.size() <= in.data() + in.size()));
+        FUZZ_CHECK(a.empty() || (a.data() >= in.data() && a.data() + a.size() <= in.data() + in.size()));
     }
-    CHECK(wire::encode_chunk_args(*args) == in);
+    FUZZ_CHECK(wire::encode_chunk_args(*args) == in);
 }
 
 void check_chunk_results(std::string_view in) {
     auto r = wire::decode_chunk_results(in);
     if (!r) return;
-    if (r->failure) CHECK(static_cast<int>(r->failure->status) <= -1 && static_cast<int>(r->failure->status) >= -13);
-    CHECK(wire::encode_chunk_results(*r) == in);
+    if (r->failure) FUZZ_CHECK(static_cast<int>(r->failure->status) <= -1 && static_cast<int>(r->failure->status) >= -13);
+    FUZZ_CHECK(wire::encode_chunk_results(*r) == in);
 }
 
 // Encoders: any structure round-trips.
@@ -67,7 +61,7 @@ void check_encoders(FuzzedDataProvider &p) {
 
     std::string args = wire::encode_chunk_args(views);
     auto args_back = wire::decode_chunk_args(args);
-    CHECK(args_back && *args_back == views);
+    FUZZ_CHECK(args_back && *args_back == views);
 
     Failure f;
     f.status = static_cast<cf::Status>(p.ConsumeIntegralInRange<int>(-13, -1));
@@ -75,19 +69,19 @@ void check_encoders(FuzzedDataProvider &p) {
     f.message = p.ConsumeRandomLengthString(64);
     f.detail = p.ConsumeRandomLengthString(32);
     auto f_back = wire::decode_failure(wire::encode_failure(f));
-    CHECK(f_back && same_failure(*f_back, f));
+    FUZZ_CHECK(f_back && same_failure(*f_back, f));
 
     ChunkResults c;
     c.results = owned;
     if (p.ConsumeBool()) c.failure = f;
     std::string enc = wire::encode_chunk_results(c);
     auto c_back = wire::decode_chunk_results(enc);
-    CHECK(c_back && c_back->results == c.results && c_back->failure.has_value() == c.failure.has_value());
-    if (c.failure) CHECK(same_failure(*c_back->failure, *c.failure));
+    FUZZ_CHECK(c_back && c_back->results == c.results && c_back->failure.has_value() == c.failure.has_value());
+    if (c.failure) FUZZ_CHECK(same_failure(*c_back->failure, *c.failure));
     // Any proper prefix of a valid encoding is refused (the formats are self-delimiting and checked to the end).
     if (!enc.empty()) {
         std::size_t cut = p.ConsumeIntegralInRange<std::size_t>(0, enc.size() - 1);
-        CHECK(!wire::decode_chunk_results(std::string_view(enc).substr(0, cut)));
+        FUZZ_CHECK(!wire::decode_chunk_results(std::string_view(enc).substr(0, cut)));
     }
 }
 
