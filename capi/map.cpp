@@ -89,6 +89,19 @@ int caller_source(const char *function, cf_arg_source source, void *state, cf::d
     return CF_OK;
 }
 
+// What every cf_map* entry point does: check out, then resolve the task, build the argument source and start.
+template <class ResolveTask, class BuildSource>
+int map_entry(const char *function, cf_executor *ex, const cf_map_options *o, cf_map_iter **out,
+              ResolveTask resolve_task, BuildSource build_source) {
+    if (!out) return null_argument(function, "out");
+    *out = nullptr;
+    cf::TaskCall call;
+    cf::detail::ArgSource source;
+    int rc = resolve_task(call);
+    if (rc == CF_OK) rc = build_source(source);
+    return rc == CF_OK ? start_map(function, ex, call, o, out, std::move(source)) : rc;
+}
+
 MapIterator *iterator_of(const cf_map_iter *it) { return handle_cast<MapIterator>(const_cast<cf_map_iter *>(it)); }
 
 }  // namespace
@@ -105,46 +118,30 @@ CF_API void cf_map_options_init(cf_map_options *o) {
 
 CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slice *args, size_t n_args,
                   const cf_map_options *o, cf_map_iter **out) {
-    if (!out) return null_argument("cf_map", "out");
-    *out = nullptr;
-    cf::TaskCall call;
-    cf::detail::ArgSource source;
-    int rc = task_of("cf_map", fn, user_data, call);
-    if (rc == CF_OK) rc = array_source("cf_map", args, n_args, source);
-    return rc == CF_OK ? start_map("cf_map", ex, call, o, out, std::move(source)) : rc;
+    const char *f = "cf_map";
+    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_of(f, fn, user_data, call); },
+                     [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
                          const cf_map_options *o, cf_map_iter **out) {
-    if (!out) return null_argument("cf_map_source", "out");
-    *out = nullptr;
-    cf::TaskCall call;
-    cf::detail::ArgSource pull;
-    int rc = task_of("cf_map_source", fn, user_data, call);
-    if (rc == CF_OK) rc = caller_source("cf_map_source", source, state, pull);
-    return rc == CF_OK ? start_map("cf_map_source", ex, call, o, out, std::move(pull)) : rc;
+    const char *f = "cf_map_source";
+    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_of(f, fn, user_data, call); },
+                     [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 
 CF_API int cf_map_named(cf_executor *ex, const char *task, const cf_slice *args, size_t n_args,
                         const cf_map_options *o, cf_map_iter **out) {
-    if (!out) return null_argument("cf_map_named", "out");
-    *out = nullptr;
-    cf::TaskCall call;
-    cf::detail::ArgSource source;
-    int rc = task_named("cf_map_named", task, call);
-    if (rc == CF_OK) rc = array_source("cf_map_named", args, n_args, source);
-    return rc == CF_OK ? start_map("cf_map_named", ex, call, o, out, std::move(source)) : rc;
+    const char *f = "cf_map_named";
+    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_named(f, task, call); },
+                     [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_named_source(cf_executor *ex, const char *task, cf_arg_source source, void *state,
                                const cf_map_options *o, cf_map_iter **out) {
-    if (!out) return null_argument("cf_map_named_source", "out");
-    *out = nullptr;
-    cf::TaskCall call;
-    cf::detail::ArgSource pull;
-    int rc = task_named("cf_map_named_source", task, call);
-    if (rc == CF_OK) rc = caller_source("cf_map_named_source", source, state, pull);
-    return rc == CF_OK ? start_map("cf_map_named_source", ex, call, o, out, std::move(pull)) : rc;
+    const char *f = "cf_map_named_source";
+    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_named(f, task, call); },
+                     [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 
 CF_API int cf_map_next(cf_map_iter *it, cf_slice *result) {

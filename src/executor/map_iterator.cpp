@@ -13,14 +13,6 @@ const ChunkResults *chunk_of(const FutureState &f) {
     return v ? static_cast<const ChunkResults *>(v->object(typeid(ChunkResults))) : nullptr;
 }
 
-Failure failure_of_status(Status status, std::string type, std::string message) {
-    Failure f;
-    f.status = status;
-    f.type = std::move(type);
-    f.message = std::move(message);
-    return f;
-}
-
 }  // namespace
 
 MapIterator::MapIterator(std::shared_ptr<ExecutorCore> core, const TaskCall &call, ArgSource source,
@@ -144,12 +136,12 @@ MapIterator::Step MapIterator::next(std::string_view &out) {
             }
             FutureBase f = next_chunk();
             if (!f.valid()) {
-                fail(failure_of_status(Status::Timeout, "TimeoutError", "the map's timeout ran out"));
+                fail(make_failure(Status::Timeout, "TimeoutError", "the map's timeout ran out"));
                 return Step::Failed;
             }
             FutureState &s = *f.native_handle();
             if (s.state() == State::Cancelled) {
-                fail(failure_of_status(Status::Cancelled, "CancelledError", "a map task was cancelled"));
+                fail(make_failure(Status::Cancelled, "CancelledError", "a map task was cancelled"));
                 return Step::Failed;
             }
             if (const Failure *failure = s.failure()) {
@@ -157,7 +149,7 @@ MapIterator::Step MapIterator::next(std::string_view &out) {
                 return Step::Failed;
             }
             if (!chunk_of(s)) {
-                fail(failure_of_status(Status::InvalidState, "InvalidStateError", "a map task returned no results"));
+                fail(make_failure(Status::InvalidState, "InvalidStateError", "a map task returned no results"));
                 return Step::Failed;
             }
             current_ = std::move(f);
@@ -165,7 +157,7 @@ MapIterator::Step MapIterator::next(std::string_view &out) {
         }
     } catch (const Error &e) {
         // A submit that failed while refilling (shutdown, broken pool) ends the map the same way.
-        fail(failure_of_status(e.status(), "cf::Error", e.what()));
+        fail(make_failure(e.status(), "cf::Error", e.what()));
         return Step::Failed;
     }
 }

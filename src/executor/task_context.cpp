@@ -6,10 +6,7 @@
 namespace cf {
 
 void TaskContext::Impl::raise(std::string type, std::string message) {
-    detail::Failure f;
-    f.type = std::move(type);
-    f.message = std::move(message);
-    raised_ = std::move(f);
+    raised_ = detail::make_failure(Status::TaskFailed, std::move(type), std::move(message));
 }
 
 bool TaskContext::Impl::return_bytes(std::string_view bytes) {
@@ -29,11 +26,9 @@ void *TaskContext::Impl::return_buffer(std::size_t len) {
     }
     void *p = sink_->allocate(len);
     if (!p) {
-        detail::Failure f;
-        f.status = Status::TooLarge;
-        f.type = "TooLargeError";
-        f.message = "a result of " + std::to_string(len) + " bytes does not fit " + sink_->describe_capacity();
-        raised_ = std::move(f);
+        raised_ = detail::make_failure(Status::TooLarge, "TooLargeError",
+                                       "a result of " + std::to_string(len) + " bytes does not fit " +
+                                           sink_->describe_capacity());
     }
     return p;
 }
@@ -61,10 +56,7 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     if (impl.raised()) {
         out.failure = std::move(*impl.raised());
     } else if (rc != 0) {
-        Failure f;
-        f.type = "cf_task_error";
-        f.message = "task returned " + std::to_string(rc);
-        out.failure = std::move(f);
+        out.failure = make_failure(Status::TaskFailed, "cf_task_error", "task returned " + std::to_string(rc));
     } else {
         out.result = std::move(impl.result());
     }

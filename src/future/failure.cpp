@@ -17,6 +17,15 @@ std::string demangle(const char *name) {
 
 }  // namespace
 
+Failure make_failure(Status status, std::string type, std::string message, std::string detail) {
+    Failure f;
+    f.status = status;
+    f.type = std::move(type);
+    f.message = std::move(message);
+    f.detail = std::move(detail);
+    return f;
+}
+
 Failure describe_exception(std::exception_ptr e) {
     Failure f;
     f.original = e;

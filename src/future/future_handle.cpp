@@ -149,12 +149,8 @@ void PromiseBase::set_exception(std::exception_ptr e) {
 
 void PromiseBase::set_failure(Status status, std::string type, std::string message, std::string detail) {
     if (status == Status::Ok || status == Status::Done) throw InvalidArgument("a failure needs a failing status");
-    detail::Failure f;
-    f.status = status;
-    f.type = std::move(type);
-    f.message = std::move(message);
-    f.detail = std::move(detail);
-    require(state_of(future_).set_failure(std::move(f)));
+    require(state_of(future_).set_failure(
+        detail::make_failure(status, std::move(type), std::move(message), std::move(detail))));
 }
 
 // ---- AsCompletedBase

@@ -30,6 +30,8 @@ struct Failure {
 
 // Describes a caught exception as a Failure (type name demangled, what() as message).
 Failure describe_exception(std::exception_ptr e);
+// A failure from its parts, with no C++ exception behind it.
+Failure make_failure(Status status, std::string type, std::string message, std::string detail = {});
 // Throws what a failed future's result() throws: the original exception, or one made from the description.
 [[noreturn]] void rethrow_failure(const Failure &f);
 

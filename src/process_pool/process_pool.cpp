@@ -62,12 +62,9 @@ private:
     std::uint64_t offset_, len_;
 };
 
-Failure make_failure(Status status, std::string type, std::string message, std::string detail = {}) {
-    Failure f;
-    f.status = status;
-    f.type = std::move(type);
-    f.message = std::move(message);
-    f.detail = std::move(detail);
+// A failure that happened in (or to) a worker process: C++ sees it as RemoteError.
+Failure remote_failure(Status status, std::string type, std::string message, std::string detail = {}) {
+    Failure f = make_failure(status, std::move(type), std::move(message), std::move(detail));
     f.remote = true;
     return f;
 }
@@ -463,7 +460,7 @@ void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
                    seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8));
     std::string_view block = in_heap ? std::string_view(seg_->at(c.offset), c.length) : std::string_view();
     auto malformed = [&](const char *what) {
-        f.set_failure(make_failure(Status::BrokenProcessPool, "BrokenProcessPool",
+        f.set_failure(remote_failure(Status::BrokenProcessPool, "BrokenProcessPool",
                                    std::string("worker sent a malformed completion: ") + what,
                                    "task '" + task.name + "' in worker " + std::to_string(workers_[w].pid)));
     };
@@ -472,7 +469,7 @@ void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
             if (c.status == 0) {
                 f.set_bytes({});
             } else if (c.status == static_cast<std::int32_t>(Status::TooLarge)) {
-                f.set_failure(make_failure(Status::TooLarge, "TooLargeError",
+                f.set_failure(remote_failure(Status::TooLarge, "TooLargeError",
                                            "the task's result did not fit the worker's result heap",
                                            "task '" + task.name + "'"));
             } else {
@@ -640,7 +637,7 @@ void ProcessPool::fail_all(std::vector<Task> &tasks, const std::string &why) {
     for (Task &t : tasks) {
         FutureState &f = *t.promise.future_base().native_handle();
         // As in CPython, pending futures fail with the pool too (those cancelled by shutdown are gone already).
-        f.set_failure(make_failure(Status::BrokenProcessPool, "BrokenProcessPool", why, "task '" + t.name + "': " + why));
+        f.set_failure(remote_failure(Status::BrokenProcessPool, "BrokenProcessPool", why, "task '" + t.name + "': " + why));
     }
 }
 

@@ -145,21 +145,19 @@ private:
         const shm::Header &h = seg_.header();
         if (!shm::within(d.name_offset, d.name_len, h.arena_offset, h.arena_size) ||
             !shm::within(d.arg_offset, d.arg_len, h.arena_offset, h.arena_size)) {
-            Failure f;
-            f.status = Status::InvalidArgument;
-            f.type = "InvalidArgument";
-            f.message = "the task descriptor points outside the pool's arena";
-            return failure_completion(d.task_id, f, "?");
+            return failure_completion(d.task_id,
+                                      make_failure(Status::InvalidArgument, "InvalidArgument",
+                                                   "the task descriptor points outside the pool's arena"),
+                                      "?");
         }
         std::string name(seg_.at(d.name_offset), d.name_len);
         std::string_view arg(seg_.at(d.arg_offset), d.arg_len);
         auto task = find_task(name);
         if (!task) {
-            Failure f;
-            f.status = Status::UnknownTask;
-            f.type = "UnknownTaskError";
-            f.message = "no task is registered as '" + name + "' in the worker";
-            return failure_completion(d.task_id, f, name);
+            return failure_completion(d.task_id,
+                                      make_failure(Status::UnknownTask, "UnknownTaskError",
+                                                   "no task is registered as '" + name + "' in the worker"),
+                                      name);
         }
         if (d.kind == shm::kChunk) return run_chunk(d, task->call, name, arg);
         HeapSink sink(seg_, config_.slot);
@@ -176,11 +174,9 @@ private:
                               std::string_view packed) {
         auto args = wire::decode_chunk_args(packed);
         if (!args) {
-            Failure f;
-            f.status = Status::InvalidArgument;
-            f.type = "InvalidArgument";
-            f.message = "malformed chunk of arguments";
-            return failure_completion(d.task_id, f, name);
+            return failure_completion(
+                d.task_id, make_failure(Status::InvalidArgument, "InvalidArgument", "malformed chunk of arguments"),
+                name);
         }
         ChunkResults results;
         for (std::string_view arg : *args) {

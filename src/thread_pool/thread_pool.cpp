@@ -250,7 +250,7 @@ void ThreadPool::break_pool(const std::string &why) {
     // A queued future may already be finished (cancelled, or set by its holder): set_failure leaves those alone.
     for (WorkItem &item : pending)
         item.promise.future_base().native_handle()->set_failure(
-            Failure{Status::BrokenThreadPool, "BrokenThreadPool", why, {}, {}});
+            make_failure(Status::BrokenThreadPool, "BrokenThreadPool", why));
 }
 
 void ThreadPool::shutdown(bool wait, bool cancel_futures) {
