@@ -39,15 +39,6 @@ std::string with_selector(std::uint8_t selector, const std::string &payload) {
     return std::string(1, static_cast<char>(selector)) + payload;
 }
 
-Failure failure(cf::Status status, std::string type, std::string message, std::string detail) {
-    Failure f;
-    f.status = status;
-    f.type = std::move(type);
-    f.message = std::move(message);
-    f.detail = std::move(detail);
-    return f;
-}
-
 template <class T>
 void le(std::string &out, T v) { out.append(reinterpret_cast<const char *>(&v), sizeof v); }
 
@@ -65,8 +56,8 @@ std::string args_archive(const A &...a) {
 }
 
 void wire_seeds() {
-    Failure f1 = failure(cf::Status::TaskFailed, "ValueError", "bad value", "task 'x' in worker 42");
-    Failure f2 = failure(cf::Status::TooLarge, "TooLargeError", "", "");
+    Failure f1 = make_failure(cf::Status::TaskFailed, "ValueError", "bad value", "task 'x' in worker 42");
+    Failure f2 = make_failure(cf::Status::TooLarge, "TooLargeError", "", "");
     write_seed("fuzz_wire", "failure", with_selector(0, wire::encode_failure(f1)));
     write_seed("fuzz_wire", "failure-empty", with_selector(0, wire::encode_failure(f2)));
     std::vector<std::string_view> args{"alpha", "", "gamma"};
@@ -98,9 +89,9 @@ void typed_seeds() {
     write_seed(t, "res-map", with_selector(10, cf::Codec<std::map<std::string, int>>::encode({{"a", 1}, {"b", 2}})));
     write_seed(t, "res-record", with_selector(11, cf::Codec<Record>::encode(Record{"r", {4}, -1})));
     write_seed(t, "remote-error", with_selector(13, wire::encode_failure(
-        failure(cf::Status::TaskFailed, "std::out_of_range", "no such page", "task 'cf.typed:x' in worker 7"))));
+        make_failure(cf::Status::TaskFailed, "std::out_of_range", "no such page", "task 'cf.typed:x' in worker 7"))));
     write_seed(t, "remote-broken", with_selector(13, wire::encode_failure(
-        failure(cf::Status::BrokenProcessPool, "BrokenProcessPool", "gone", ""))));
+        make_failure(cf::Status::BrokenProcessPool, "BrokenProcessPool", "gone", ""))));
 }
 
 // fuzz_shm_records and fuzz_capi_sequence read their input through FuzzedDataProvider: integers are taken from
@@ -115,7 +106,7 @@ void program_seeds() {
     }
     // A failure record and chunk results in the payload area of an untrusted completion.
     write_seed("fuzz_shm_records", "failure-payload",
-               wire::encode_failure(failure(cf::Status::TaskFailed, "E", "m", "d")) + std::string(64, '\1'));
+               wire::encode_failure(make_failure(cf::Status::TaskFailed, "E", "m", "d")) + std::string(64, '\1'));
 }
 
 }  // namespace
