@@ -93,6 +93,7 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         if (opts.initarg) options.initarg.assign(static_cast<const char *>(opts.initarg), opts.initarg_len);
         options.shared_memory_bytes = opts.shared_memory_bytes;
         if (opts.worker_program) options.worker_program = opts.worker_program;
+        options.worker_start_timeout = opts.worker_start_timeout;
         auto handle = std::make_unique<cf_executor>();
         handle->executor = std::make_unique<cf::ProcessPoolExecutor>(std::move(options));
         *out = handle.release();

@@ -30,7 +30,7 @@ CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len) {
     if (!data && len) return null_argument("cf_task_return", "data (with a non-zero length)");
     return guarded([&]() -> int {
         if (!c->return_bytes(std::string_view(static_cast<const char *>(data), data ? len : 0)))
-            return fail(CF_E_TOO_LARGE, "cf_task_return: " + c->raised()->message);
+            return fail(CF_E_TOO_LARGE, "cf_task_return: " + c->allocation_error());
         return CF_OK;
     });
 }
@@ -44,7 +44,7 @@ CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len) {
     void *buffer = nullptr;
     guarded([&]() -> int {
         buffer = c->return_buffer(len);
-        if (!buffer) return fail(CF_E_TOO_LARGE, "cf_task_return_buffer: " + c->raised()->message);
+        if (!buffer) return fail(CF_E_TOO_LARGE, "cf_task_return_buffer: " + c->allocation_error());
         return CF_OK;
     });
     return buffer;

@@ -227,6 +227,9 @@ typedef struct cf_process_pool_options {
     size_t initarg_len;
     size_t shared_memory_bytes;       /* 0: 256 MiB; the arena for arguments (and each worker's results) */
     const char *worker_program;       /* CF_START_SPAWN: NULL re-executes this program */
+    /* Added after 0.1.0: seconds a new worker has to reach its worker loop (spawn: cf_process_worker_entry()); one that
+     * does not breaks the pool (CF_E_BROKEN_PROCESS_POOL). 0 or less: 60. */
+    double worker_start_timeout;
 } cf_process_pool_options;
 
 CF_API void cf_thread_pool_options_init(cf_thread_pool_options *o);

@@ -25,6 +25,7 @@ public:
         std::string initarg;
         std::size_t shared_memory_bytes = 0;    // 0: 256 MiB; the arena for arguments (and each worker's results)
         std::string worker_program;             // spawn: empty re-executes this program
+        double worker_start_timeout = 0;        // seconds a new worker has to start serving; <= 0: 60
     };
 
     ProcessPoolExecutor();

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <new>
 
+#include "fork_guard.hpp"
 #include "spin.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -40,8 +41,13 @@ struct FreeLists {
     std::array<Header *, kClasses> head{};
 };
 
+// Never destroyed: handles may be released during exit. Its lock is held across every fork() of the program.
 FreeLists &free_lists() {
-    static FreeLists *lists = new FreeLists;  // never destroyed: handles may be released during exit
+    static FreeLists *lists = [] {
+        auto *made = new FreeLists;
+        at_fork([] { free_lists().mu.lock(); }, [] { free_lists().mu.unlock(); }, [] { free_lists().mu.unlock(); });
+        return made;
+    }();
     return *lists;
 }
 

@@ -12,6 +12,13 @@ FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view ar
     return submit_call(task->call, arg);
 }
 
+void ExecutorCore::check_creator_process(const char *what) const {
+    if (in_creator_process()) return;
+    throw InvalidStateError(std::string(what) + ": this pool was created by process " + std::to_string(owner_.pid()) +
+                            "; a forked child cannot use it (its workers belong to the parent): create a new pool "
+                            "in the child");
+}
+
 void ExecutorCore::terminate_workers() {
     throw InvalidArgument("terminate_workers applies to process pools only");
 }

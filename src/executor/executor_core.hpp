@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cfutures/executor.hpp"
+#include "common/fork_guard.hpp"
 #include "future/future_state.hpp"
 
 namespace cf::detail {
@@ -34,6 +35,15 @@ public:
     // Process pools only: stop the workers with SIGTERM / SIGKILL.
     virtual void terminate_workers();
     virtual void kill_workers();
+
+    // False in a forked child of the process that made the pool: there the pool is inert (its threads or
+    // workers belong to the parent), and every use but release is refused.
+    bool in_creator_process() const noexcept { return owner_.is_current(); }
+    // Throws InvalidStateError naming the call when not in_creator_process().
+    void check_creator_process(const char *what) const;
+
+private:
+    ProcessOwner owner_;
 };
 
 }  // namespace cf::detail

@@ -2,11 +2,35 @@
 #include "executor_core.hpp"
 #include "map_iterator.hpp"
 
+#include <vector>
+
+#include "common/memory_limit.hpp"
+
 namespace cf {
 
 Executor::Executor(std::shared_ptr<detail::ExecutorCore> core) : core_(std::move(core)) {}
 
+namespace {
+// Pools a forked child inherited: never shut down or destroyed there (their threads or workers are the
+// parent's, and so may be their locks), but kept reachable, so that leak checkers do not report them.
+std::vector<std::shared_ptr<detail::ExecutorCore>> &inherited_pools() {
+    static auto *pools = new std::vector<std::shared_ptr<detail::ExecutorCore>>();
+    return *pools;
+}
+
+// A length past the machine's memory is a caller's mistake (a wrapped size), not something to copy.
+void check_argument_size(std::string_view arg) {
+    if (detail::larger_than_memory(arg.size()))
+        throw TooLargeError("an argument of " + std::to_string(arg.size()) + " bytes is larger than this machine's " +
+                            "memory (" + std::to_string(detail::physical_memory_bytes()) + " bytes)");
+}
+}  // namespace
+
 Executor::~Executor() {
+    if (!core_->in_creator_process()) {
+        inherited_pools().push_back(std::move(core_));
+        return;
+    }
     try {
         core_->shutdown(true, false);
     } catch (...) {
@@ -16,21 +40,34 @@ Executor::~Executor() {
 
 FutureBase Executor::submit_bytes(const TaskCall &call, std::string_view arg) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
+    core_->check_creator_process("submit");
+    check_argument_size(arg);
     return core_->submit_call(call, arg);
 }
 
 FutureBase Executor::submit_named(std::string_view name, std::string_view arg) {
+    core_->check_creator_process("submit");
+    check_argument_size(arg);
     return core_->submit_named(name, arg);
 }
 
-FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) { return core_->submit_job(std::move(job)); }
+FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) {
+    core_->check_creator_process("submit");
+    return core_->submit_job(std::move(job));
+}
 
 MapResults Executor::map_bytes(const TaskCall &call, detail::ArgSource source, const MapOptions &options) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
+    core_->check_creator_process("map");
     return MapResults(std::make_unique<detail::MapIterator>(core_, call, std::move(source), options));
 }
 
-void Executor::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
+void Executor::shutdown(bool wait, bool cancel_futures) {
+    // As in CPython, shutting down an inherited pool in a forked child returns at once: there is nothing of it
+    // the child could stop.
+    if (!core_->in_creator_process()) return;
+    core_->shutdown(wait, cancel_futures);
+}
 
 MapResults::MapResults(std::unique_ptr<detail::MapIterator> impl) : impl_(std::move(impl)) {}
 MapResults::MapResults(MapResults &&) noexcept = default;

@@ -1,17 +1,21 @@
 #include "task_context.hpp"
 
+#include "common/memory_limit.hpp"
+
 #include <cstring>
 #include <utility>
 
 namespace cf {
 
 void TaskContext::Impl::raise(std::string type, std::string message) {
+    allocation_failed_ = false;
     raised_ = detail::make_failure(Status::TaskFailed, std::move(type), std::move(message));
 }
 
 bool TaskContext::Impl::return_bytes(std::string_view bytes) {
     if (!sink_) {
         result_.assign(bytes.data(), bytes.size());
+        if (allocation_failed_) raised_.reset(), allocation_failed_ = false;
         return true;
     }
     void *p = return_buffer(bytes.size());
@@ -20,17 +24,28 @@ bool TaskContext::Impl::return_bytes(std::string_view bytes) {
 }
 
 void *TaskContext::Impl::return_buffer(std::size_t len) {
-    if (!sink_) {
+    void *p = nullptr;
+    if (detail::larger_than_memory(len)) {
+        // Not even tried: an impossible size (a wrapped length) must not reach an allocator.
+    } else if (!sink_) {
         result_.assign(len, '\0');
-        return result_.data();
+        p = result_.data();
+    } else {
+        p = sink_->allocate(len);
     }
-    void *p = sink_->allocate(len);
-    if (!p) {
-        raised_ = detail::make_failure(Status::TooLarge, "TooLargeError",
-                                       "a result of " + std::to_string(len) + " bytes does not fit " +
-                                           sink_->describe_capacity());
+    if (p) {
+        // A task that got no buffer earlier may still return something else: that replaces the failure.
+        if (allocation_failed_) raised_.reset();
+        allocation_failed_ = false;
+        return p;
     }
-    return p;
+    allocation_error_ = "a result of " + std::to_string(len) + " bytes does not fit " +
+                        (sink_ ? sink_->describe_capacity() : std::string("in memory"));
+    if (!raised_ || allocation_failed_) {  // what the task raised itself stands
+        raised_ = detail::make_failure(Status::TooLarge, "TooLargeError", allocation_error_);
+        allocation_failed_ = true;
+    }
+    return nullptr;
 }
 
 bool TaskContext::return_bytes(std::string_view bytes) { return impl_->return_bytes(bytes); }

@@ -51,6 +51,7 @@ public:
     }
 
     std::string &result() noexcept { return result_; }
+    const std::string &allocation_error() const noexcept { return allocation_error_; }
     // The failure the task raised, if it did.
     std::optional<detail::Failure> &raised() noexcept { return raised_; }
 
@@ -62,6 +63,8 @@ private:
     std::uint64_t remote_id_ = 0;
     std::string result_;
     std::optional<detail::Failure> raised_;
+    bool allocation_failed_ = false;  // raised_ is a failed return_buffer's, which a later result replaces
+    std::string allocation_error_;    // why the last return_buffer failed
 };
 
 namespace detail {

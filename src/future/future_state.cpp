@@ -162,7 +162,13 @@ bool FutureState::wait_until(const Deadline &deadline) {
     if (!deadline.passed() && spin_until([this] { return done(); })) return true;
     Waiter w;
     if (!add_waiter(&w)) return true;
-    bool ok = sleep_or_help(w, deadline);
+    bool ok;
+    try {
+        ok = sleep_or_help(w, deadline, this);
+    } catch (...) {
+        remove_waiter(&w);
+        throw;
+    }
     if (!ok) remove_waiter(&w);
     return ok || done();
 }

@@ -46,7 +46,12 @@ void sleep_on(const std::vector<FutureState *> &fs, const Deadline &deadline, Re
     // Only the registered futures can arrive: one that finished before it could register is seen below.
     w.set_wake_after(when == ReturnWhen::FirstCompleted ? 1 : registered.size());
     // Futures that finished while we registered count as arrivals too: recheck before sleeping.
-    if (!condition_holds(fs, when)) sleep_or_help(w, deadline);
+    try {
+        if (!condition_holds(fs, when)) sleep_or_help(w, deadline);
+    } catch (...) {
+        for (FutureState *f : registered) f->remove_waiter(&w);
+        throw;
+    }
     for (FutureState *f : registered) f->remove_waiter(&w);
 }
 

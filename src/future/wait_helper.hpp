@@ -8,10 +8,13 @@
 
 namespace cf::detail {
 
+class FutureState;
+
 class WaitHelper {
 public:
-    // Like w.sleep_until(deadline), but runs queued work meanwhile; returns whether w's condition holds.
-    virtual bool help_sleep(Waiter &w, const Deadline &deadline) = 0;
+    // Like w.sleep_until(deadline), but runs queued work meanwhile; returns whether w's condition holds. target:
+    // the one future waited for, when there is one. Throws DeadlockError when the wait can never end.
+    virtual bool help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) = 0;
 
 protected:
     ~WaitHelper() = default;
@@ -21,8 +24,8 @@ protected:
 WaitHelper *&current_wait_helper() noexcept;
 
 // How every wait of the library sleeps: on a pool's worker thread it helps the pool, elsewhere it sleeps.
-inline bool sleep_or_help(Waiter &w, const Deadline &deadline) {
-    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline);
+inline bool sleep_or_help(Waiter &w, const Deadline &deadline, const FutureState *target = nullptr) {
+    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline, target);
     return w.sleep_until(deadline);
 }
 

@@ -13,10 +13,13 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "cfutures/errors.hpp"
+#include "common/eintr.hpp"
+#include "common/fork_guard.hpp"
 #include "registry/registry.hpp"
 #include "segment.hpp"
 #include "worker.hpp"
@@ -48,7 +51,7 @@ bool send_fds(int sock, const int *fds, int n) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * n);
     std::memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+    return retry_eintr([&] { return sendmsg(sock, &msg, MSG_NOSIGNAL); }) == 1;
 }
 
 // Receives descriptors sent by send_fds; returns how many arrived (0 at end of stream).
@@ -61,7 +64,7 @@ int receive_fds(int sock, int *fds, int max) {
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return 0;
+    if (retry_eintr([&] { return recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); }) <= 0) return 0;
     cmsghdr *c = CMSG_FIRSTHDR(&msg);
     if (!c || c->cmsg_type != SCM_RIGHTS) return 0;
     int n = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -81,6 +84,9 @@ public:
     Server(int control, int death) : control_(control), death_(death) {}
 
     [[noreturn]] void run() {
+        // The server must see its workers end whatever the program did with SIGCHLD (a daemon may ignore it,
+        // and then the system would reap them unseen).
+        signal(SIGCHLD, SIG_DFL);
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
@@ -114,7 +120,7 @@ private:
     void serve(std::size_t i) {
         Connection &c = conns_[i];
         StartRequest req;
-        if (read(c.sock, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) {
+        if (retry_eintr([&] { return read(c.sock, &req, sizeof req); }) != static_cast<ssize_t>(sizeof req)) {
             // The pool is gone: so are its workers.
             for (auto &[pid, conn] : children_)
                 if (conn == c.sock) kill(pid, SIGKILL);
@@ -152,7 +158,7 @@ private:
         }
         int status;
         pid_t pid;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        while ((pid = retry_eintr([&] { return waitpid(-1, &status, WNOHANG); })) > 0) {
             auto it = children_.find(pid);
             if (it == children_.end()) continue;
             ForkServerClientMessage msg{kEnded, pid, status};
@@ -183,14 +189,33 @@ private:
     std::map<pid_t, int> children_;  // worker pid -> its pool's connection
 };
 
-// The program's side of the server: its control socket. Made once, kept for the program's life.
+// The program's side of the server: its control socket. Made once, kept for the program's life. A forked child
+// of the program lets go of its parent's server (which serves the parent) and makes its own when it needs one.
 struct ServerHandle {
     std::mutex mu;
     int control = -1;
+    int death = -1;  // the write end of the pipe whose end of file tells the server the program is gone
 };
 
+// Set on the thread that forks the server, which holds the handle's lock already.
+thread_local bool forking_server = false;
+
 ServerHandle &server_handle() {
-    static ServerHandle *h = new ServerHandle();
+    static ServerHandle *h = [] {
+        auto *made = new ServerHandle();
+        at_fork([] { if (!forking_server) server_handle().mu.lock(); },
+                [] { if (!forking_server) server_handle().mu.unlock(); },
+                [] {
+                    ServerHandle &inherited = server_handle();
+                    if (inherited.control >= 0) close(inherited.control);
+                    if (inherited.death >= 0) close(inherited.death);
+                    inherited.control = inherited.death = -1;
+                    // Held by this thread in the parent (either way): a fresh lock for the child.
+                    new (&inherited.mu) std::mutex();
+                    forking_server = false;
+                });
+        return made;
+    }();
     return *h;
 }
 
@@ -200,11 +225,16 @@ int control_socket() {
     if (h.control >= 0) return h.control;
     int sv[2], death[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
-    if (pipe2(death, O_CLOEXEC) != 0) throw_errno("pipe2");
-    lock_registry_for_fork();
+    if (pipe2(death, O_CLOEXEC) != 0) {
+        int error = errno;
+        close(sv[0]), close(sv[1]);
+        errno = error;
+        throw_errno("pipe2");
+    }
+    forking_server = true;
     pid_t pid = fork();
+    forking_server = false;
     if (pid == 0) {
-        unlock_registry_after_fork();
         // Keep only what the server needs (at 3 and 4): the program's other descriptors must not live on in
         // the server or its workers (a pipe held open there would never see its end of file).
         int control_copy = fcntl(sv[1], F_DUPFD, 10), death_copy = fcntl(death[0], F_DUPFD, 10);
@@ -214,12 +244,17 @@ int control_socket() {
         setsid();  // no terminal signals meant for the program
         Server(3, 4).run();
     }
-    unlock_registry_after_fork();
-    if (pid < 0) throw_errno("fork of the forkserver");
+    if (pid < 0) {
+        int error = errno;
+        close(sv[0]), close(sv[1]), close(death[0]), close(death[1]);
+        errno = error;
+        throw_errno("fork of the forkserver");
+    }
     close(sv[1]);
     close(death[0]);
     // death[1] stays open (close-on-exec) for as long as the program runs.
     h.control = sv[0];
+    h.death = death[1];
     return h.control;
 }
 
@@ -256,7 +291,8 @@ ForkServerClient::Message ForkServerClient::receive() {
 
 pid_t ForkServerClient::start_worker(std::uint32_t slot) {
     StartRequest req{slot, static_cast<std::int32_t>(getpid())};
-    if (write(conn_, &req, sizeof req) != static_cast<ssize_t>(sizeof req)) throw_errno("asking the forkserver");
+    if (retry_eintr([&] { return write(conn_, &req, sizeof req); }) != static_cast<ssize_t>(sizeof req))
+        throw_errno("asking the forkserver");
     for (;;) {
         Message m = receive();
         if (m.kind == kEnded) {

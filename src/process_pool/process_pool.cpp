@@ -14,7 +14,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <sstream>
 
+#include "common/eintr.hpp"
 #include "common/spin.hpp"
 #include "futex.hpp"
 #include "registry/registry.hpp"
@@ -27,6 +29,15 @@ namespace cf::detail {
 namespace {
 
 constexpr std::size_t kDeepQueue = 8;  // tasks in flight per worker when the backlog is long
+// While tasks are in flight the supervisor looks at the completion rings at least this often, even when no
+// worker wakes it: a task may have closed the descriptor its worker wakes the parent with.
+constexpr int kHeartbeatMs = 50;
+// terminate_workers: how long a worker has to end after SIGTERM before it gets SIGKILL; and how long an idle
+// worker has to leave after it is asked to at shutdown.
+constexpr auto kTerminateGrace = std::chrono::milliseconds(1000);
+constexpr int kExitGraceMs = 2000;
+// The exit status of a worker whose status the system discarded (the program ignores SIGCHLD).
+constexpr int kStatusUnknown = -1;
 
 std::size_t usable_cpus() {
     cpu_set_t set;
@@ -39,6 +50,8 @@ std::size_t usable_cpus() {
 
 // How a worker ended, in words: "terminated by signal 9 (SIGKILL)" or "exited with code 3".
 std::string describe_exit(int status) {
+    if (status == kStatusUnknown)
+        return "ended, with an exit status the system discarded (the program ignores SIGCHLD)";
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *abbrev = sigabbrev_np(sig);
@@ -52,14 +65,22 @@ std::string describe_exit(int status) {
 class SharedBytes final : public ValueHolder {
 public:
     SharedBytes(std::shared_ptr<Segment> seg, std::uint32_t slot, std::uint64_t offset, std::uint64_t len)
-        : seg_(std::move(seg)), slot_(slot), offset_(offset), len_(len) {}
-    ~SharedBytes() override { seg_->release_result(slot_, offset_); }
+        : seg_(std::move(seg)), slot_(slot), offset_(offset), len_(len) {
+        seg_->hold(slot_, len_);
+    }
+    ~SharedBytes() override {
+        // In a forked child the block is the parent's to hand back: the child's copy of it simply goes.
+        if (!owner_.is_current()) return;
+        seg_->unhold(slot_, len_);
+        seg_->release_result(slot_, offset_);
+    }
     std::string_view bytes() const noexcept override { return {seg_->at(offset_), static_cast<std::size_t>(len_)}; }
 
 private:
     std::shared_ptr<Segment> seg_;
     std::uint32_t slot_;
     std::uint64_t offset_, len_;
+    ProcessOwner owner_;
 };
 
 // A failure that happened in (or to) a worker process: C++ sees it as RemoteError.
@@ -73,7 +94,18 @@ Failure remote_failure(Status status, std::string type, std::string message, std
 
 // ---- creation
 
+static std::string worker_entry_hint() {
+    return "a program whose pools spawn workers must call cf_process_worker_entry() first thing in main "
+           "(C++: cf::process_worker_entry(), Rust: cfutures::worker_entry(), Go: cfutures.WorkerEntry())";
+}
+
 std::shared_ptr<ProcessPool> ProcessPool::create(Config config) {
+    // A spawned worker that did not take the worker entry runs the program's main instead; if main makes a pool,
+    // that pool would spawn workers that do the same, without end.
+    if (std::getenv("CFUTURES_WORKER"))
+        throw InvalidStateError("this process was started as a worker of a process pool but did not call "
+                                "cf_process_worker_entry(), so it may not create a process pool: " +
+                                worker_entry_hint());
     if (config.max_workers > kMaxWorkers)
         throw InvalidArgument("max_workers must be at most " + std::to_string(kMaxWorkers) + " (got " +
                               std::to_string(config.max_workers) + ")");
@@ -95,6 +127,7 @@ std::shared_ptr<ProcessPool> ProcessPool::create(Config config) {
 ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (config_.max_workers == 0) config_.max_workers = usable_cpus();
     if (config_.shared_memory_bytes == 0) config_.shared_memory_bytes = kDefaultArenaBytes;
+    if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
 }
 
 void ProcessPool::start() {
@@ -105,11 +138,12 @@ void ProcessPool::start() {
     shm::Header &h = seg_->header();
     h.max_tasks_per_child = config_.max_tasks_per_child;
     if (!config_.initializer.empty()) {
-        // Any bytes can be kept like a task name: the initarg too.
-        if (!name_in_arena_locked(config_.initializer) || !name_in_arena_locked(config_.initarg))
-            throw TooLargeError("the initializer's argument does not fit the pool's arena");
-        std::tie(h.init_name_offset, h.init_name_len) = names_.at(config_.initializer);
-        std::tie(h.initarg_offset, h.initarg_len) = names_.at(config_.initarg);
+        void *block = copy_to_arena_locked(config_.initializer, config_.initarg);
+        if (!block) throw TooLargeError("the initializer's argument does not fit the pool's arena");
+        h.init_name_offset = seg_->offset_of(block);
+        h.init_name_len = config_.initializer.size();
+        h.initarg_offset = h.init_name_offset + h.init_name_len;
+        h.initarg_len = config_.initarg.size();
     }
     event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (event_fd_ < 0) throw_errno("eventfd");
@@ -132,9 +166,10 @@ void ProcessPool::start() {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [this] { return workers_started_ || !broken_.empty(); });
     if (!workers_started_) {  // could not fork (a break after the start is reported on the futures instead)
+        std::string why = start_failure_;
         lock.unlock();
-        shutdown(true, false);
-        throw BrokenProcessPool(broken_);
+        shutdown(true, false);  // the workers that did start are gone when this returns
+        throw SystemError(why);
     }
 }
 
@@ -181,20 +216,20 @@ FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std
     return enqueue(task->name, wire::encode_chunk_args(args), shm::kChunk);
 }
 
-bool ProcessPool::name_in_arena_locked(const std::string &name) {
-    if (names_.count(name)) return true;
-    void *p = seg_->arena_allocate(name.size());
-    if (!p) return false;
-    std::memcpy(p, name.data(), name.size());
-    names_.emplace(name, std::make_pair(seg_->offset_of(p), static_cast<std::uint64_t>(name.size())));
-    return true;
+void *ProcessPool::copy_to_arena_locked(std::string_view a, std::string_view b) {
+    void *p = seg_->arena_allocate(a.size() + b.size());
+    if (!p) return nullptr;
+    if (!a.empty()) std::memcpy(p, a.data(), a.size());
+    if (!b.empty()) std::memcpy(static_cast<char *>(p) + a.size(), b.data(), b.size());
+    return p;
 }
 
 FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind) {
-    if (bytes.size() > seg_->arena_capacity())
+    check_creator_process("submit");
+    std::size_t capacity = seg_->arena_capacity();
+    if (name.size() > capacity || bytes.size() > capacity - name.size())
         throw TooLargeError("an argument of " + std::to_string(bytes.size()) + " bytes can never fit the pool's " +
-                            "arena of " + std::to_string(seg_->arena_capacity()) +
-                            " bytes (raise shared_memory_bytes)");
+                            "arena of " + std::to_string(capacity) + " bytes (raise shared_memory_bytes)");
     Task t;
     t.name = name;
     t.arg_len = bytes.size();
@@ -207,21 +242,23 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     for (;;) {
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
         if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
-        if (name_in_arena_locked(name) && (t.arg_block = seg_->arena_allocate(bytes.size()))) break;
+        if ((t.block = seg_->arena_allocate(name.size() + bytes.size()))) break;
         if (on_supervisor) {
-            t.spill.assign(bytes.data(), bytes.size());
+            t.spill.reserve(name.size() + bytes.size());
+            t.spill.append(name).append(bytes.data(), bytes.size());
             break;
         }
         space_cv_.wait(lock);
     }
-    if (t.arg_block) {
+    if (t.block) {
         // The copy into shared memory is made without the lock: other submitters and the supervisor go on.
         lock.unlock();
-        if (!bytes.empty()) std::memcpy(t.arg_block, bytes.data(), bytes.size());
+        std::memcpy(t.block, name.data(), name.size());
+        if (!bytes.empty()) std::memcpy(static_cast<char *>(t.block) + name.size(), bytes.data(), bytes.size());
         lock.lock();
     }
     if (!broken_.empty() || shutdown_) {
-        seg_->arena_free(t.arg_block);
+        seg_->arena_free(t.block);
         space_cv_.notify_all();
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
         throw ShutdownError("cannot schedule new futures after shutdown");
@@ -269,17 +306,20 @@ bool ProcessPool::wants_worker_locked() const {
 }
 
 void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
-    auto names = names_.find(t.name)->second;
     shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
     std::uint64_t tail = c.tasks.tail.load(std::memory_order_relaxed);
+    std::uint64_t at = seg_->offset_of(t.block);
     c.tasks.slots[tail % shm::kRingSlots] =
-        shm::TaskDescriptor{id, names.first, names.second, seg_->offset_of(t.arg_block), t.arg_len, t.kind, 0};
+        shm::TaskDescriptor{id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0};
     c.tasks.tail.store(tail + 1, std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (c.sleeping.load(std::memory_order_relaxed)) {
         c.wake_word.fetch_add(1, std::memory_order_release);
         futex_wake(c.wake_word, 1);
     }
+    // A worker that can no longer wake the parent: the supervisor must be awake to the heartbeat from now on.
+    if (c.wake_lost.load(std::memory_order_relaxed) && workers_[static_cast<std::size_t>(w)].in_flight.empty())
+        signal_supervisor();
     t.worker = w;
     Worker &worker = workers_[static_cast<std::size_t>(w)];
     worker.in_flight.push_back(id);
@@ -292,9 +332,8 @@ void ProcessPool::dispatch_locked() {
         if (w < 0) break;
         std::uint64_t id = pending_.front();
         Task &t = tasks_.at(id);
-        if (!t.arg_block) {  // it waits in private memory for room in the arena
-            if (!name_in_arena_locked(t.name) || !(t.arg_block = seg_->arena_allocate(t.arg_len))) break;
-            std::memcpy(t.arg_block, t.spill.data(), t.arg_len);
+        if (!t.block) {  // it waits in private memory for room in the arena
+            if (!(t.block = copy_to_arena_locked(t.spill, {}))) break;
             std::string().swap(t.spill);
         }
         pending_.pop_front();
@@ -302,7 +341,7 @@ void ProcessPool::dispatch_locked() {
         t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id);
         // Not pending any more: cancelled while it waited, or finished by a holder of the future.
         if (!t.promise.future_base().native_handle()->try_start()) {
-            seg_->arena_free(t.arg_block);
+            seg_->arena_free(t.block);
             tasks_.erase(id);
             space_cv_.notify_all();
             continue;
@@ -323,12 +362,15 @@ void ProcessPool::signal_supervisor() {
 void ProcessPool::supervise() {
     supervised_here = this;
     if (config_.start_method == StartMethod::Fork) {
+        std::vector<Task> none;
         std::lock_guard<std::mutex> lock(mu_);
         try {
             start_workers();
             workers_started_ = true;
         } catch (const Error &e) {
-            broken_ = std::string("cannot start the pool's workers: ") + e.what();
+            // Those that did start go (break_pool_locked kills them; the loop below reaps them).
+            start_failure_ = std::string("cannot start the pool's workers: ") + e.what();
+            break_pool_locked(start_failure_, none);
         }
         done_cv_.notify_all();
     }
@@ -365,12 +407,13 @@ void ProcessPool::supervise() {
             }
             if (!alive) continue;
             pollfd p{fd, POLLIN, 0};
-            if (fd < 0 || poll(&p, 1, 0) > 0) {
+            if (fd < 0 || retry_eintr([&] { return poll(&p, 1, 0); }) > 0) {
                 collect_completions();  // what it finished before it ended still counts
                 reap(static_cast<int>(i));
                 progress = true;
             }
         }
+        check_timers();
         if (!progress) sleep_supervisor();
     }
     // Let the workers go: ask them to exit, then wait for each.
@@ -378,6 +421,58 @@ void ProcessPool::supervise() {
     std::lock_guard<std::mutex> lock(mu_);
     supervisor_done_ = true;
     done_cv_.notify_all();
+}
+
+std::string ProcessPool::never_started_hint() const {
+    if (config_.start_method != StartMethod::Spawn) return {};
+    return ": " + worker_entry_hint();
+}
+
+// The deadlines the supervisor keeps: a worker's start-up handshake, and SIGKILL after terminate's SIGTERM.
+void ProcessPool::check_timers() {
+    std::string why;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        Clock::time_point now = Clock::now();
+        if (now >= kill_at_) {
+            kill_at_ = Clock::time_point::max();
+            for (Worker &w : workers_)
+                if (w.alive) kill(w.pid, SIGKILL);
+        }
+        auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.worker_start_timeout));
+        for (std::size_t i = 0; i < workers_.size() && why.empty(); ++i) {
+            Worker &w = workers_[i];
+            if (!w.alive || w.serving) continue;
+            if (seg_->slot(static_cast<std::uint32_t>(i)).state.load(std::memory_order_acquire) != shm::kUnused) {
+                w.serving = true;
+                continue;
+            }
+            if (now - w.launched < limit) continue;
+            std::ostringstream secs;
+            secs << config_.worker_start_timeout;
+            why = "worker " + std::to_string(w.pid) + " did not start within " + secs.str() + " s" +
+                  never_started_hint();
+        }
+    }
+    // Breaking the pool kills that worker too; it is reaped as it ends.
+    if (!why.empty()) break_pool(why);
+}
+
+int ProcessPool::sleep_timeout_ms_locked() const {
+    Clock::time_point now = Clock::now(), wake = Clock::time_point::max();
+    bool in_flight = false;
+    for (const Worker &w : workers_) {
+        if (!w.alive) continue;
+        in_flight |= !w.in_flight.empty();
+        if (!w.serving)
+            wake = std::min(wake, w.launched + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(config_.worker_start_timeout)));
+    }
+    wake = std::min(wake, kill_at_);
+    if (in_flight) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
+    if (wake == Clock::time_point::max()) return -1;
+    if (wake <= now) return 0;
+    return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count()) + 1;
 }
 
 void ProcessPool::sleep_supervisor() {
@@ -396,14 +491,16 @@ void ProcessPool::sleep_supervisor() {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!rings_busy()) {
         std::vector<pollfd> fds{{event_fd_, POLLIN, 0}};
+        int timeout;
         {
             std::lock_guard<std::mutex> lock(mu_);
             for (const Worker &w : workers_) {
                 if (w.alive && w.pidfd < 0) return (void)(h.parent_sleeping.store(0));  // one to reap now
                 if (w.alive) fds.push_back(pollfd{w.pidfd, POLLIN, 0});
             }
+            timeout = sleep_timeout_ms_locked();
         }
-        poll(fds.data(), fds.size(), -1);
+        poll(fds.data(), fds.size(), timeout);  // EINTR: the loop looks again
     }
     h.parent_sleeping.store(0, std::memory_order_relaxed);
 }
@@ -438,12 +535,28 @@ void ProcessPool::complete(int w, const shm::Completion &c) {
         auto pos = std::find(worker.in_flight.begin(), worker.in_flight.end(), c.task_id);
         if (pos == worker.in_flight.end()) {
             bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given";
+        } else if (c.kind == shm::kPart) {
+            // One part of a result larger than the worker's heap: copied out and handed back at once, so that
+            // the worker has room for the next.
+            Task &t = tasks_.at(c.task_id);
+            if (!seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8))) {
+                bogus = "worker " + std::to_string(worker.pid) + " sent a result part outside its heap";
+            } else {
+                try {
+                    t.streamed.append(seg_->at(c.offset), c.length);
+                } catch (const std::bad_alloc &) {
+                    t.streamed.clear();
+                }
+                t.has_parts = true;
+                seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
+            }
+            if (bogus.empty()) return;
         } else {
             worker.in_flight.erase(pos);
             auto it = tasks_.find(c.task_id);
             task = std::move(it->second);
             tasks_.erase(it);
-            seg_->arena_free(task.arg_block);
+            seg_->arena_free(task.block);
             space_cv_.notify_all();
             dispatch_locked();
         }
@@ -454,51 +567,78 @@ void ProcessPool::complete(int w, const shm::Completion &c) {
 
 void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
     FutureState &f = *task.promise.future_base().native_handle();
+    auto slot = static_cast<std::uint32_t>(w);
     // Every block a worker hands over is later given back through release_result, which writes an 8-byte link at
     // its start: the block must have room for it (heap_allocate never makes a smaller one).
-    bool in_heap = c.kind != shm::kEmpty &&
-                   seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8));
+    bool in_heap = c.kind != shm::kEmpty && seg_->in_heap(slot, c.offset, std::max<std::uint64_t>(c.length, 8));
     std::string_view block = in_heap ? std::string_view(seg_->at(c.offset), c.length) : std::string_view();
     auto malformed = [&](const char *what) {
         f.set_failure(remote_failure(Status::BrokenProcessPool, "BrokenProcessPool",
                                    std::string("worker sent a malformed completion: ") + what,
                                    "task '" + task.name + "' in worker " + std::to_string(workers_[w].pid)));
     };
+    if (c.kind == shm::kEmpty) {
+        if (c.status == 0 && !task.has_parts) {
+            f.set_bytes({});
+        } else if (c.status == static_cast<std::int32_t>(Status::TooLarge)) {
+            f.set_failure(remote_failure(Status::TooLarge, "TooLargeError",
+                                       "the task's result did not fit the worker's result heap",
+                                       "task '" + task.name + "'"));
+        } else {
+            malformed("a failure without its description");
+        }
+        return;
+    }
+    if (!in_heap) return malformed("a block outside the worker's heap");
+    // A result that arrived in parts is whole in private memory now; the last part goes back to the worker.
+    if (task.has_parts) {
+        std::size_t before = task.streamed.size();
+        try {
+            if (before) task.streamed.append(block);
+        } catch (const std::bad_alloc &) {
+            before = 0;
+        }
+        seg_->release_result(slot, c.offset);
+        if (before == 0) {
+            f.set_failure(remote_failure(Status::NoMemory, "MemoryError",
+                                       "no memory in the caller for a result of task '" + task.name + "'"));
+            return;
+        }
+        block = task.streamed;
+    }
     switch (c.kind) {
-        case shm::kEmpty:
-            if (c.status == 0) {
-                f.set_bytes({});
-            } else if (c.status == static_cast<std::int32_t>(Status::TooLarge)) {
-                f.set_failure(remote_failure(Status::TooLarge, "TooLargeError",
-                                           "the task's result did not fit the worker's result heap",
-                                           "task '" + task.name + "'"));
+        case shm::kBytes:
+            if (c.status != 0) return malformed("a result with a failure status");
+            if (task.has_parts) {
+                f.set_bytes(std::move(task.streamed));
+            } else if (seg_->held(slot) + c.length > seg_->heap_size() / 2) {
+                // Results the caller holds may take half the worker's heap; past that they move to the caller's
+                // memory, so that the heap always has room for the results still to come.
+                std::string copy(block);
+                seg_->release_result(slot, c.offset);
+                f.set_bytes(std::move(copy));
             } else {
-                malformed("a failure without its description");
+                f.set_value(std::make_unique<SharedBytes>(seg_, slot, c.offset, c.length));
             }
             return;
-        case shm::kBytes:
-            if (!in_heap || c.status != 0) return malformed("a result outside the worker's heap");
-            f.set_value(std::make_unique<SharedBytes>(seg_, static_cast<std::uint32_t>(w), c.offset, c.length));
-            return;
         case shm::kErrorRecord: {
-            if (!in_heap) return malformed("an error record outside the worker's heap");
             auto failure = wire::decode_failure(block);
-            seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
+            if (!task.has_parts) seg_->release_result(slot, c.offset);
             if (!failure) return malformed("an unreadable error record");
             failure->remote = true;
             f.set_failure(std::move(*failure));
             return;
         }
         case shm::kChunkResults: {
-            if (!in_heap) return malformed("chunk results outside the worker's heap");
             auto chunk = wire::decode_chunk_results(block);
-            seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
+            if (!task.has_parts) seg_->release_result(slot, c.offset);
             if (!chunk) return malformed("unreadable chunk results");
             if (chunk->failure) chunk->failure->remote = true;
             f.set_value(std::make_unique<TypedValue<ChunkResults>>(std::move(*chunk)));
             return;
         }
         default:
+            if (!task.has_parts) seg_->release_result(slot, c.offset);
             malformed("an unknown result kind");
     }
 }
@@ -514,23 +654,27 @@ void ProcessPool::start_workers() {
     for (std::size_t i = 0; i < workers_.size() && want > 0; ++i) {
         Worker &w = workers_[i];
         if (w.alive) continue;
+        // The start-up handshake: the new worker moves its slot out of kUnused when it reaches the worker loop.
+        seg_->slot(static_cast<std::uint32_t>(i)).state.store(shm::kUnused, std::memory_order_release);
         pid_t pid = launch(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0 && errno == ESRCH && forkserver_) {
             // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
             // before we look: it is recorded without a pidfd and reaped on the next round.
-            w = Worker{pid, -1, true, 0, {}};
+            w = Worker{pid, -1, true, false, Clock::now(), 0, {}};
             --want;
             continue;
         }
         if (pidfd < 0) {
+            int error = errno;
             kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
+            wait_worker(pid);
+            errno = error;
             throw_errno("pidfd_open");
         }
         fcntl(pidfd, F_SETFD, FD_CLOEXEC);
         if (w.pidfd >= 0) close(w.pidfd);
-        w = Worker{pid, pidfd, true, 0, {}};
+        w = Worker{pid, pidfd, true, false, Clock::now(), 0, {}};
         --want;
     }
 }
@@ -548,13 +692,10 @@ pid_t ProcessPool::launch(std::uint32_t slot) {
         envp.push_back(env_entry.data());
         envp.push_back(nullptr);
     }
-    lock_registry_for_fork();
+    // The library's own locks are held across fork() by its atfork handlers (src/common/fork_guard.hpp).
     pid_t pid = fork();
     if (pid == 0) {
-        if (config_.start_method == StartMethod::Fork) {
-            unlock_registry_after_fork();
-            run_worker(*seg_, wc);
-        }
+        if (config_.start_method == StartMethod::Fork) run_worker(*seg_, wc);
         // Spawn: only async-signal-safe calls from here to exec.
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         fcntl(seg_->fd(), F_SETFD, 0);
@@ -563,7 +704,6 @@ pid_t ProcessPool::launch(std::uint32_t slot) {
         execve(program_.c_str(), argv, envp.data());
         _exit(127);
     }
-    unlock_registry_after_fork();
     if (pid < 0) throw_errno("fork");
     return pid;
 }
@@ -579,7 +719,8 @@ void ProcessPool::reap(int w) {
         if (worker.pidfd >= 0) close(worker.pidfd);
         worker.pidfd = -1;
         const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
-        bool retired = WIFEXITED(status) && WEXITSTATUS(status) == 0 && worker.in_flight.empty();
+        bool clean = status == kStatusUnknown || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        bool retired = clean && worker.in_flight.empty();
         if (retired && !stopped_) return;  // max_tasks_per_child, or asked to exit: a clean end
         if (slot.state.load() == shm::kInitFailed) {
             char text[sizeof slot.init_error + 1] = {};
@@ -589,12 +730,13 @@ void ProcessPool::reap(int w) {
         } else {
             why = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
             if (!worker.in_flight.empty()) why += " while running task '" + tasks_.at(worker.in_flight.front()).name + "'";
+            if (slot.state.load() == shm::kUnused) why += " before it started serving" + never_started_hint();
         }
         if (stopped_ && broken_.empty()) {
             // terminate/kill_workers: what was running fails; the pool is simply over.
             for (std::uint64_t id : worker.in_flight) {
                 auto it = tasks_.find(id);
-                seg_->arena_free(it->second.arg_block);
+                seg_->arena_free(it->second.block);
                 failed.push_back(std::move(it->second));
                 tasks_.erase(it);
             }
@@ -623,7 +765,7 @@ void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &f
     for (Worker &w : workers_) w.in_flight.clear();
     pending_.clear();
     for (auto &[id, task] : tasks_) {
-        seg_->arena_free(task.arg_block);
+        seg_->arena_free(task.block);
         failed.push_back(std::move(task));
     }
     tasks_.clear();
@@ -654,7 +796,8 @@ int ProcessPool::wait_worker(pid_t pid) {
     // Workers of a forkserver are the server's children: it reports how they ended.
     if (forkserver_) return forkserver_->wait_status(pid);
     int status = 0;
-    if (waitpid(pid, &status, 0) < 0) status = 0;
+    // ECHILD: the system reaped it already, because the program ignores SIGCHLD.
+    if (retry_eintr([&] { return waitpid(pid, &status, __WALL); }) < 0) return kStatusUnknown;
     return status;
 }
 
@@ -674,7 +817,19 @@ void ProcessPool::stop_workers() {
             live.push_back(&w);
         }
     }
+    // An idle worker leaves at once; one that cannot answer (stopped, or stuck outside any task) is killed.
+    auto deadline = Clock::now() + std::chrono::milliseconds(kExitGraceMs);
     for (Worker *w : live) {
+        if (w->pidfd >= 0) {
+            pollfd p{w->pidfd, POLLIN, 0};
+            for (;;) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+                int n = poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+                if (n > 0 || (n == 0 && left <= 0)) break;
+                if (n < 0 && errno != EINTR) break;
+            }
+            if (!(p.revents & POLLIN)) kill(w->pid, SIGKILL);
+        }
         wait_worker(w->pid);
         std::lock_guard<std::mutex> lock(mu_);
         w->alive = false;
@@ -691,7 +846,7 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
         if (cancel_futures) {
             for (std::uint64_t id : pending_) {
                 auto it = tasks_.find(id);
-                seg_->arena_free(it->second.arg_block);
+                seg_->arena_free(it->second.block);
                 cancelled.push_back(std::move(it->second));
                 tasks_.erase(it);
             }
@@ -722,15 +877,24 @@ void ProcessPool::terminate_workers() { stop_now(SIGTERM); }
 void ProcessPool::kill_workers() { stop_now(SIGKILL); }
 
 void ProcessPool::stop_now(int signal) {
+    check_creator_process(signal == SIGKILL ? "kill_workers" : "terminate_workers");
     {
         std::lock_guard<std::mutex> lock(mu_);
         stopped_ = true;
         shutdown_ = true;
     }
     shutdown(false, true);  // what has not started is cancelled; the supervisor fails what was running
-    std::lock_guard<std::mutex> lock(mu_);
-    for (Worker &w : workers_)
-        if (w.alive) kill(w.pid, signal);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (Worker &w : workers_) {
+            if (!w.alive) continue;
+            kill(w.pid, signal);
+            if (signal != SIGKILL) kill(w.pid, SIGCONT);  // a stopped worker must see the SIGTERM now
+        }
+        // A worker that ignores SIGTERM (or blocks it) gets SIGKILL after a short grace: the supervisor sends it.
+        if (signal != SIGKILL) kill_at_ = Clock::now() + kTerminateGrace;
+    }
+    signal_supervisor();
 }
 
 std::vector<pid_t> ProcessPool::worker_pids() const {

@@ -7,11 +7,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,7 +36,9 @@ public:
         std::string initarg;
         std::size_t shared_memory_bytes = 0;  // 0: kDefaultArenaBytes
         std::string worker_program;         // spawn: empty re-executes this program
+        double worker_start_timeout = 0;    // seconds a new worker has to start serving; <= 0: the default
     };
+    static constexpr double kDefaultStartTimeout = 60.0;
     static constexpr std::size_t kMaxWorkers = 4096;
     static constexpr std::size_t kDefaultArenaBytes = std::size_t(256) << 20;
 
@@ -55,19 +57,26 @@ public:
     std::size_t max_workers() const noexcept { return config_.max_workers; }
 
 private:
+    using Clock = std::chrono::steady_clock;
     struct Task {
         PromiseBase promise;
         std::string name;
-        void *arg_block = nullptr;   // the argument in the arena, or null while it waits in spill
+        // The task's name followed by its argument, in the arena (null while it waits in spill): each task
+        // carries its own name, so that names never take arena space beyond the tasks that use them.
+        void *block = nullptr;
         std::string spill;
         std::size_t arg_len = 0;
         shm::TaskKind kind = shm::kSingle;
         int worker = -1;
+        std::string streamed;  // a result too large for the worker's heap, arriving in parts
+        bool has_parts = false;
     };
     struct Worker {
         pid_t pid = 0;
         int pidfd = -1;
         bool alive = false;
+        bool serving = false;                 // it has reached the worker loop (the start-up handshake)
+        Clock::time_point launched{};
         std::size_t dispatched = 0;           // tasks given to this process
         std::deque<std::uint64_t> in_flight;  // their ids, oldest first
     };
@@ -75,7 +84,7 @@ private:
     explicit ProcessPool(Config config);
     void start();
     FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
-    bool name_in_arena_locked(const std::string &name);  // false: no room now
+    void *copy_to_arena_locked(std::string_view a, std::string_view b);  // null: no room now
     void dispatch_locked();
     int pick_worker_locked() const;
     bool wants_worker_locked() const;
@@ -97,6 +106,10 @@ private:
     void stop_now(int signal);
     void signal_supervisor();
     void sleep_supervisor();
+    int sleep_timeout_ms_locked() const;
+    void check_timers();
+    void check_owner(const char *what) const;
+    std::string never_started_hint() const;
 
     Config config_;
     std::shared_ptr<Segment> seg_;
@@ -109,7 +122,6 @@ private:
     std::condition_variable done_cv_;   // the supervisor has ended, or (fork) has started the workers
     std::unordered_map<std::uint64_t, Task> tasks_;
     std::deque<std::uint64_t> pending_;
-    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> names_;
     std::vector<Worker> workers_;
     std::uint64_t next_id_ = 1;
     bool shutdown_ = false;
@@ -117,6 +129,8 @@ private:
     std::string broken_;
     bool supervisor_done_ = false;
     bool workers_started_ = false;   // fork: every worker has been started
+    std::string start_failure_;      // fork: why the pool's workers could not be started
+    Clock::time_point kill_at_{Clock::time_point::max()};  // terminate_workers: when SIGTERM turns to SIGKILL
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor
     bool on_supervisor() const noexcept;

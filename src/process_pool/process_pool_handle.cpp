@@ -25,6 +25,7 @@ std::shared_ptr<detail::ProcessPool> make_pool(ProcessPoolExecutor::Options o) {
     c.initarg = std::move(o.initarg);
     c.shared_memory_bytes = o.shared_memory_bytes;
     c.worker_program = std::move(o.worker_program);
+    c.worker_start_timeout = o.worker_start_timeout;
     return detail::ProcessPool::create(std::move(c));
 }
 

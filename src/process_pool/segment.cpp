@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cfutures/errors.hpp"
+#include "futex.hpp"
 
 namespace cf::detail {
 namespace {
@@ -34,7 +35,7 @@ Allocator *allocator_at(char *region) { return std::launder(reinterpret_cast<All
 }  // namespace
 
 Segment::Segment(int fd, char *base, std::size_t size, std::uint32_t n_slots)
-    : fd_(fd), base_(base), size_(size), n_slots_(n_slots) {}
+    : fd_(fd), base_(base), size_(size), n_slots_(n_slots), held_(new std::atomic<std::uint64_t>[n_slots]()) {}
 
 Segment::~Segment() {
     munmap(base_, size_);
@@ -149,6 +150,8 @@ void *Segment::heap_allocate(std::uint32_t s, std::size_t len) {
         c.heap_ready.store(1, std::memory_order_release);
     }
     heap_collect(s);
+    // A size the heap could never hold is refused before the allocator's own arithmetic (which wraps) sees it.
+    if (len > heap_size_) return nullptr;
     // Every block can carry the free-list link once the parent hands it back.
     return allocator_at(at(heap_offset(s)))->allocate(len < 8 ? 8 : len);
 }
@@ -180,6 +183,12 @@ void Segment::release_result(std::uint32_t s, std::uint64_t offset) {
     do {
         std::memcpy(at(offset), &head, sizeof head);
     } while (!c.free_list.compare_exchange_weak(head, offset, std::memory_order_release, std::memory_order_relaxed));
+    // A worker waiting for room in its heap (a result larger than what is free) looks again.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (c.room_wanted.load(std::memory_order_relaxed)) {
+        c.room_word.fetch_add(1, std::memory_order_release);
+        futex_wake(c.room_word, 1);
+    }
 }
 
 }  // namespace cf::detail

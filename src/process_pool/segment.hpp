@@ -8,6 +8,7 @@
 // and the parent never uses that allocator. Internal: no API.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -60,6 +61,10 @@ public:
     // True when [offset, offset + len) lies inside that worker's result heap.
     bool in_heap(std::uint32_t slot, std::uint64_t offset, std::uint64_t len) const noexcept;
     std::size_t heap_size() const noexcept { return heap_size_; }
+    // Parent: the bytes of results the caller holds in place in a worker's heap (private bookkeeping).
+    void hold(std::uint32_t slot, std::uint64_t len) noexcept { held_[slot].fetch_add(len, std::memory_order_relaxed); }
+    void unhold(std::uint32_t slot, std::uint64_t len) noexcept { held_[slot].fetch_sub(len, std::memory_order_relaxed); }
+    std::uint64_t held(std::uint32_t slot) const noexcept { return held_[slot].load(std::memory_order_relaxed); }
 
 private:
     Segment(int fd, char *base, std::size_t size, std::uint32_t n_slots);
@@ -75,6 +80,7 @@ private:
     std::size_t heaps_offset_ = 0;
     std::size_t heap_size_ = 0;
     std::unique_ptr<Arena> arena_;  // the parent's; a worker has none
+    std::unique_ptr<std::atomic<std::uint64_t>[]> held_;  // per slot, see hold()
 };
 
 }  // namespace cf::detail

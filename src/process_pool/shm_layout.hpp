@@ -10,7 +10,7 @@
 namespace cf::detail::shm {
 
 constexpr std::uint64_t kMagic = 0x6366757475726573ull;  // "cfutures"
-constexpr std::uint32_t kLayoutVersion = 1;
+constexpr std::uint32_t kLayoutVersion = 2;
 constexpr std::size_t kRingSlots = 64;  // tasks in flight per worker, at most
 
 // A task handed to a worker. task_id 0 asks the worker to exit.
@@ -33,7 +33,9 @@ struct Completion {
     std::int32_t status;  // CF_OK, or the failure's status
     std::uint32_t kind;   // ResultKind
 };
-enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChunkResults = 3 };
+// A block too large for the worker's heap travels as kPart blocks (each freed by the parent as soon as it has
+// copied it) followed by the completion of its real kind carrying the last part.
+enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChunkResults = 3, kPart = 4 };
 
 // A single-producer single-consumer ring. Indices only grow; slot = index % kRingSlots.
 template <class T>
@@ -54,6 +56,9 @@ struct alignas(64) WorkerControl {
     std::atomic<std::uint64_t> cancel_task; // the id of a task the parent asks to stop (cf_task_cancel_requested)
     std::atomic<std::uint32_t> state;       // WorkerState
     std::atomic<std::uint32_t> heap_ready;  // the slot's result heap is built (it outlives one worker)
+    std::atomic<std::uint32_t> room_word;   // futex: bumped by the parent when it hands blocks back
+    std::atomic<std::uint32_t> room_wanted; // 1 while the worker waits for room in its heap
+    std::atomic<std::uint32_t> wake_lost;   // 1 once a task closed the worker's descriptor for waking the parent
     std::uint64_t heap_offset;
     std::uint64_t heap_size;
     char init_error[512];                   // why the initializer failed (NUL-terminated)

@@ -2,11 +2,18 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
+#include "common/memory_limit.hpp"
 #include "common/spin.hpp"
 #include "executor/task_context.hpp"
 #include "futex.hpp"
@@ -16,34 +23,53 @@
 namespace cf::detail {
 namespace {
 
-// Puts a task's result into this worker's heap in shared memory.
+// Puts a task's result into this worker's heap in shared memory; a result the heap has no room for now goes
+// into the worker's private memory, to travel to the parent in parts afterwards.
 class HeapSink final : public ResultSink {
 public:
     HeapSink(Segment &seg, std::uint32_t slot) : seg_(seg), slot_(slot) {}
+    ~HeapSink() { discard(); }
     void *allocate(std::size_t len) override {
         discard();
         block_ = seg_.heap_allocate(slot_, len);
+        if (!block_ && !larger_than_memory(len)) {
+            private_.reset(new (std::nothrow) char[std::max<std::size_t>(len, 1)]);
+            block_ = private_.get();
+        }
         len_ = block_ ? len : 0;
         return block_;
     }
-    std::string describe_capacity() const override {
-        return "the worker's result heap (" + std::to_string(seg_.heap_size()) +
-               " bytes; raise shared_memory_bytes)";
-    }
+    std::string describe_capacity() const override { return "the worker's memory"; }
     void discard() {
-        seg_.heap_free(slot_, block_);
+        if (!private_) seg_.heap_free(slot_, block_);
+        private_.reset();
         block_ = nullptr;
         len_ = 0;
     }
+    // Gives up the block: it now belongs to the completion that carries it.
+    void release() {
+        block_ = nullptr;
+        private_.reset();
+    }
     void *block() const { return block_; }
+    bool in_heap() const { return block_ && !private_; }
     std::size_t len() const { return len_; }
 
 private:
     Segment &seg_;
     std::uint32_t slot_;
     void *block_ = nullptr;
+    std::unique_ptr<char[]> private_;
     std::size_t len_ = 0;
 };
+
+// How a worker ends when a task calls exit(): with the task's status, at once. Neither the program's own exit
+// handlers (they belong to the parent's image, under fork) nor a leak checker's (which would replace the status)
+// get to run.
+void exit_with_task_status(int status, void *) {
+    std::fflush(nullptr);
+    _exit(status);
+}
 
 class Worker {
 public:
@@ -51,6 +77,8 @@ public:
         : seg_(seg), config_(config), control_(seg.slot(config.slot)), max_tasks_(seg.header().max_tasks_per_child) {}
 
     [[noreturn]] void run() {
+        struct stat st;
+        if (fstat(config_.event_fd, &st) == 0) event_fd_id_ = {st.st_dev, st.st_ino, true};
         control_.state.store(shm::kStarting, std::memory_order_release);
         if (seg_.header().init_name_len) initialize();
         control_.state.store(shm::kReady, std::memory_order_release);
@@ -58,7 +86,7 @@ public:
         for (;;) {
             shm::TaskDescriptor d = next_task();
             if (d.kind == shm::kExit) _exit(0);
-            post(run_task(d));
+            run_task(d);
             if (max_tasks_ && ++done == max_tasks_) _exit(0);
         }
     }
@@ -120,61 +148,104 @@ private:
         ring.slots[t % shm::kRingSlots] = c;
         ring.tail.store(t + 1, std::memory_order_release);
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (seg_.header().parent_sleeping.load(std::memory_order_relaxed)) {
+        if (seg_.header().parent_sleeping.load(std::memory_order_relaxed) && wake_channel_intact()) {
             std::uint64_t one = 1;
-            ssize_t n = write(config_.event_fd, &one, sizeof one);
-            (void)n;
+            ssize_t n;
+            do {
+                n = write(config_.event_fd, &one, sizeof one);
+            } while (n < 0 && errno == EINTR);
         }
     }
 
-    // A block in the heap holding bytes, as a completion; a failure if the heap has no room.
-    shm::Completion block_completion(std::uint64_t id, std::int32_t status, std::uint32_t kind,
-                                     const std::string &bytes) {
-        void *p = seg_.heap_allocate(config_.slot, bytes.size());
-        if (!p) return shm::Completion{id, 0, 0, static_cast<std::int32_t>(Status::TooLarge), shm::kEmpty};
-        std::memcpy(p, bytes.data(), bytes.size());
-        return shm::Completion{id, seg_.offset_of(p), bytes.size(), status, kind};
+    // A task may close every descriptor (and open others under the same numbers): the worker then stops waking
+    // the parent through it, rather than write into whatever the number now names. The parent still finds the
+    // completions, on its heartbeat.
+    bool wake_channel_intact() {
+        if (control_.wake_lost.load(std::memory_order_relaxed)) return false;
+        struct stat st;
+        if (event_fd_id_.known && fstat(config_.event_fd, &st) == 0 && st.st_dev == event_fd_id_.dev &&
+            st.st_ino == event_fd_id_.ino)
+            return true;
+        control_.wake_lost.store(1, std::memory_order_relaxed);
+        return false;
     }
 
-    shm::Completion failure_completion(std::uint64_t id, Failure f, const std::string &name) {
+    // Waits until the parent has handed blocks back (or a short while has passed).
+    void wait_for_room() {
+        std::uint32_t seq = control_.room_word.load(std::memory_order_acquire);
+        control_.room_wanted.store(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (control_.free_list.load(std::memory_order_relaxed) == 0) futex_wait(control_.room_word, seq, 10000000);
+        control_.room_wanted.store(0, std::memory_order_relaxed);
+    }
+
+    // Sends bytes as a completion of the given kind: in one heap block when there is room, else in parts, each
+    // waiting for room that the parent makes by copying the earlier parts out. Nothing a task produced is lost
+    // for want of shared memory.
+    void send_bytes(std::uint64_t id, std::int32_t status, std::uint32_t kind, const char *data, std::size_t len) {
+        if (void *p = seg_.heap_allocate(config_.slot, len)) {
+            if (len) std::memcpy(p, data, len);
+            return post(shm::Completion{id, seg_.offset_of(p), len, status, kind});
+        }
+        // Parts small enough that several fit in the part of the heap the caller's held results leave free.
+        std::size_t part = std::max<std::size_t>(seg_.heap_size() / 8, 4096);
+        std::size_t sent = 0;
+        do {
+            std::size_t n = std::min(part, len - sent);
+            void *p;
+            while (!(p = seg_.heap_allocate(config_.slot, n))) wait_for_room();
+            if (n) std::memcpy(p, data + sent, n);
+            sent += n;
+            bool last = sent == len;
+            post(shm::Completion{id, seg_.offset_of(p), n, last ? status : 0, last ? kind : shm::kPart});
+        } while (sent < len);
+    }
+
+    void send_failure(std::uint64_t id, Failure f, const std::string &name) {
         if (f.detail.empty()) f.detail = "task '" + name + "' in worker " + std::to_string(getpid());
-        return block_completion(id, static_cast<std::int32_t>(f.status), shm::kErrorRecord, wire::encode_failure(f));
+        std::string record = wire::encode_failure(f);
+        send_bytes(id, static_cast<std::int32_t>(f.status), shm::kErrorRecord, record.data(), record.size());
     }
 
-    shm::Completion run_task(const shm::TaskDescriptor &d) {
+    void run_task(const shm::TaskDescriptor &d) {
         const shm::Header &h = seg_.header();
         if (!shm::within(d.name_offset, d.name_len, h.arena_offset, h.arena_size) ||
             !shm::within(d.arg_offset, d.arg_len, h.arena_offset, h.arena_size)) {
-            return failure_completion(d.task_id,
-                                      make_failure(Status::InvalidArgument, "InvalidArgument",
-                                                   "the task descriptor points outside the pool's arena"),
-                                      "?");
+            return send_failure(d.task_id,
+                                make_failure(Status::InvalidArgument, "InvalidArgument",
+                                             "the task descriptor points outside the pool's arena"),
+                                "?");
         }
         std::string name(seg_.at(d.name_offset), d.name_len);
         std::string_view arg(seg_.at(d.arg_offset), d.arg_len);
         auto task = find_task(name);
         if (!task) {
-            return failure_completion(d.task_id,
-                                      make_failure(Status::UnknownTask, "UnknownTaskError",
-                                                   "no task is registered as '" + name + "' in the worker"),
-                                      name);
+            return send_failure(d.task_id,
+                                make_failure(Status::UnknownTask, "UnknownTaskError",
+                                             "no task is registered as '" + name + "' in the worker"),
+                                name);
         }
         if (d.kind == shm::kChunk) return run_chunk(d, task->call, name, arg);
         HeapSink sink(seg_, config_.slot);
         TaskOutcome out = run_task_call(task->call, nullptr, arg, &sink, RemoteCancel{&control_.cancel_task, d.task_id});
         if (out.failure) {
             sink.discard();
-            return failure_completion(d.task_id, std::move(*out.failure), name);
+            return send_failure(d.task_id, std::move(*out.failure), name);
         }
-        if (!sink.block()) return shm::Completion{d.task_id, 0, 0, 0, shm::kEmpty};
-        return shm::Completion{d.task_id, seg_.offset_of(sink.block()), sink.len(), 0, shm::kBytes};
+        if (!sink.block()) return post(shm::Completion{d.task_id, 0, 0, 0, shm::kEmpty});
+        if (sink.in_heap()) {
+            shm::Completion c{d.task_id, seg_.offset_of(sink.block()), sink.len(), 0, shm::kBytes};
+            sink.release();
+            return post(c);
+        }
+        send_bytes(d.task_id, 0, shm::kBytes, static_cast<const char *>(sink.block()), sink.len());
     }
 
-    shm::Completion run_chunk(const shm::TaskDescriptor &d, const TaskCall &call, const std::string &name,
+    void run_chunk(const shm::TaskDescriptor &d, const TaskCall &call, const std::string &name,
                               std::string_view packed) {
         auto args = wire::decode_chunk_args(packed);
         if (!args) {
-            return failure_completion(
+            return send_failure(
                 d.task_id, make_failure(Status::InvalidArgument, "InvalidArgument", "malformed chunk of arguments"),
                 name);
         }
@@ -189,13 +260,19 @@ private:
             }
             results.results.push_back(std::move(out.result));
         }
-        return block_completion(d.task_id, 0, shm::kChunkResults, wire::encode_chunk_results(results));
+        std::string encoded = wire::encode_chunk_results(results);
+        send_bytes(d.task_id, 0, shm::kChunkResults, encoded.data(), encoded.size());
     }
 
     Segment &seg_;
     const WorkerConfig &config_;
     shm::WorkerControl &control_;
     std::uint64_t max_tasks_;
+    struct {
+        dev_t dev;
+        ino_t ino;
+        bool known;
+    } event_fd_id_{};
 };
 
 }  // namespace
@@ -210,6 +287,7 @@ void run_worker(Segment &seg, const WorkerConfig &config) {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, nullptr);
+    on_exit(exit_with_task_status, nullptr);
     Worker(seg, config).run();
 }
 

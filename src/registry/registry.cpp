@@ -3,6 +3,8 @@
 #include <map>
 #include <mutex>
 
+#include "common/fork_guard.hpp"
+
 namespace cf::detail {
 namespace {
 
@@ -14,8 +16,13 @@ struct Registry {
 
 // Built on first use, never destroyed: registrations run from constructors of any loaded library, in any order,
 // and tasks may still be looked up while other static objects are torn down.
+// Its lock is held across every fork() of the program, so that a child never inherits it locked.
 Registry &registry() {
-    static Registry *r = new Registry();
+    static Registry *r = [] {
+        auto *made = new Registry();
+        at_fork([] { registry().mu.lock(); }, [] { registry().mu.unlock(); }, [] { registry().mu.unlock(); });
+        return made;
+    }();
     return *r;
 }
 
@@ -57,9 +64,6 @@ std::optional<RegisteredTask> find_task(const TaskCall &call) {
     }
     return same_fn == 1 ? only : std::nullopt;
 }
-
-void lock_registry_for_fork() { registry().mu.lock(); }
-void unlock_registry_after_fork() { registry().mu.unlock(); }
 
 void record_load_time_conflict(std::string message) {
     Registry &r = registry();

@@ -22,10 +22,6 @@ void register_task(std::string_view name, const TaskCall &call);
 std::optional<RegisteredTask> find_task(std::string_view name);
 std::optional<RegisteredTask> find_task(const TaskCall &call);  // by function pointer
 
-// Held across fork() so that the child never inherits the registry's lock in a locked state.
-void lock_registry_for_fork();
-void unlock_registry_after_fork();
-
 // A conflict met while registering at load time (CF_TASK constructors cannot report it); empty if none.
 void record_load_time_conflict(std::string message);
 std::string load_time_conflict();

@@ -19,6 +19,7 @@ std::atomic<unsigned> g_pool_counter{0};
 // The pool the calling thread works for (nullptr elsewhere), and its index there.
 thread_local const ThreadPool *t_pool = nullptr;
 thread_local std::size_t t_worker_index = 0;
+thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
 
 std::size_t usable_cpus() {
     cpu_set_t set;
@@ -286,7 +287,37 @@ void ThreadPool::join_threads() {
         if (t.joinable()) t.join();
 }
 
-bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline) {
+bool ThreadPool::queued_locked(const FutureState *f) const {
+    for (const WorkItem &item : queue_)
+        if (item.promise.future_base().native_handle() == f) return true;
+    return false;
+}
+
+bool ThreadPool::sleep_without_helping(Waiter &w, const Deadline &deadline, const FutureState *target) {
+    {
+        std::lock_guard<SpinMutex> lock(mu_);
+        // Every worker waits without helping, none can be added, and the future waited for sits in the queue:
+        // nothing will ever run it.
+        if (target && deadline.infinite() && stuck_ + 1 == live_ && threads_.size() >= max_workers_ && queued_locked(target))
+            throw DeadlockError("every worker of the pool waits (" + std::to_string(kMaxHelpDepth) +
+                                " waits deep) for tasks that are still queued behind them: the wait could never "
+                                "finish");
+        ++stuck_;
+        // Queued work that no free worker will take: a new thread takes it, while the pool may still grow.
+        if (stuck_ == live_ && !queue_.empty() && threads_.size() < max_workers_ && broken_.empty() &&
+            !shutdown_.load(std::memory_order_relaxed))
+            start_thread_locked();
+    }
+    bool ready = w.sleep_until(deadline);
+    std::lock_guard<SpinMutex> lock(mu_);
+    --stuck_;
+    return ready;
+}
+
+bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) {
+    // A wait with a deadline runs no other task: one could outlast the deadline. The helping depth is bounded,
+    // since every task run inside a wait takes more of this thread's stack.
+    if (!deadline.infinite() || t_help_depth >= kMaxHelpDepth) return sleep_without_helping(w, deadline, target);
     std::size_t me = t_worker_index;
     FutureState *outer = nullptr;
     {
@@ -307,7 +338,9 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline) {
             got = try_take_locked(item);
         }
         if (got) {
+            ++t_help_depth;
             run(item);
+            --t_help_depth;
             std::lock_guard<SpinMutex> lock(mu_);
             running_[me] = outer;
             continue;
