@@ -51,6 +51,10 @@ FreeLists &free_lists() {
     return *lists;
 }
 
+// Made while the library loads: a first use racing with a fork() on another thread would leave the child with a
+// half-made static (its guard taken for ever).
+const bool free_lists_made = (free_lists(), true);
+
 std::size_t size_class(std::size_t object_size) { return (sizeof(Header) + object_size - 1) / kGranule; }
 
 Header *header_of(const void *object) {

@@ -219,6 +219,9 @@ ServerHandle &server_handle() {
     return *h;
 }
 
+// Made while the library loads, not on a first use that could race with a fork() (see fork_guard.hpp).
+const bool server_handle_made = (server_handle(), true);
+
 int control_socket() {
     ServerHandle &h = server_handle();
     std::lock_guard<std::mutex> lock(h.mu);

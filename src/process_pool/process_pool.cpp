@@ -317,9 +317,11 @@ void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
         c.wake_word.fetch_add(1, std::memory_order_release);
         futex_wake(c.wake_word, 1);
     }
-    // A worker that can no longer wake the parent: the supervisor must be awake to the heartbeat from now on.
-    if (c.wake_lost.load(std::memory_order_relaxed) && workers_[static_cast<std::size_t>(w)].in_flight.empty())
+    // The supervisor sleeps without a heartbeat only while nothing is in flight: now something is.
+    if (supervisor_sleeps_long_) {
+        supervisor_sleeps_long_ = false;
         signal_supervisor();
+    }
     t.worker = w;
     Worker &worker = workers_[static_cast<std::size_t>(w)];
     worker.in_flight.push_back(id);
@@ -458,7 +460,7 @@ void ProcessPool::check_timers() {
     if (!why.empty()) break_pool(why);
 }
 
-int ProcessPool::sleep_timeout_ms_locked() const {
+int ProcessPool::sleep_timeout_ms_locked() {
     Clock::time_point now = Clock::now(), wake = Clock::time_point::max();
     bool in_flight = false;
     for (const Worker &w : workers_) {
@@ -470,6 +472,7 @@ int ProcessPool::sleep_timeout_ms_locked() const {
     }
     wake = std::min(wake, kill_at_);
     if (in_flight) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
+    supervisor_sleeps_long_ = !in_flight;
     if (wake == Clock::time_point::max()) return -1;
     if (wake <= now) return 0;
     return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count()) + 1;

@@ -106,7 +106,7 @@ private:
     void stop_now(int signal);
     void signal_supervisor();
     void sleep_supervisor();
-    int sleep_timeout_ms_locked() const;
+    int sleep_timeout_ms_locked();
     void check_timers();
     void check_owner(const char *what) const;
     std::string never_started_hint() const;
@@ -131,6 +131,7 @@ private:
     bool workers_started_ = false;   // fork: every worker has been started
     std::string start_failure_;      // fork: why the pool's workers could not be started
     Clock::time_point kill_at_{Clock::time_point::max()};  // terminate_workers: when SIGTERM turns to SIGKILL
+    bool supervisor_sleeps_long_ = false;  // it sleeps without the heartbeat (nothing was in flight)
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor
     bool on_supervisor() const noexcept;

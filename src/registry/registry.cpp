@@ -26,6 +26,9 @@ Registry &registry() {
     return *r;
 }
 
+// Made while the library loads, not on a first use that could race with a fork() (see fork_guard.hpp).
+const bool registry_made = (registry(), true);
+
 }  // namespace
 
 void register_task(std::string_view name, const TaskCall &call) {

@@ -294,24 +294,32 @@ bool ThreadPool::queued_locked(const FutureState *f) const {
 }
 
 bool ThreadPool::sleep_without_helping(Waiter &w, const Deadline &deadline, const FutureState *target) {
-    {
-        std::lock_guard<SpinMutex> lock(mu_);
-        // Every worker waits without helping, none can be added, and the future waited for sits in the queue:
-        // nothing will ever run it.
-        if (target && deadline.infinite() && stuck_ + 1 == live_ && threads_.size() >= max_workers_ && queued_locked(target))
-            throw DeadlockError("every worker of the pool waits (" + std::to_string(kMaxHelpDepth) +
-                                " waits deep) for tasks that are still queued behind them: the wait could never "
-                                "finish");
-        ++stuck_;
+    std::unique_lock<SpinMutex> lock(mu_);
+    ++stuck_;
+    // Looked at again every few milliseconds: whether the wait can still end changes as other workers come and go.
+    for (;;) {
         // Queued work that no free worker will take: a new thread takes it, while the pool may still grow.
         if (stuck_ == live_ && !queue_.empty() && threads_.size() < max_workers_ && broken_.empty() &&
             !shutdown_.load(std::memory_order_relaxed))
             start_thread_locked();
+        // Every worker waits without helping, none can be added, and the future waited for sits in the queue:
+        // nothing will ever run it.
+        if (target && deadline.infinite() && stuck_ == live_ && threads_.size() >= max_workers_ &&
+            queued_locked(target)) {
+            --stuck_;
+            throw DeadlockError("every worker of the pool waits (" + std::to_string(kMaxHelpDepth) +
+                                " waits deep) for tasks that are still queued behind them: the wait could never "
+                                "finish");
+        }
+        lock.unlock();
+        Deadline soon = Deadline::after(0.005);
+        bool ready = w.sleep_until(deadline.infinite() || soon.at() < deadline.at() ? soon : deadline);
+        lock.lock();
+        if (ready || deadline.passed()) {
+            --stuck_;
+            return ready;
+        }
     }
-    bool ready = w.sleep_until(deadline);
-    std::lock_guard<SpinMutex> lock(mu_);
-    --stuck_;
-    return ready;
 }
 
 bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) {

@@ -95,6 +95,7 @@ class cf_process_pool_options(ctypes.Structure):
         ("initarg_len", c_size_t),
         ("shared_memory_bytes", c_size_t),
         ("worker_program", c_char_p),
+        ("worker_start_timeout", ctypes.c_double),
     ]
 
 

@@ -164,6 +164,7 @@ pub struct cf_process_pool_options {
     pub initarg_len: usize,
     pub shared_memory_bytes: usize,
     pub worker_program: *const c_char,
+    pub worker_start_timeout: f64,
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */

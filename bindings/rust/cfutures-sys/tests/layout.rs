@@ -47,7 +47,7 @@ fn rust_side() -> Vec<(String, String)> {
         struct_size => "struct_size", max_workers => "max_workers", start_method => "start_method",
         max_tasks_per_child => "max_tasks_per_child", initializer => "initializer", initarg => "initarg",
         initarg_len => "initarg_len", shared_memory_bytes => "shared_memory_bytes",
-        worker_program => "worker_program",
+        worker_program => "worker_program", worker_start_timeout => "worker_start_timeout",
     });
     layout!(out, cf_map_options {
         struct_size => "struct_size", timeout => "timeout", chunksize => "chunksize", buffersize => "buffersize",
@@ -142,6 +142,7 @@ fn c_program() -> String {
             "initarg_len",
             "shared_memory_bytes",
             "worker_program",
+            "worker_start_timeout",
         ],
     );
     structs("cf_map_options", &["struct_size", "timeout", "chunksize", "buffersize", "unordered"]);

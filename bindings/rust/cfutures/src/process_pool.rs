@@ -124,6 +124,7 @@ impl ProcessPool {
             initarg_len: 0,
             shared_memory_bytes: 0,
             worker_program: ptr::null(),
+            worker_start_timeout: 0.0,
         };
         // SAFETY: valid out-pointer.
         unsafe { sys::cf_process_pool_options_init(&mut o) };
