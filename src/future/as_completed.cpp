@@ -34,7 +34,7 @@ FutureState *AsCompletedIterator::next() {
     } else if (!timed_out_ && !deadline_.passed()) {
         // As in CPython, once the time is up nothing more is handed out, even what completed meanwhile.
         f = waiter_.take();
-        if (!f && sleep_or_help(waiter_, deadline_)) f = waiter_.take();
+        if (!f && sleep_or_help(waiter_, deadline_, WaitTargets{futures_.data(), futures_.size()})) f = waiter_.take();
     }
     if (!f) {
         timed_out_ = true;

@@ -164,7 +164,8 @@ bool FutureState::wait_until(const Deadline &deadline) {
     if (!add_waiter(&w)) return true;
     bool ok;
     try {
-        ok = sleep_or_help(w, deadline, this);
+        FutureState *self = this;
+        ok = sleep_or_help(w, deadline, WaitTargets{&self, 1});
     } catch (...) {
         remove_waiter(&w);
         throw;

@@ -47,7 +47,7 @@ void sleep_on(const std::vector<FutureState *> &fs, const Deadline &deadline, Re
     w.set_wake_after(when == ReturnWhen::FirstCompleted ? 1 : registered.size());
     // Futures that finished while we registered count as arrivals too: recheck before sleeping.
     try {
-        if (!condition_holds(fs, when)) sleep_or_help(w, deadline);
+        if (!condition_holds(fs, when)) sleep_or_help(w, deadline, WaitTargets{fs.data(), fs.size()});
     } catch (...) {
         for (FutureState *f : registered) f->remove_waiter(&w);
         throw;

@@ -3,6 +3,8 @@
 // and a full pool cannot deadlock on itself. Internal: no API.
 #pragma once
 
+#include <cstddef>
+
 #include "deadline.hpp"
 #include "waiter.hpp"
 
@@ -10,11 +12,22 @@ namespace cf::detail {
 
 class FutureState;
 
+// The futures a wait is waiting for (none known: n == 0).
+struct WaitTargets {
+    FutureState *const *items = nullptr;
+    std::size_t n = 0;
+    bool contains(const FutureState *f) const noexcept {
+        for (std::size_t i = 0; i < n; ++i)
+            if (items[i] == f) return true;
+        return false;
+    }
+};
+
 class WaitHelper {
 public:
-    // Like w.sleep_until(deadline), but runs queued work meanwhile; returns whether w's condition holds. target:
-    // the one future waited for, when there is one. Throws DeadlockError when the wait can never end.
-    virtual bool help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) = 0;
+    // Like w.sleep_until(deadline), but runs queued work meanwhile; returns whether w's condition holds. Throws
+    // DeadlockError when the wait can never end.
+    virtual bool help_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets) = 0;
 
 protected:
     ~WaitHelper() = default;
@@ -24,8 +37,8 @@ protected:
 WaitHelper *&current_wait_helper() noexcept;
 
 // How every wait of the library sleeps: on a pool's worker thread it helps the pool, elsewhere it sleeps.
-inline bool sleep_or_help(Waiter &w, const Deadline &deadline, const FutureState *target = nullptr) {
-    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline, target);
+inline bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets = {}) {
+    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline, targets);
     return w.sleep_until(deadline);
 }
 

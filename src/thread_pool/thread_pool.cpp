@@ -287,45 +287,52 @@ void ThreadPool::join_threads() {
         if (t.joinable()) t.join();
 }
 
-bool ThreadPool::queued_locked(const FutureState *f) const {
-    for (const WorkItem &item : queue_)
-        if (item.promise.future_base().native_handle() == f) return true;
+bool ThreadPool::try_take_target_locked(WorkItem &out, WaitTargets targets) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (!targets.contains(it->promise.future_base().native_handle())) continue;
+        out = std::move(*it);
+        queue_.erase(it);
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+        running_[t_worker_index] = out.promise.future_base().native_handle();
+        return true;
+    }
     return false;
 }
 
-bool ThreadPool::sleep_without_helping(Waiter &w, const Deadline &deadline, const FutureState *target) {
-    std::unique_lock<SpinMutex> lock(mu_);
-    ++stuck_;
-    // Looked at again every few milliseconds: whether the wait can still end changes as other workers come and go.
-    for (;;) {
-        // Queued work that no free worker will take: a new thread takes it, while the pool may still grow.
+bool ThreadPool::restricted_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets, bool may_run_targets) {
+    {
+        std::lock_guard<SpinMutex> lock(mu_);
+        ++stuck_;
+        // Queued work that no worker will take (each waits, running nothing or only what it waits for): a new
+        // thread takes it, while the pool may still grow.
         if (stuck_ == live_ && !queue_.empty() && threads_.size() < max_workers_ && broken_.empty() &&
             !shutdown_.load(std::memory_order_relaxed))
             start_thread_locked();
-        // Every worker waits without helping, none can be added, and the future waited for sits in the queue:
-        // nothing will ever run it.
-        if (target && deadline.infinite() && stuck_ == live_ && threads_.size() >= max_workers_ &&
-            queued_locked(target)) {
+        // Nor can a thread be added, and this wait, which may not run it, waits for a task in the queue: nothing
+        // will ever run it.
+        bool queued = false;
+        if (!may_run_targets && targets.n == 1)
+            for (const WorkItem &item : queue_) queued |= targets.contains(item.promise.future_base().native_handle());
+        if (queued && deadline.infinite() && stuck_ == live_ && threads_.size() >= max_workers_) {
             --stuck_;
             throw DeadlockError("every worker of the pool waits (" + std::to_string(kMaxHelpDepth) +
-                                " waits deep) for tasks that are still queued behind them: the wait could never "
-                                "finish");
-        }
-        lock.unlock();
-        Deadline soon = Deadline::after(0.005);
-        bool ready = w.sleep_until(deadline.infinite() || soon.at() < deadline.at() ? soon : deadline);
-        lock.lock();
-        if (ready || deadline.passed()) {
-            --stuck_;
-            return ready;
+                                " tasks deep) for a task still queued behind it: the wait could never finish");
         }
     }
+    // Looked at again every few milliseconds: whether the wait can still end changes as other workers come and go.
+    Deadline soon = Deadline::after(0.005);
+    bool ready = w.sleep_until(deadline.infinite() || soon.at() < deadline.at() ? soon : deadline);
+    std::lock_guard<SpinMutex> lock(mu_);
+    --stuck_;
+    return ready;
 }
 
-bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) {
-    // A wait with a deadline runs no other task: one could outlast the deadline. The helping depth is bounded,
-    // since every task run inside a wait takes more of this thread's stack.
-    if (!deadline.infinite() || t_help_depth >= kMaxHelpDepth) return sleep_without_helping(w, deadline, target);
+bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets) {
+    // Every task run inside a wait takes more of this thread's stack: the depth is bounded. A wait with a deadline
+    // runs only the tasks it waits for, never another queued task that could outlast the deadline; so does a deep
+    // one, so that the depth grows with the program's own nesting only.
+    bool may_run_any = deadline.infinite() && t_help_depth < kHelpAnyDepth;
+    bool may_run_targets = t_help_depth < kMaxHelpDepth;
     std::size_t me = t_worker_index;
     FutureState *outer = nullptr;
     {
@@ -334,30 +341,36 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, const FutureSta
         outer = running_[me];
     }
     bool ready = false;
-    for (;;) {
-        if (w.ready_now()) {
-            ready = true;
-            break;
+    try {
+        for (;;) {
+            if (w.ready_now()) {
+                ready = true;
+                break;
+            }
+            WorkItem item;
+            bool got = false;
+            if (may_run_targets) {
+                std::lock_guard<SpinMutex> lock(mu_);
+                got = may_run_any ? try_take_locked(item) : try_take_target_locked(item, targets);
+            }
+            if (got) {
+                ++t_help_depth;
+                run(item);
+                --t_help_depth;
+                std::lock_guard<SpinMutex> lock(mu_);
+                running_[me] = outer;
+                continue;
+            }
+            if (may_run_any ? w.sleep_until(deadline) : restricted_sleep(w, deadline, targets, may_run_targets)) {
+                ready = true;
+                break;
+            }
+            if (deadline.passed()) break;
         }
-        WorkItem item;
-        bool got;
-        {
-            std::lock_guard<SpinMutex> lock(mu_);
-            got = try_take_locked(item);
-        }
-        if (got) {
-            ++t_help_depth;
-            run(item);
-            --t_help_depth;
-            std::lock_guard<SpinMutex> lock(mu_);
-            running_[me] = outer;
-            continue;
-        }
-        if (w.sleep_until(deadline)) {
-            ready = true;
-            break;
-        }
-        if (deadline.passed()) break;
+    } catch (...) {
+        std::lock_guard<SpinMutex> lock(mu_);
+        helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
+        throw;
     }
     {
         std::lock_guard<SpinMutex> lock(mu_);

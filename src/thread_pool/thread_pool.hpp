@@ -41,9 +41,11 @@ public:
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
 
-    bool help_sleep(Waiter &w, const Deadline &deadline, const FutureState *target) override;
-    // Tasks a worker runs nested inside its waits, at most: deeper, a wait only sleeps (the stack is finite).
-    static constexpr int kMaxHelpDepth = 64;
+    bool help_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets) override;
+    // Tasks a worker runs nested inside its waits: any queued task up to kHelpAnyDepth deep, then only the tasks
+    // the wait is waiting for, up to kMaxHelpDepth; deeper, a wait only sleeps (the stack is finite).
+    static constexpr int kHelpAnyDepth = 64;
+    static constexpr int kMaxHelpDepth = 256;
 
     std::size_t thread_count() const;
     std::size_t max_workers() const noexcept { return max_workers_; }
@@ -76,8 +78,10 @@ private:
     void wake_all_locked();
     void wake_one_locked();
     void join_threads();
-    bool sleep_without_helping(Waiter &w, const Deadline &deadline, const FutureState *target);
-    bool queued_locked(const FutureState *f) const;
+    // One sleep of a wait that will not run other queued tasks: counted (stuck_), so that the pool sees when no
+    // worker will take queued work; throws DeadlockError when this wait can then never end.
+    bool restricted_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets, bool may_run_targets);
+    bool try_take_target_locked(WorkItem &out, WaitTargets targets);
     void worker_exited();
 
     const std::size_t max_workers_;
@@ -90,7 +94,7 @@ private:
     std::atomic<std::size_t> spinning_{0};     // workers spinning for work (changed to 0 only under mu_)
     std::vector<Sleeper *> sleepers_;           // parked workers, most recent last
     std::vector<Waiter *> helpers_;             // workers waiting on a future while helping
-    std::size_t stuck_ = 0;                     // workers waiting without helping (at kMaxHelpDepth)
+    std::size_t stuck_ = 0;                     // workers in a wait that runs no other queued task
     std::vector<std::thread> threads_;
     std::vector<FutureState *> running_;        // per worker: the future of its running task, or nullptr
     std::size_t idle_tokens_ = 0;               // tasks finished minus submits that found an idle worker

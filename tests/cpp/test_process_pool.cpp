@@ -1893,17 +1893,16 @@ TEST_P(ProcessPoolPayload, ManyLargeArgumentsThroughASmallArena) {
         EXPECT_EQ(text(fs[i]), std::to_string(fnv1a(args[i])) + "|" + std::to_string(kMiB)) << i;
 }
 
-TEST_P(ProcessPoolPayload, ResultTooLargeForTheHeapFailsOnlyItsTask) {
+TEST_P(ProcessPoolPayload, ResultLargerThanTheHeapArrivesWhole) {
+    // A result with no room in the worker's heap travels in parts through it; nothing that ran is lost.
     auto o = options(1);
     o.shared_memory_bytes = 4 * kMiB;
     cf::ProcessPoolExecutor ex(o);
     pid_t worker = pid_of(ex.submit_named("test_process_pool.pid", ""));
     for (const char *task : {"test_process_pool.big_buffer", "test_process_pool.big_copy"}) {
         cf::FutureBase f = ex.submit_named(task, std::to_string(8 * kMiB));
-        EXPECT_THROW(f.bytes(kLong), cf::TooLargeError) << task;
-        cf::ErrorInfo info = f.error(kLong);
-        EXPECT_EQ(info.status, cf::Status::TooLarge) << task;
-        EXPECT_TRUE(contains(info.detail, task)) << info.detail;
+        char fill = std::string(task) == "test_process_pool.big_buffer" ? 'x' : 'y';
+        EXPECT_EQ(std::string(f.bytes(kLong)), std::string(8 * kMiB, fill)) << task;
         // The pool stays usable, with the same worker.
         EXPECT_EQ(text(ex.submit_named("test_process_pool.echo", "fine")), "fine");
     }
