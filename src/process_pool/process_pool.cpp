@@ -654,6 +654,7 @@ void ProcessPool::start_workers() {
     std::size_t live = 0;
     for (const Worker &w : workers_) live += w.alive;
     std::size_t want = config_.start_method == StartMethod::Fork ? workers_.size() - live : 1;
+    std::vector<std::size_t> started;
     for (std::size_t i = 0; i < workers_.size() && want > 0; ++i) {
         Worker &w = workers_[i];
         if (w.alive) continue;
@@ -669,15 +670,24 @@ void ProcessPool::start_workers() {
             continue;
         }
         if (pidfd < 0) {
-            int error = errno;
+            std::string why = std::string("pidfd_open: ") + std::strerror(errno);
             kill(pid, SIGKILL);
             wait_worker(pid);
-            errno = error;
-            throw_errno("pidfd_open");
+            // The workers this call started go too, and their descriptors with them, before anything else
+            // (even the exception) may need one: out of descriptors is the likely cause.
+            for (std::size_t j : started) {
+                Worker &s = workers_[j];
+                kill(s.pid, SIGKILL);
+                wait_worker(s.pid);
+                if (s.pidfd >= 0) close(s.pidfd);
+                s = Worker{};
+            }
+            throw SystemError(why);
         }
         fcntl(pidfd, F_SETFD, FD_CLOEXEC);
         if (w.pidfd >= 0) close(w.pidfd);
         w = Worker{pid, pidfd, true, false, Clock::now(), 0, {}};
+        started.push_back(i);
         --want;
     }
 }

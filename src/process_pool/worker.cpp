@@ -193,7 +193,11 @@ private:
         do {
             std::size_t n = std::min(part, len - sent);
             void *p;
-            while (!(p = seg_.heap_allocate(config_.slot, n))) wait_for_room();
+            // A smaller part when the free room is in pieces; then wait for the parent to hand blocks back.
+            while (!(p = seg_.heap_allocate(config_.slot, n))) {
+                if (n > 4096) n = std::max<std::size_t>(n / 2, 4096);
+                else wait_for_room();
+            }
             if (n) std::memcpy(p, data + sent, n);
             sent += n;
             bool last = sent == len;
