@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -197,22 +196,16 @@ struct ServerHandle {
     int death = -1;  // the write end of the pipe whose end of file tells the server the program is gone
 };
 
-// Set on the thread that forks the server, which holds the handle's lock already.
-thread_local bool forking_server = false;
-
 ServerHandle &server_handle() {
     static ServerHandle *h = [] {
         auto *made = new ServerHandle();
-        at_fork([] { if (!forking_server) server_handle().mu.lock(); },
-                [] { if (!forking_server) server_handle().mu.unlock(); },
+        at_fork([] { server_handle().mu.lock(); }, [] { server_handle().mu.unlock(); },
                 [] {
                     ServerHandle &inherited = server_handle();
                     if (inherited.control >= 0) close(inherited.control);
                     if (inherited.death >= 0) close(inherited.death);
                     inherited.control = inherited.death = -1;
-                    // Held by this thread in the parent (either way): a fresh lock for the child.
-                    new (&inherited.mu) std::mutex();
-                    forking_server = false;
+                    inherited.mu.unlock();
                 });
         return made;
     }();
@@ -224,8 +217,11 @@ const bool server_handle_made = (server_handle(), true);
 
 int control_socket() {
     ServerHandle &h = server_handle();
-    std::lock_guard<std::mutex> lock(h.mu);
-    if (h.control >= 0) return h.control;
+    {
+        std::lock_guard<std::mutex> lock(h.mu);
+        if (h.control >= 0) return h.control;
+    }
+    // The server is forked without the handle's lock (the atfork handlers take it around every fork).
     int sv[2], death[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
     if (pipe2(death, O_CLOEXEC) != 0) {
@@ -234,9 +230,7 @@ int control_socket() {
         errno = error;
         throw_errno("pipe2");
     }
-    forking_server = true;
     pid_t pid = fork();
-    forking_server = false;
     if (pid == 0) {
         // Keep only what the server needs (at 3 and 4): the program's other descriptors must not live on in
         // the server or its workers (a pipe held open there would never see its end of file).
@@ -255,6 +249,14 @@ int control_socket() {
     }
     close(sv[1]);
     close(death[0]);
+    std::lock_guard<std::mutex> lock(h.mu);
+    if (h.control >= 0) {  // another thread started one meanwhile: this one goes
+        close(sv[0]);
+        close(death[1]);
+        kill(pid, SIGKILL);
+        retry_eintr([&] { return waitpid(pid, nullptr, 0); });
+        return h.control;
+    }
     // death[1] stays open (close-on-exec) for as long as the program runs.
     h.control = sv[0];
     h.death = death[1];

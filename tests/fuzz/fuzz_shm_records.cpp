@@ -156,13 +156,13 @@ public:
     }
 
     // A task the parent considers in flight on `slot`, as dispatch_locked/push_task_locked leave it.
-    std::uint64_t add_task(std::uint32_t slot, const std::string &name, void *arg_block, std::size_t arg_len,
+    std::uint64_t add_task(std::uint32_t slot, const std::string &name, void *block, std::size_t arg_len,
                            shm::TaskKind kind, Held &held) {
         std::lock_guard<std::mutex> lock(pool_->mu_);
         std::uint64_t id = pool_->next_id_++;
         ProcessPool::Task t;
         t.name = name;
-        t.arg_block = arg_block;
+        t.block = block;
         t.arg_len = arg_len;
         t.kind = kind;
         t.worker = static_cast<int>(slot);
@@ -193,16 +193,16 @@ public:
         } else {
             arg = p.ConsumeRandomLengthString(512);
         }
+        void *block;
         {
+            // As enqueue lays it out: the task's name, then its argument, in one arena block.
             std::lock_guard<std::mutex> lock(pool_->mu_);
-            if (!pool_->name_in_arena_locked(name)) return;
+            block = pool_->copy_to_arena_locked(name, arg);
         }
-        void *block = seg_->arena_allocate(arg.size());
         if (!block) return;
-        std::memcpy(block, arg.data(), arg.size());
         std::uint64_t id = add_task(kTrusted, name, block, arg.size(), kind, held);
-        auto names = pool_->names_.at(name);
-        shm::TaskDescriptor d{id, names.first, names.second, seg_->offset_of(block), arg.size(), kind, 0};
+        std::uint64_t at = seg_->offset_of(block);
+        shm::TaskDescriptor d{id, at, name.size(), at + name.size(), arg.size(), kind, 0};
         // Corruptions the worker must refuse (descriptors are written by the parent, but checked anyway).
         bool valid = true;
         switch (p.ConsumeIntegralInRange<int>(0, 7)) {
@@ -215,7 +215,7 @@ public:
         }
         held.arg = arg;
         held.expect_echo = valid && name == "echo" && kind == shm::kSingle;
-        worker_->post(worker_->run_task(d));
+        worker_->run_task(d);  // runs the task and posts its completion
         pool_->collect_completions();
         const FutureState &f = *held.future.native_handle();
         FUZZ_CHECK(f.done());
