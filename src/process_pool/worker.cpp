@@ -188,14 +188,15 @@ private:
             return post(shm::Completion{id, seg_.offset_of(p), len, status, kind});
         }
         // Parts small enough that several fit in the part of the heap the caller's held results leave free.
-        std::size_t part = std::max<std::size_t>(seg_.heap_size() / 8, 4096);
+        std::size_t part = std::max<std::size_t>(seg_.heap_size() / 8, 64);
+        std::size_t smallest = std::max<std::size_t>(seg_.heap_size() / 256, 64);
         std::size_t sent = 0;
         do {
             std::size_t n = std::min(part, len - sent);
             void *p;
             // A smaller part when the free room is in pieces; then wait for the parent to hand blocks back.
             while (!(p = seg_.heap_allocate(config_.slot, n))) {
-                if (n > 4096) n = std::max<std::size_t>(n / 2, 4096);
+                if (n > smallest) n = std::max(n / 2, smallest);
                 else wait_for_room();
             }
             if (n) std::memcpy(p, data + sent, n);
