@@ -471,8 +471,12 @@ int ProcessPool::sleep_timeout_ms_locked() {
                                                    std::chrono::duration<double>(config_.worker_start_timeout)));
     }
     wake = std::min(wake, kill_at_);
-    if (in_flight) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
-    supervisor_sleeps_long_ = !in_flight;
+    // The heartbeat goes on for a while after the last task: a pool in use then never needs a wake-up to arm it
+    // again when work is dispatched (push_task_locked), only one that has been idle for a second.
+    if (in_flight) last_in_flight_ = now;
+    bool heartbeat = now - last_in_flight_ < std::chrono::seconds(1);
+    if (heartbeat) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
+    supervisor_sleeps_long_ = !heartbeat;
     if (wake == Clock::time_point::max()) return -1;
     if (wake <= now) return 0;
     return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count()) + 1;

@@ -131,7 +131,8 @@ private:
     bool workers_started_ = false;   // fork: every worker has been started
     std::string start_failure_;      // fork: why the pool's workers could not be started
     Clock::time_point kill_at_{Clock::time_point::max()};  // terminate_workers: when SIGTERM turns to SIGKILL
-    bool supervisor_sleeps_long_ = false;  // it sleeps without the heartbeat (nothing was in flight)
+    bool supervisor_sleeps_long_ = false;  // it sleeps without the heartbeat (nothing in flight for a while)
+    Clock::time_point last_in_flight_{};   // when the supervisor last saw a task in flight
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor
     bool on_supervisor() const noexcept;
