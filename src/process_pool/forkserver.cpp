@@ -81,6 +81,11 @@ struct Connection {
 class Server {
 public:
     Server(int control, int death) : control_(control), death_(death) {}
+    // A private server: one pool's connection, workers started by launch; it ends when that connection closes.
+    Server(int conn, std::function<pid_t(std::uint32_t)> launch)
+        : control_(-1), death_(-1), launch_(std::move(launch)) {
+        conns_.push_back(Connection{conn, -1, -1});
+    }
 
     [[noreturn]] void run() {
         // The server must see its workers end whatever the program did with SIGCHLD (a daemon may ignore it,
@@ -126,9 +131,18 @@ private:
             closing_.push_back(i);
             return;
         }
-        pid_t me = getpid();
-        pid_t pid = fork();
-        if (pid == 0) become_worker(c, req, me);
+        pid_t pid;
+        if (launch_) {
+            try {
+                pid = launch_(req.slot);
+            } catch (...) {
+                pid = -1;
+            }
+        } else {
+            pid_t me = getpid();
+            pid = fork();
+            if (pid == 0) become_worker(c, req, me);
+        }
         ForkServerClientMessage msg{kStarted, pid, pid < 0 ? errno : 0};
         if (pid > 0) children_[pid] = c.sock;
         ssize_t n = write(c.sock, &msg, sizeof msg);
@@ -171,11 +185,12 @@ private:
         for (auto i = closing_.rbegin(); i != closing_.rend(); ++i) {
             Connection &c = conns_[*i];
             close(c.sock);
-            close(c.memfd);
-            close(c.event_fd);
+            if (c.memfd >= 0) close(c.memfd);
+            if (c.event_fd >= 0) close(c.event_fd);
             conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(*i));
         }
         closing_.clear();
+        if (launch_ && conns_.empty()) _exit(0);  // a private server's pool is gone
     }
 
     struct ForkServerClientMessage {
@@ -183,6 +198,7 @@ private:
     };
 
     int control_, death_, sigchld_ = -1;
+    std::function<pid_t(std::uint32_t)> launch_;  // a private server's way to start a worker
     std::vector<Connection> conns_;
     std::vector<std::size_t> closing_;
     std::map<pid_t, int> children_;  // worker pid -> its pool's connection
@@ -277,6 +293,26 @@ std::unique_ptr<ForkServerClient> ForkServerClient::connect(const Segment &seg, 
             close(sv[1]);
             throw_errno("handing the pool to the forkserver");
         }
+    }
+    close(sv[1]);
+    return std::unique_ptr<ForkServerClient>(new ForkServerClient(sv[0]));
+}
+
+std::unique_ptr<ForkServerClient> ForkServerClient::start_private(std::function<pid_t(std::uint32_t)> launch) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+    pid_t pid = fork();
+    if (pid == 0) {
+        // Dies with the thread that forked it (the pool's supervisor), taking the workers along.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(sv[0]);
+        Server(sv[1], std::move(launch)).run();
+    }
+    if (pid < 0) {
+        int error = errno;
+        close(sv[0]), close(sv[1]);
+        errno = error;
+        throw_errno("fork of the pool's reaper");
     }
     close(sv[1]);
     return std::unique_ptr<ForkServerClient>(new ForkServerClient(sv[0]));

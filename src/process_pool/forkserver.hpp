@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -22,6 +23,11 @@ class ForkServerClient {
 public:
     // Starts the server if needed and hands it the pool's segment and eventfd. Throws SystemError.
     static std::unique_ptr<ForkServerClient> connect(const Segment &seg, int event_fd);
+    // A server of one pool's own, forked from the calling thread now: it starts each worker with launch (which
+    // forks, as the fork and spawn methods do) and reports how each ended. A program that ignores SIGCHLD has
+    // the system discard its children's exit statuses; this server's children are its own, and it keeps the
+    // default disposition. The server ends when the returned client is destroyed. Throws SystemError.
+    static std::unique_ptr<ForkServerClient> start_private(std::function<pid_t(std::uint32_t)> launch);
     ~ForkServerClient();
     ForkServerClient(const ForkServerClient &) = delete;
     ForkServerClient &operator=(const ForkServerClient &) = delete;

@@ -156,7 +156,13 @@ void ProcessPool::start() {
             program_.assign(path, static_cast<std::size_t>(n));
         }
     }
-    if (config_.start_method == StartMethod::Forkserver) forkserver_ = ForkServerClient::connect(*seg_, event_fd_);
+    if (config_.start_method == StartMethod::Forkserver) {
+        forkserver_ = ForkServerClient::connect(*seg_, event_fd_);
+    } else {
+        struct sigaction chld {};
+        sigaction(SIGCHLD, nullptr, &chld);
+        discarded_statuses_ = chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT);
+    }
     workers_.resize(config_.max_workers);
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });
     if (config_.start_method != StartMethod::Fork) return;
@@ -697,7 +703,16 @@ void ProcessPool::start_workers() {
 }
 
 pid_t ProcessPool::launch(std::uint32_t slot) {
+    // A program that ignores SIGCHLD has the system discard how its children end: then the workers are the
+    // children of a reaper of this pool's own, which reports it (forked here, on the supervisor thread, at the
+    // first start, so that it is the snapshot a fork pool's workers would have been).
+    if (!forkserver_ && discarded_statuses_)
+        forkserver_ = ForkServerClient::start_private([this](std::uint32_t s) { return launch_directly(s); });
     if (forkserver_) return forkserver_->start_worker(slot);
+    return launch_directly(slot);
+}
+
+pid_t ProcessPool::launch_directly(std::uint32_t slot) {
     WorkerConfig wc{slot, getpid(), event_fd_};
     std::string env_entry;
     std::vector<char *> envp;

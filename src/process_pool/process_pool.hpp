@@ -96,6 +96,7 @@ private:
     void settle(Task task, int w, const shm::Completion &c);
     void start_workers();
     pid_t launch(std::uint32_t slot);
+    pid_t launch_directly(std::uint32_t slot);
     void reap(int w);
     void break_pool(const std::string &why);
     void break_pool_locked(const std::string &why, std::vector<Task> &failed);
@@ -115,7 +116,8 @@ private:
     std::shared_ptr<Segment> seg_;
     int event_fd_ = -1;
     std::string program_;  // spawn: what to execute
-    std::unique_ptr<ForkServerClient> forkserver_;  // forkserver: this pool's connection
+    std::unique_ptr<ForkServerClient> forkserver_;  // forkserver: this pool's connection; else its own reaper
+    bool discarded_statuses_ = false;  // the program ignores SIGCHLD: workers are started through a reaper
 
     mutable std::mutex mu_;
     std::condition_variable space_cv_;  // the arena gained room
