@@ -670,6 +670,7 @@ void ProcessPool::start_workers() {
         if (w.alive) continue;
         // The start-up handshake: the new worker moves its slot out of kUnused when it reaches the worker loop.
         seg_->slot(static_cast<std::uint32_t>(i)).state.store(shm::kUnused, std::memory_order_release);
+        seg_->slot(static_cast<std::uint32_t>(i)).wake_lost.store(0, std::memory_order_relaxed);
         pid_t pid = launch(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0 && errno == ESRCH && forkserver_) {

@@ -319,9 +319,9 @@ bool ThreadPool::restricted_sleep(Waiter &w, const Deadline &deadline, WaitTarge
                                 " tasks deep) for a task still queued behind it: the wait could never finish");
         }
     }
-    // Looked at again every few milliseconds: whether the wait can still end changes as other workers come and go.
-    Deadline soon = Deadline::after(0.005);
-    bool ready = w.sleep_until(deadline.infinite() || soon.at() < deadline.at() ? soon : deadline);
+    // New work pokes the waiter (it is among the helpers). An endless wait is also looked at again every few
+    // milliseconds: whether it can still end changes as other workers come and go.
+    bool ready = w.sleep_until(deadline.infinite() ? Deadline::after(0.005) : deadline);
     std::lock_guard<SpinMutex> lock(mu_);
     --stuck_;
     return ready;
