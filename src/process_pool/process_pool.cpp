@@ -431,6 +431,11 @@ void ProcessPool::supervise() {
     done_cv_.notify_all();
 }
 
+ProcessPool::Clock::time_point ProcessPool::start_deadline(const Worker &w) const {
+    return w.launched + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double>(config_.worker_start_timeout));
+}
+
 std::string ProcessPool::never_started_hint() const {
     if (config_.start_method != StartMethod::Spawn) return {};
     return ": " + worker_entry_hint();
@@ -447,7 +452,6 @@ void ProcessPool::check_timers() {
             for (Worker &w : workers_)
                 if (w.alive) kill(w.pid, SIGKILL);
         }
-        auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.worker_start_timeout));
         for (std::size_t i = 0; i < workers_.size() && why.empty(); ++i) {
             Worker &w = workers_[i];
             if (!w.alive || w.serving) continue;
@@ -455,7 +459,7 @@ void ProcessPool::check_timers() {
                 w.serving = true;
                 continue;
             }
-            if (now - w.launched < limit) continue;
+            if (now < start_deadline(w)) continue;
             std::ostringstream secs;
             secs << config_.worker_start_timeout;
             why = "worker " + std::to_string(w.pid) + " did not start within " + secs.str() + " s" +
@@ -472,9 +476,7 @@ int ProcessPool::sleep_timeout_ms_locked() {
     for (const Worker &w : workers_) {
         if (!w.alive) continue;
         in_flight |= !w.in_flight.empty();
-        if (!w.serving)
-            wake = std::min(wake, w.launched + std::chrono::duration_cast<Clock::duration>(
-                                                   std::chrono::duration<double>(config_.worker_start_timeout)));
+        if (!w.serving) wake = std::min(wake, start_deadline(w));
     }
     wake = std::min(wake, kill_at_);
     // The heartbeat goes on for a while after the last task: a pool in use then never needs a wake-up to arm it

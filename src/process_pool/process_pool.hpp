@@ -111,6 +111,7 @@ private:
     void check_timers();
     void check_owner(const char *what) const;
     std::string never_started_hint() const;
+    Clock::time_point start_deadline(const Worker &w) const;  // when a launched worker must be serving
 
     Config config_;
     std::shared_ptr<Segment> seg_;

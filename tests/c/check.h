@@ -54,6 +54,17 @@ CHECK_MAYBE_UNUSED static int check_contains(const char *text, const char *part,
 #define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, #got " == " #want)
 #define CHECK_CONTAINS(text, part) check_contains((text), (part), __FILE__, __LINE__, #text " contains " #part)
 
+/* A thread pool of max_workers threads (0: the default), checked to have been made. */
+CHECK_MAYBE_UNUSED static cf_executor *check_new_thread_pool(size_t max_workers) {
+    cf_thread_pool_options o;
+    cf_executor *ex = NULL;
+    cf_thread_pool_options_init(&o);
+    o.max_workers = max_workers;
+    check_int(cf_thread_pool_new(&o, &ex), CF_OK, __FILE__, __LINE__, "cf_thread_pool_new(&o, &ex) == CF_OK");
+    check_tally(ex != NULL, __FILE__, __LINE__, "ex != NULL");
+    return ex;
+}
+
 /* Memory that is no handle (all zeros, aligned like any object), for priming cf_last_error. */
 static union { long long integer; void *pointer; long double wide; int ints[64]; } check_not_a_handle;
 

@@ -158,14 +158,7 @@ static cf_executor *process_pool(cf_start_method method, size_t workers, size_t 
     return ex;
 }
 
-static cf_executor *thread_pool(size_t workers) {
-    cf_thread_pool_options o;
-    cf_executor *ex = NULL;
-    cf_thread_pool_options_init(&o);
-    o.max_workers = workers;
-    CHECK_INT(cf_thread_pool_new(&o, &ex), CF_OK);
-    return ex;
-}
+static cf_executor *thread_pool(size_t workers) { return check_new_thread_pool(workers); }
 
 /* Submits name(arg) and waits; returns the status and copies the message of a failure into why. */
 static int run_named(cf_executor *ex, const char *name, const void *arg, size_t len, char *why, size_t why_len) {

@@ -104,15 +104,7 @@ static uint64_t slice_u64(cf_slice s) {
     return v;
 }
 
-static cf_executor *new_pool(size_t max_workers) {
-    cf_thread_pool_options o;
-    cf_executor *ex = NULL;
-    cf_thread_pool_options_init(&o);
-    o.max_workers = max_workers;
-    CHECK_INT(cf_thread_pool_new(&o, &ex), CF_OK);
-    CHECK(ex != NULL);
-    return ex;
-}
+static cf_executor *new_pool(size_t max_workers) { return check_new_thread_pool(max_workers); }
 
 /* Submits, checking that it worked; the caller releases the future. */
 static cf_future *submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t len) {
