@@ -40,21 +40,16 @@ Executor::~Executor() {
 
 FutureBase Executor::submit_bytes(const TaskCall &call, std::string_view arg) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
-    core_->check_creator_process("submit");
     check_argument_size(arg);
     return core_->submit_call(call, arg);
 }
 
 FutureBase Executor::submit_named(std::string_view name, std::string_view arg) {
-    core_->check_creator_process("submit");
     check_argument_size(arg);
     return core_->submit_named(name, arg);
 }
 
-FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) {
-    core_->check_creator_process("submit");
-    return core_->submit_job(std::move(job));
-}
+FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) { return core_->submit_job(std::move(job)); }
 
 MapResults Executor::map_bytes(const TaskCall &call, detail::ArgSource source, const MapOptions &options) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");

@@ -231,7 +231,7 @@ void *ProcessPool::copy_to_arena_locked(std::string_view a, std::string_view b) 
 }
 
 FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind) {
-    check_creator_process("submit");
+    check_creator_process("submit");  // every submit, map's included, comes through here
     std::size_t capacity = seg_->arena_capacity();
     if (name.size() > capacity || bytes.size() > capacity - name.size())
         throw TooLargeError("an argument of " + std::to_string(bytes.size()) + " bytes can never fit the pool's " +

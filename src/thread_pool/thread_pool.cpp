@@ -99,6 +99,7 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
 }
 
 FutureBase ThreadPool::enqueue(WorkItem item) {
+    check_creator_process("submit");  // every submit, map's included, comes through here
     FutureBase future = item.promise.future_base();
     std::lock_guard<SpinMutex> lock(mu_);
     if (!broken_.empty()) throw BrokenThreadPool(broken_);
