@@ -7,19 +7,41 @@
 #include <utility>
 
 #include "executor/task_context.hpp"
-#include "common/spin.hpp"
 #include "future/waiter.hpp"
+#include "ring_queue.hpp"
 
 namespace cf::detail {
+
+struct ThreadPool::Worker {
+    explicit Worker(std::size_t i) : index(i) {}
+    const std::size_t index;
+
+    // The queue, taken by its owner and by thieves; `running` is the owner's task (or nullptr), whose future
+    // stays alive while named here.
+    alignas(64) SpinMutex mu;
+    RingQueue<WorkItem> queue;
+    FutureState *running = nullptr;
+    std::atomic<std::size_t> queued{0};  // queue.size(), read without the lock by searchers
+
+    // Parking: woken by whoever pops it off the parked list (or by shutdown), never by another's signal.
+    alignas(64) std::mutex park_mu;
+    std::condition_variable park_cv;
+    bool unparked = false;
+    bool woken_to_search = false;
+};
+
 namespace {
 
 // Counts pools for the default thread names "cf<k>_<i>", as Python counts ThreadPoolExecutor-<k>.
 std::atomic<unsigned> g_pool_counter{0};
+// Seeds each submitting thread's round-robin at a different queue.
+std::atomic<std::size_t> g_submitter_seed{0};
 
 // The pool the calling thread works for (nullptr elsewhere), and its index there.
 thread_local const ThreadPool *t_pool = nullptr;
 thread_local std::size_t t_worker_index = 0;
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
+thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
 
 std::size_t usable_cpus() {
     cpu_set_t set;
@@ -54,6 +76,8 @@ private:
     std::vector<std::string> args_;
 };
 
+FutureState *state_of(const ThreadPool::WorkItem &item) { return item.promise.future_base().native_handle(); }
+
 }  // namespace
 
 std::shared_ptr<ThreadPool> ThreadPool::create(Config config) {
@@ -65,9 +89,14 @@ std::shared_ptr<ThreadPool> ThreadPool::create(Config config) {
 
 ThreadPool::ThreadPool(Config config)
     : max_workers_(config.max_workers ? config.max_workers : std::min<std::size_t>(32, usable_cpus() + 4)),
+      // Spinning searchers never take more than half the CPUs: the submitting threads keep theirs.
+      max_searching_(std::max<std::size_t>(1, usable_cpus() / 2)),
       prefix_(config.thread_name_prefix.empty() ? "cf" + std::to_string(g_pool_counter.fetch_add(1))
                                                 : std::move(config.thread_name_prefix)),
-      initializer_(std::move(config.initializer)) {}
+      initializer_(std::move(config.initializer)),
+      workers_(new std::atomic<Worker *>[max_workers_]) {
+    for (std::size_t i = 0; i < max_workers_; ++i) workers_[i].store(nullptr, std::memory_order_relaxed);
+}
 
 ThreadPool::~ThreadPool() {
     // Only reached once every worker has let go of the pool; a worker that drops the last reference is the one
@@ -78,15 +107,9 @@ ThreadPool::~ThreadPool() {
     }
 }
 
-std::size_t ThreadPool::thread_count() const {
-    std::lock_guard<SpinMutex> lock(mu_);
-    return threads_.size();
-}
-
 FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg) {
     // Kept in the queue entry itself: a byte-string task costs no allocation beyond its future.
-    WorkItem item{PromiseBase(), nullptr, call, std::string(arg)};
-    return enqueue(std::move(item));
+    return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg)});
 }
 
 FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
@@ -98,46 +121,270 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
     return enqueue(WorkItem{PromiseBase(), std::move(job), TaskCall{}, std::string()});
 }
 
+// ---- submitting
+
 FutureBase ThreadPool::enqueue(WorkItem item) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     FutureBase future = item.promise.future_base();
-    std::lock_guard<SpinMutex> lock(mu_);
-    if (!broken_.empty()) throw BrokenThreadPool(broken_);
-    if (shutdown_.load(std::memory_order_relaxed)) throw ShutdownError("cannot schedule new futures after shutdown");
-    queue_.push_back(std::move(item));
-    queued_.fetch_add(1, std::memory_order_release);
-    // A spinning worker will take the task without a system call; otherwise one parked worker is woken.
-    if (spinning_.load(std::memory_order_relaxed) == 0) wake_one_locked();
-    for (Waiter *h : helpers_) h->poke();
-    if (idle_tokens_ > 0)
-        --idle_tokens_;
-    else if (threads_.size() < max_workers_)
-        start_thread_locked();
+    if (started_.load(std::memory_order_acquire) < max_workers_ && !take_idle_token()) {
+        std::optional<WorkItem> first(std::move(item));
+        bool started;
+        {
+            std::lock_guard<std::mutex> lock(ctl_);
+            if (closed_.load(std::memory_order_relaxed)) throw_closed();
+            started = start_worker_locked(&first);
+        }
+        if (started) return future;
+        item = std::move(*first);  // the pool has all its threads (or can start no more): queue it
+    }
+    push(queue_for_submit(), std::move(item));
+    notify_work();
     return future;
 }
 
-void ThreadPool::start_thread_locked() {
-    std::size_t index = threads_.size();
-    running_.push_back(nullptr);
-    threads_.emplace_back([self = shared_from_this(), index] {
-        self->worker_main(index);
-        self->worker_exited();
-    });
+ThreadPool::Worker &ThreadPool::queue_for_submit() noexcept {
+    if (t_pool == this) return *workers_[t_worker_index].load(std::memory_order_relaxed);
+    std::size_t n = started_.load(std::memory_order_acquire);
+    return *workers_[t_next_queue++ % n].load(std::memory_order_acquire);
+}
+
+void ThreadPool::push(Worker &w, WorkItem &&item) {
+    {
+        // Checked under the queue's lock: seal() takes every queue's lock after closing, so a submit that saw
+        // the pool open has queued its task before seal() returns.
+        std::lock_guard<SpinMutex> lock(w.mu);
+        if (!closed_.load(std::memory_order_relaxed)) {
+            w.queue.push_back(std::move(item));
+            w.queued.store(w.queue.size(), std::memory_order_relaxed);
+            return;
+        }
+    }
+    std::lock_guard<std::mutex> lock(ctl_);
+    throw_closed();
+}
+
+void ThreadPool::throw_closed() {
+    if (!broken_.empty()) throw BrokenThreadPool(broken_);
+    throw ShutdownError("cannot schedule new futures after shutdown");
+}
+
+bool ThreadPool::take_idle_token() noexcept {
+    std::size_t n = idle_tokens_.load(std::memory_order_relaxed);
+    while (n > 0)
+        if (idle_tokens_.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) return true;
+    return false;
+}
+
+void ThreadPool::count_idle(void *pool) {
+    static_cast<ThreadPool *>(pool)->idle_tokens_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
+    std::size_t index = owned_.size();
+    if (index >= max_workers_) return false;
+    owned_.push_back(std::make_unique<Worker>(index));
+    Worker *w = owned_.back().get();
+    if (first) {
+        w->queue.push_back(std::move(**first));
+        w->queued.store(1, std::memory_order_relaxed);
+    }
+    try {
+        threads_.emplace_back([self = shared_from_this(), w] {
+            self->worker_main(*w);
+            self->worker_exited();
+        });
+    } catch (...) {
+        // No thread: the task goes back to the caller, which queues it for the threads there are (or, with
+        // none, reports the failure).
+        std::optional<WorkItem> back;
+        w->queue.pop_front(back);
+        owned_.pop_back();
+        if (first && back) *first = std::move(back);
+        if (index == 0) throw;
+        return false;
+    }
     ++live_;
+    workers_[index].store(w, std::memory_order_release);
+    started_.store(index + 1, std::memory_order_release);
+    return true;
 }
 
-void ThreadPool::worker_exited() {
-    std::lock_guard<SpinMutex> lock(mu_);
-    --live_;
-    exited_.notify_all();
+void ThreadPool::notify_work() {
+    // Pairs with the fence of a worker about to park (park()): either it sees the new task, or this sees it
+    // parked.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (searching_.load(std::memory_order_relaxed) == 0 && parked_.load(std::memory_order_relaxed) > 0)
+        wake_one_searcher();
+    if (helpers_waiting_.load(std::memory_order_relaxed) > 0) poke_helpers();
 }
 
-void ThreadPool::worker_main(std::size_t index) {
-    std::string name = prefix_ + "_" + std::to_string(index);
+void ThreadPool::wake_one_searcher() {
+    Worker *w;
+    {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+        // Another waker got here first: one searcher is enough to find the work.
+        if (searching_.load(std::memory_order_relaxed) != 0 || parked_list_.empty()) return;
+        w = parked_list_.back();
+        parked_list_.pop_back();
+        parked_.fetch_sub(1, std::memory_order_relaxed);
+        searching_.fetch_add(1, std::memory_order_seq_cst);  // it searches from the moment it is chosen
+        std::lock_guard<std::mutex> park_lock(w->park_mu);
+        w->unparked = true;
+        w->woken_to_search = true;
+    }
+    w->park_cv.notify_one();  // workers live as long as the pool
+}
+
+void ThreadPool::wake_all() {
+    std::vector<Worker *> woken;
+    {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+        woken.swap(parked_list_);
+        parked_.store(0, std::memory_order_relaxed);
+        for (Worker *w : woken) {
+            std::lock_guard<std::mutex> park_lock(w->park_mu);
+            w->unparked = true;
+        }
+    }
+    for (Worker *w : woken) w->park_cv.notify_one();
+    poke_helpers();
+}
+
+void ThreadPool::poke_helpers() {
+    std::lock_guard<std::mutex> lock(ctl_);
+    for (Waiter *h : helpers_) h->poke();
+}
+
+// ---- taking work
+
+bool ThreadPool::take_own(Worker &w, std::optional<WorkItem> &out, bool clear_running) {
+    std::lock_guard<SpinMutex> lock(w.mu);
+    if (clear_running) w.running = nullptr;
+    if (!w.queue.pop_front(out)) return false;
+    w.queued.store(w.queue.size(), std::memory_order_relaxed);
+    w.running = state_of(*out);
+    return true;
+}
+
+bool ThreadPool::steal(Worker &thief, std::optional<WorkItem> &out) {
+    std::size_t n = started_.load(std::memory_order_acquire);
+    std::size_t start = thief.index + 1;
+    for (std::size_t k = 0; k + 1 < n; ++k) {
+        Worker &victim = *workers_[(start + k) % n].load(std::memory_order_acquire);
+        if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
+        {
+            std::lock_guard<SpinMutex> lock(victim.mu);
+            if (!victim.queue.pop_front(out)) continue;
+            victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
+        }
+        std::lock_guard<SpinMutex> lock(thief.mu);
+        thief.running = state_of(*out);
+        return true;
+    }
+    return false;
+}
+
+bool ThreadPool::take_target(Worker &w, std::optional<WorkItem> &out, WaitTargets targets) {
+    std::size_t n = started_.load(std::memory_order_acquire);
+    for (std::size_t k = 0; k < n; ++k) {
+        Worker &victim = *workers_[(w.index + k) % n].load(std::memory_order_acquire);
+        if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
+        {
+            std::lock_guard<SpinMutex> lock(victim.mu);
+            if (!victim.queue.take_first([&](const WorkItem &i) { return targets.contains(state_of(i)); }, out))
+                continue;
+            victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
+        }
+        std::lock_guard<SpinMutex> lock(w.mu);
+        w.running = state_of(*out);
+        return true;
+    }
+    return false;
+}
+
+bool ThreadPool::any_queued() const noexcept {
+    std::size_t n = started_.load(std::memory_order_acquire);
+    for (std::size_t k = 0; k < n; ++k)
+        if (workers_[k].load(std::memory_order_acquire)->queued.load(std::memory_order_relaxed) > 0) return true;
+    return false;
+}
+
+bool ThreadPool::begin_search() noexcept {
+    std::size_t n = searching_.load(std::memory_order_relaxed);
+    while (n < max_searching_)
+        if (searching_.compare_exchange_weak(n, n + 1, std::memory_order_seq_cst)) return true;
+    return false;
+}
+
+void ThreadPool::end_search(bool found) {
+    bool last = searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
+    if (last && found) std::atomic_thread_fence(std::memory_order_seq_cst);  // as in park()
+    // The last searcher leaving with work found: more may be queued where nobody looks now.
+    if (last && found && parked_.load(std::memory_order_relaxed) > 0 && any_queued()) wake_one_searcher();
+}
+
+bool ThreadPool::park(Worker &w) {
+    {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+        parked_list_.push_back(&w);
+        parked_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Pairs with notify_work()'s fence: a task queued before it is seen here, or its submitter sees us parked.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (any_queued() || sealed_.load(std::memory_order_acquire)) {
+        std::lock_guard<std::mutex> lock(idle_mu_);
+        auto it = std::find(parked_list_.begin(), parked_list_.end(), &w);
+        if (it != parked_list_.end()) {
+            parked_list_.erase(it);
+            parked_.fetch_sub(1, std::memory_order_relaxed);
+            return false;
+        }
+        // Already chosen by a waker (which set our flags while holding idle_mu_): take its wake-up below.
+    }
+    std::unique_lock<std::mutex> lock(w.park_mu);
+    w.park_cv.wait(lock, [&w] { return w.unparked; });
+    w.unparked = false;
+    return std::exchange(w.woken_to_search, false);
+}
+
+bool ThreadPool::next_task(Worker &w, std::optional<WorkItem> &item) {
+    // `item` holds the task just run: its future stays alive until w.running no longer names it.
+    std::optional<WorkItem> finished;
+    finished.swap(item);
+    if (take_own(w, item, true)) return true;
+    // No work of its own: the finished task (and whatever its job holds) is let go before looking elsewhere.
+    finished.reset();
+    bool searching = false;
+    for (;;) {
+        if (!searching && !begin_search()) {
+            // Enough workers search already; a quick look of its own before parking.
+            if (take_own(w, item, false) || steal(w, item)) return true;
+        } else {
+            spin_until(
+                [&] {
+                    return (w.queued.load(std::memory_order_relaxed) > 0 && take_own(w, item, false)) ||
+                           steal(w, item) || sealed_.load(std::memory_order_acquire);
+                },
+                kWorkerSpinBudget);
+            end_search(item.has_value());
+            if (item) return true;
+        }
+        if (sealed_.load(std::memory_order_acquire)) {
+            // Nothing is queued any more after sealing but what is still here: take it, or leave.
+            return take_own(w, item, false) || steal(w, item);
+        }
+        searching = park(w);
+    }
+}
+
+// ---- running
+
+void ThreadPool::worker_main(Worker &w) {
+    std::string name = prefix_ + "_" + std::to_string(w.index);
     name.resize(std::min<std::size_t>(name.size(), 15));  // Linux keeps 15 bytes of a thread's name
     pthread_setname_np(pthread_self(), name.c_str());
     t_pool = this;
-    t_worker_index = index;
+    t_worker_index = w.index;
     if (initializer_) {
         try {
             initializer_();
@@ -149,81 +396,33 @@ void ThreadPool::worker_main(std::size_t index) {
         }
     }
     current_wait_helper() = this;
-    WorkItem item;
-    while (take(item)) run_counted(item);
+    std::optional<WorkItem> item;
+    while (next_task(w, item)) run_counted(*item);
     current_wait_helper() = nullptr;
 }
 
 void ThreadPool::run_counted(WorkItem &item) {
+    // Idle workers are counted only while the pool may still grow (CPython's idle semaphore); a full pool
+    // skips the shared counter altogether.
+    if (started_.load(std::memory_order_relaxed) >= max_workers_) {
+        run(item);
+        return;
+    }
     CompletionHook &hook = completion_hook();
-    hook = CompletionHook{item.promise.future_base().native_handle(), &ThreadPool::count_idle, this};
+    hook = CompletionHook{state_of(item), &ThreadPool::count_idle, this};
     run(item);
     if (hook.future) count_idle(this);  // the job did not complete its future (it was cancelled before it ran)
     hook = CompletionHook{};
 }
 
-void ThreadPool::count_idle(void *pool) {
-    auto *self = static_cast<ThreadPool *>(pool);
-    std::lock_guard<SpinMutex> lock(self->mu_);
-    ++self->idle_tokens_;
-}
-
-bool ThreadPool::try_take_locked(WorkItem &out) {
-    if (queue_.empty()) return false;
-    out = std::move(queue_.front());
-    queue_.pop_front();
-    queued_.fetch_sub(1, std::memory_order_relaxed);
-    running_[t_worker_index] = out.promise.future_base().native_handle();
-    return true;
-}
-
-bool ThreadPool::take(WorkItem &item) {
-    // `item` holds the task just run: its future stays alive until running_ no longer names it.
-    WorkItem finished = std::move(item);
-    {
-        std::lock_guard<SpinMutex> lock(mu_);
-        running_[t_worker_index] = nullptr;
-        if (try_take_locked(item)) return true;
-    }
-    // No work: `finished` (and whatever its job holds) is let go outside the lock, before idling.
-    finished = WorkItem();
-    for (;;) {
-        spinning_.fetch_add(1, std::memory_order_relaxed);
-        spin_until([this] { return queued_.load(std::memory_order_acquire) > 0 || shutdown_.load(); },
-                   kWorkerSpinBudget);
-        mu_.lock();
-        std::unique_lock<std::mutex> lock(mu_.native(), std::adopt_lock);
-        spinning_.fetch_sub(1, std::memory_order_relaxed);
-        if (try_take_locked(item)) {
-            // More work than takers: pass the baton to a parked worker, as no spinner is left to take it.
-            if (!queue_.empty() && spinning_.load(std::memory_order_relaxed) == 0) wake_one_locked();
-            return true;
-        }
-        if (shutdown_.load() || !broken_.empty()) return false;
-        Sleeper me;
-        sleepers_.push_back(&me);
-        me.cv.wait(lock, [&me] { return me.signalled; });
-        // Whoever signalled us has taken us off sleepers_.
-    }
-}
-
-void ThreadPool::wake_one_locked() {
-    if (sleepers_.empty()) return;
-    Sleeper *s = sleepers_.back();
-    sleepers_.pop_back();
-    s->signalled = true;
-    // Notified under the lock: a sleeper may return (and its Sleeper vanish) as soon as the lock is free.
-    s->cv.notify_one();
-}
-
 void ThreadPool::run(WorkItem &item) {
     // Not pending any more: cancelled while queued, or finished by a holder of the future (cf_future_set_result).
-    if (!item.promise.future_base().native_handle()->try_start()) return;
+    FutureState *state = state_of(item);
+    if (!state->try_start()) return;
     if (item.job) {
         item.job->run(item.promise);
         return;
     }
-    FutureState *state = item.promise.future_base().native_handle();
     TaskOutcome out = run_task_call(item.call, state, item.arg);
     if (out.failure)
         state->set_failure(std::move(*out.failure));
@@ -231,45 +430,52 @@ void ThreadPool::run(WorkItem &item) {
         state->set_bytes(std::move(out.result));
 }
 
-void ThreadPool::wake_all_locked() {
-    for (Sleeper *s : sleepers_) {
-        s->signalled = true;
-        s->cv.notify_one();
+// ---- shutting down
+
+void ThreadPool::seal(std::vector<WorkItem> *drain, bool cancel_running) {
+    std::size_t n = started_.load(std::memory_order_acquire);  // final: a closed pool starts no worker
+    for (std::size_t k = 0; k < n; ++k) {
+        Worker &w = *workers_[k].load(std::memory_order_acquire);
+        std::lock_guard<SpinMutex> lock(w.mu);
+        if (drain) {
+            w.queue.drain_into(*drain);
+            w.queued.store(0, std::memory_order_relaxed);
+        }
+        if (cancel_running && w.running) w.running->request_cancel();
     }
-    sleepers_.clear();
-    for (Waiter *h : helpers_) h->poke();
+    sealed_.store(true, std::memory_order_release);
+    wake_all();
 }
 
 void ThreadPool::break_pool(const std::string &why) {
-    std::deque<WorkItem> pending;
     {
-        std::lock_guard<SpinMutex> lock(mu_);
+        std::lock_guard<std::mutex> lock(ctl_);
         if (broken_.empty()) broken_ = why;
-        pending.swap(queue_);
-        queued_.store(0);
-        wake_all_locked();
+        closed_.store(true, std::memory_order_relaxed);
     }
+    std::vector<WorkItem> pending;
+    seal(&pending, false);
     // A queued future may already be finished (cancelled, or set by its holder): set_failure leaves those alone.
     for (WorkItem &item : pending)
-        item.promise.future_base().native_handle()->set_failure(
-            make_failure(Status::BrokenThreadPool, "BrokenThreadPool", why));
+        state_of(item)->set_failure(make_failure(Status::BrokenThreadPool, "BrokenThreadPool", why));
 }
 
 void ThreadPool::shutdown(bool wait, bool cancel_futures) {
-    std::deque<WorkItem> cancelled;
     {
-        std::lock_guard<SpinMutex> lock(mu_);
-        shutdown_.store(true);
-        if (cancel_futures) {
-            cancelled.swap(queue_);
-            queued_.store(0);
-            for (FutureState *f : running_)
-                if (f) f->request_cancel();
-        }
-        wake_all_locked();
+        std::lock_guard<std::mutex> lock(ctl_);
+        shutdown_ = true;
+        closed_.store(true, std::memory_order_relaxed);
     }
-    for (WorkItem &item : cancelled) item.promise.future_base().native_handle()->cancel();
+    std::vector<WorkItem> cancelled;
+    seal(cancel_futures ? &cancelled : nullptr, cancel_futures);
+    for (WorkItem &item : cancelled) state_of(item)->cancel();
     if (wait) join_threads();
+}
+
+void ThreadPool::worker_exited() {
+    std::lock_guard<std::mutex> lock(ctl_);
+    --live_;
+    exited_.notify_all();
 }
 
 void ThreadPool::join_threads() {
@@ -277,8 +483,7 @@ void ThreadPool::join_threads() {
     // No lock is held while waiting, so a task may itself call shutdown while its owner waits here.
     bool from_worker = t_pool == this;
     {
-        mu_.lock();
-        std::unique_lock<std::mutex> lock(mu_.native(), std::adopt_lock);
+        std::unique_lock<std::mutex> lock(ctl_);
         exited_.wait(lock, [&] { return live_ == (from_worker ? 1u : 0u); });
     }
     if (from_worker) return;  // the owner's thread (or the last reference) joins the threads later
@@ -288,33 +493,28 @@ void ThreadPool::join_threads() {
         if (t.joinable()) t.join();
 }
 
-bool ThreadPool::try_take_target_locked(WorkItem &out, WaitTargets targets) {
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-        if (!targets.contains(it->promise.future_base().native_handle())) continue;
-        out = std::move(*it);
-        queue_.erase(it);
-        queued_.fetch_sub(1, std::memory_order_relaxed);
-        running_[t_worker_index] = out.promise.future_base().native_handle();
-        return true;
-    }
-    return false;
-}
+// ---- helping waits
 
 bool ThreadPool::restricted_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets, bool may_run_targets) {
     {
-        std::lock_guard<SpinMutex> lock(mu_);
+        std::lock_guard<std::mutex> lock(ctl_);
         ++stuck_;
         // Queued work that no worker will take (each waits, running nothing or only what it waits for): a new
         // thread takes it, while the pool may still grow.
-        if (stuck_ == live_ && !queue_.empty() && threads_.size() < max_workers_ && broken_.empty() &&
-            !shutdown_.load(std::memory_order_relaxed))
-            start_thread_locked();
+        if (stuck_ == live_ && any_queued() && !closed_.load(std::memory_order_relaxed))
+            start_worker_locked(nullptr);
         // Nor can a thread be added, and this wait, which may not run it, waits for a task in the queue: nothing
         // will ever run it.
         bool queued = false;
-        if (!may_run_targets && targets.n == 1)
-            for (const WorkItem &item : queue_) queued |= targets.contains(item.promise.future_base().native_handle());
-        if (queued && deadline.infinite() && stuck_ == live_ && threads_.size() >= max_workers_) {
+        if (!may_run_targets && targets.n == 1) {
+            std::size_t n = started_.load(std::memory_order_acquire);
+            for (std::size_t k = 0; k < n && !queued; ++k) {
+                Worker &q = *workers_[k].load(std::memory_order_acquire);
+                std::lock_guard<SpinMutex> qlock(q.mu);
+                q.queue.for_each([&](const WorkItem &i) { queued |= targets.contains(state_of(i)); });
+            }
+        }
+        if (queued && deadline.infinite() && stuck_ == live_ && owned_.size() >= max_workers_) {
             --stuck_;
             throw DeadlockError("every worker of the pool waits (" + std::to_string(kMaxHelpDepth) +
                                 " tasks deep) for a task still queued behind it: the wait could never finish");
@@ -323,7 +523,7 @@ bool ThreadPool::restricted_sleep(Waiter &w, const Deadline &deadline, WaitTarge
     // New work pokes the waiter (it is among the helpers). An endless wait is also looked at again every few
     // milliseconds: whether it can still end changes as other workers come and go.
     bool ready = w.sleep_until(deadline.infinite() ? Deadline::after(0.005) : deadline);
-    std::lock_guard<SpinMutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(ctl_);
     --stuck_;
     return ready;
 }
@@ -334,13 +534,23 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
     // one, so that the depth grows with the program's own nesting only.
     bool may_run_any = deadline.infinite() && t_help_depth < kHelpAnyDepth;
     bool may_run_targets = t_help_depth < kMaxHelpDepth;
-    std::size_t me = t_worker_index;
-    FutureState *outer = nullptr;
+    Worker &me = *workers_[t_worker_index].load(std::memory_order_acquire);
+    FutureState *outer;
     {
-        std::lock_guard<SpinMutex> lock(mu_);
-        helpers_.push_back(&w);  // submit pokes us when work arrives
-        outer = running_[me];
+        std::lock_guard<SpinMutex> lock(me.mu);
+        outer = me.running;
     }
+    {
+        std::lock_guard<std::mutex> lock(ctl_);
+        helpers_.push_back(&w);  // submit pokes us when work arrives
+        helpers_waiting_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // as in park(): a task queued from now on pokes us
+    auto leave = [&] {
+        std::lock_guard<std::mutex> lock(ctl_);
+        helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
+        helpers_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    };
     bool ready = false;
     try {
         for (;;) {
@@ -348,18 +558,16 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
                 ready = true;
                 break;
             }
-            WorkItem item;
+            std::optional<WorkItem> item;
             bool got = false;
-            if (may_run_targets) {
-                std::lock_guard<SpinMutex> lock(mu_);
-                got = may_run_any ? try_take_locked(item) : try_take_target_locked(item, targets);
-            }
+            if (may_run_targets)
+                got = may_run_any ? take_own(me, item, false) || steal(me, item) : take_target(me, item, targets);
             if (got) {
                 ++t_help_depth;
-                run(item);
+                run(*item);
                 --t_help_depth;
-                std::lock_guard<SpinMutex> lock(mu_);
-                running_[me] = outer;
+                std::lock_guard<SpinMutex> lock(me.mu);
+                me.running = outer;
                 continue;
             }
             if (may_run_any ? w.sleep_until(deadline) : restricted_sleep(w, deadline, targets, may_run_targets)) {
@@ -369,14 +577,10 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
             if (deadline.passed()) break;
         }
     } catch (...) {
-        std::lock_guard<SpinMutex> lock(mu_);
-        helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
+        leave();
         throw;
     }
-    {
-        std::lock_guard<SpinMutex> lock(mu_);
-        helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));
-    }
+    leave();
     return ready;
 }
 
