@@ -1,6 +1,7 @@
 #include "handle_storage.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -61,6 +62,73 @@ Header *header_of(const void *object) {
     return reinterpret_cast<Header *>(const_cast<char *>(static_cast<const char *>(object)) - sizeof(Header));
 }
 
+Header *take_shared(std::size_t cls) {
+    FreeLists &lists = free_lists();
+    std::lock_guard<SpinMutex> lock(lists.mu);
+    Header *h = lists.head[cls];
+    if (h) lists.head[cls] = h->next_free;
+    return h;
+}
+
+// Each thread keeps released blocks of its own, up to kCacheMax per class, and moves them to and from the shared
+// lists kBatch at a time: a thread that makes and drops futures at a high rate touches the shared lock once per
+// kBatch of them. A thread's cache goes back to the shared lists when the thread ends.
+constexpr std::uint32_t kBatch = 32;
+constexpr std::uint32_t kCacheMax = 512;
+
+struct ThreadCache {
+    std::array<Header *, kClasses> head{};
+    std::array<std::uint32_t, kClasses> count{};
+
+    Header *pop(std::size_t cls) noexcept {
+        Header *h = head[cls];
+        if (h) {
+            head[cls] = h->next_free;
+            --count[cls];
+        }
+        return h;
+    }
+    void push(std::size_t cls, Header *h) noexcept {
+        h->next_free = head[cls];
+        head[cls] = h;
+        ++count[cls];
+    }
+    void refill(std::size_t cls) {
+        FreeLists &lists = free_lists();
+        std::lock_guard<SpinMutex> lock(lists.mu);
+        for (std::uint32_t i = 0; i < kBatch && lists.head[cls]; ++i) {
+            Header *h = lists.head[cls];
+            lists.head[cls] = h->next_free;
+            push(cls, h);
+        }
+    }
+    void give_back(std::size_t cls, std::uint32_t n) noexcept {
+        FreeLists &lists = free_lists();
+        std::lock_guard<SpinMutex> lock(lists.mu);
+        for (std::uint32_t i = 0; i < n && head[cls]; ++i) {
+            Header *h = pop(cls);
+            h->next_free = lists.head[cls];
+            lists.head[cls] = h;
+        }
+    }
+    ~ThreadCache();
+};
+
+// Set once the thread's cache is gone (handles released later in the thread's exit use the shared lists).
+// Trivially destructible, so it stays readable until the thread ends.
+thread_local bool t_cache_gone = false;
+
+ThreadCache::~ThreadCache() {
+    for (std::size_t cls = 0; cls < kClasses; ++cls) give_back(cls, count[cls]);
+    t_cache_gone = true;
+}
+
+ThreadCache *thread_cache() noexcept {
+    if (t_cache_gone) return nullptr;
+    static thread_local ThreadCache cache;
+    return &cache;
+}
+
 }  // namespace
 
 // The first bytes of a released object stay readable: the handle's tag is there.
@@ -71,11 +139,11 @@ void *allocate(std::size_t size) {
     if (cls >= kClasses) throw std::bad_alloc();  // no handle type is that large
     std::size_t block_size = (cls + 1) * kGranule;
     Header *h = nullptr;
-    {
-        FreeLists &lists = free_lists();
-        std::lock_guard<SpinMutex> lock(lists.mu);
-        h = lists.head[cls];
-        if (h) lists.head[cls] = h->next_free;
+    if (ThreadCache *cache = thread_cache()) {
+        if (!cache->head[cls]) cache->refill(cls);
+        h = cache->pop(cls);
+    } else {
+        h = take_shared(cls);
     }
     if (h) {
         CF_UNPOISON(h + 1, block_size - sizeof(Header));
@@ -94,6 +162,11 @@ void release(void *object, std::size_t size) noexcept {
     Header *h = header_of(object);
     CF_POISON(static_cast<char *>(object) + kReadableAfterRelease,
               (cls + 1) * kGranule - sizeof(Header) - kReadableAfterRelease);
+    if (ThreadCache *cache = thread_cache()) {
+        cache->push(cls, h);
+        if (cache->count[cls] > kCacheMax) cache->give_back(cls, kCacheMax / 2);
+        return;
+    }
     FreeLists &lists = free_lists();
     std::lock_guard<SpinMutex> lock(lists.mu);
     h->next_free = lists.head[cls];
