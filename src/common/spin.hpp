@@ -22,6 +22,8 @@ inline void cpu_relax() noexcept {
 
 // How long a waiter spins before it sleeps; short enough that an idle thread costs nothing measurable.
 inline constexpr std::chrono::microseconds kSpinBudget{20};
+// How long a waiter spins for a still-queued task to start before it sleeps.
+inline constexpr std::chrono::microseconds kPendingSpinBudget{4};
 // How long an idle pool worker spins for new work. Longer than a futex wake-up takes here (20-50 µs), so that a
 // caller woken from a sleep still finds the worker spinning when it submits its next task; otherwise caller and
 // worker can fall into step, each going to sleep just before the other hands it something.

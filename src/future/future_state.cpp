@@ -159,7 +159,13 @@ WaitHelper *&current_wait_helper() noexcept {
 
 bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
-    if (!deadline.passed() && spin_until([this] { return done(); })) return true;
+    // Spinning pays only for a task that is about to finish. A future still queued behind other tasks is waited
+    // for asleep, after a glance long enough for an idle worker to pick it up: the spinning caller would take a
+    // CPU that the workers need.
+    if (!deadline.passed() &&
+        spin_until([this] { return state() != State::Pending; }, kPendingSpinBudget) &&
+        spin_until([this] { return done(); }))
+        return true;
     Waiter w;
     if (!add_waiter(&w)) return true;
     bool ok;

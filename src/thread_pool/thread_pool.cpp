@@ -37,9 +37,9 @@ std::atomic<unsigned> g_pool_counter{0};
 // Seeds each submitting thread's round-robin at a different queue.
 std::atomic<std::size_t> g_submitter_seed{0};
 
-// The pool the calling thread works for (nullptr elsewhere), and its index there.
+// The pool the calling thread works for (nullptr elsewhere), and its worker there.
 thread_local const ThreadPool *t_pool = nullptr;
-thread_local std::size_t t_worker_index = 0;
+thread_local ThreadPool::Worker *t_worker = nullptr;  // set before the worker is published in workers_
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
 thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
 
@@ -143,7 +143,7 @@ FutureBase ThreadPool::enqueue(WorkItem item) {
 }
 
 ThreadPool::Worker &ThreadPool::queue_for_submit() noexcept {
-    if (t_pool == this) return *workers_[t_worker_index].load(std::memory_order_relaxed);
+    if (t_pool == this) return *t_worker;
     std::size_t n = started_.load(std::memory_order_acquire);
     return *workers_[t_next_queue++ % n].load(std::memory_order_acquire);
 }
@@ -384,7 +384,7 @@ void ThreadPool::worker_main(Worker &w) {
     name.resize(std::min<std::size_t>(name.size(), 15));  // Linux keeps 15 bytes of a thread's name
     pthread_setname_np(pthread_self(), name.c_str());
     t_pool = this;
-    t_worker_index = w.index;
+    t_worker = &w;
     if (initializer_) {
         try {
             initializer_();
@@ -534,7 +534,7 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
     // one, so that the depth grows with the program's own nesting only.
     bool may_run_any = deadline.infinite() && t_help_depth < kHelpAnyDepth;
     bool may_run_targets = t_help_depth < kMaxHelpDepth;
-    Worker &me = *workers_[t_worker_index].load(std::memory_order_acquire);
+    Worker &me = *t_worker;
     FutureState *outer;
     {
         std::lock_guard<SpinMutex> lock(me.mu);
