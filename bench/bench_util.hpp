@@ -19,6 +19,19 @@ inline double percentile(std::vector<double> v, double p) {
     return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
+// Times each of n calls of one() in µs (round trips: one task in flight at a time).
+template <class F>
+std::vector<double> time_each(std::size_t n, F one) {
+    std::vector<double> samples;
+    samples.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double t0 = now_us();
+        one();
+        samples.push_back(now_us() - t0);
+    }
+    return samples;
+}
+
 // Runs a command printing `key value` lines and returns them.
 inline std::map<std::string, double> run_peer(const std::string &command) {
     std::map<std::string, double> out;

@@ -50,16 +50,13 @@ Figures run_cfutures(std::size_t workers, std::size_t n_tasks, std::size_t n_rt,
         for (auto f : fs) cf_future_release(f);
         return t;
     });
-    std::vector<double> samples;
-    for (std::size_t i = 0; i < n_rt; ++i) {
-        double t0 = bench::now_us();
+    auto samples = bench::time_each(n_rt, [&] {
         cf_future *f;
         cf_slice r;
         cf_submit(ex, empty_task, nullptr, nullptr, 0, &f);
         cf_future_result(f, CF_FOREVER, &r);
         cf_future_release(f);
-        samples.push_back(bench::now_us() - t0);
-    }
+    });
     out.rt_median_us = bench::percentile(samples, 0.5);
     out.rt_p99_us = bench::percentile(samples, 0.99);
     std::vector<cf_slice> items(n_map, cf_slice{"xxxxxxxx", 8});
@@ -99,15 +96,12 @@ Figures run_asio(std::size_t workers, std::size_t n_tasks, std::size_t n_rt) {
         for (auto &f : fs) f.wait();
         return (bench::now_us() - t0) / static_cast<double>(n_tasks);
     });
-    std::vector<double> samples;
-    for (std::size_t i = 0; i < n_rt; ++i) {
-        double t0 = bench::now_us();
+    auto samples = bench::time_each(n_rt, [&] {
         std::packaged_task<void()> task([] {});
         auto f = task.get_future();
         boost::asio::post(pool, std::move(task));
         f.get();
-        samples.push_back(bench::now_us() - t0);
-    }
+    });
     out.rt_median_us = bench::percentile(samples, 0.5);
     out.rt_p99_us = bench::percentile(samples, 0.99);
     pool.join();

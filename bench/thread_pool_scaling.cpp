@@ -137,17 +137,14 @@ Library libcfutures() {
     };
     l.round_trip_us = [](std::size_t W, std::size_t n) {
         Cf pool(W);
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < n; ++i) {
-            double t0 = bench::now_us();
-            cf_future *f;
-            cf_slice r;
-            cf_submit(pool.ex, cf_empty, nullptr, nullptr, 0, &f);
-            cf_future_result(f, CF_FOREVER, &r);
-            cf_future_release(f);
-            samples.push_back(bench::now_us() - t0);
-        }
-        return bench::percentile(samples, 0.5);
+        return bench::percentile(bench::time_each(n, [&] {
+                                     cf_future *f;
+                                     cf_slice r;
+                                     cf_submit(pool.ex, cf_empty, nullptr, nullptr, 0, &f);
+                                     cf_future_result(f, CF_FOREVER, &r);
+                                     cf_future_release(f);
+                                 }),
+                                 0.5);
     };
     l.map = [](std::size_t W, std::size_t n, std::size_t chunk) {
         Cf pool(W);
@@ -194,15 +191,12 @@ Library asio() {
     };
     l.round_trip_us = [](std::size_t W, std::size_t n) {
         boost::asio::thread_pool pool(W);
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < n; ++i) {
-            double t0 = bench::now_us();
+        auto samples = bench::time_each(n, [&] {
             std::packaged_task<void()> task([] {});
             auto f = task.get_future();
             boost::asio::post(pool, std::move(task));
             f.get();
-            samples.push_back(bench::now_us() - t0);
-        }
+        });
         pool.join();
         return bench::percentile(samples, 0.5);
     };
@@ -247,15 +241,12 @@ Library tbb_group(bool futures) {
         if (!futures) return double(NAN);
         tbb::global_control limit(tbb::global_control::max_allowed_parallelism, W + 1);
         tbb::task_group tg;
-        std::vector<double> samples;
-        for (std::size_t i = 0; i < n; ++i) {
-            double t0 = bench::now_us();
+        auto samples = bench::time_each(n, [&] {
             auto task = std::make_shared<std::packaged_task<void()>>([] {});
             auto f = task->get_future();
             tg.run([task] { (*task)(); });
             f.get();
-            samples.push_back(bench::now_us() - t0);
-        }
+        });
         tg.wait();
         return bench::percentile(samples, 0.5);
     };

@@ -2,6 +2,7 @@
 // microseconds on virtual machines, a spinning hand-off well under one; waits that end soon end here.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -63,6 +64,28 @@ public:
 
 private:
     std::mutex mu_;
+};
+
+// A lock for critical sections of a few dozen instructions (a queue's push or pop): waiters spin on a plain read
+// of the flag (not on a locked instruction, which would bounce the line between the CPUs they run on) and
+// yield the CPU after a while, in case the holder was preempted.
+class SpinLock {
+public:
+    void lock() noexcept {
+        for (;;) {
+            if (!locked_.exchange(true, std::memory_order_acquire)) return;
+            for (int i = 0; locked_.load(std::memory_order_relaxed); ++i) {
+                if (i < 128) cpu_relax(); else std::this_thread::yield();
+            }
+        }
+    }
+    bool try_lock() noexcept {
+        return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
+    }
+    void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> locked_{false};
 };
 
 }  // namespace cf::detail

@@ -18,7 +18,7 @@ struct ThreadPool::Worker {
 
     // The queue, taken by its owner and by thieves; `running` is the owner's task (or nullptr), whose future
     // stays alive while named here.
-    alignas(64) SpinMutex mu;
+    alignas(64) SpinLock mu;
     RingQueue<WorkItem> queue;
     FutureState *running = nullptr;
     std::atomic<std::size_t> queued{0};  // queue.size(), read without the lock by searchers
@@ -152,7 +152,7 @@ void ThreadPool::push(Worker &w, WorkItem &&item) {
     {
         // Checked under the queue's lock: seal() takes every queue's lock after closing, so a submit that saw
         // the pool open has queued its task before seal() returns.
-        std::lock_guard<SpinMutex> lock(w.mu);
+        std::lock_guard<SpinLock> lock(w.mu);
         if (!closed_.load(std::memory_order_relaxed)) {
             w.queue.push_back(std::move(item));
             w.queued.store(w.queue.size(), std::memory_order_relaxed);
@@ -258,7 +258,7 @@ void ThreadPool::poke_helpers() {
 // ---- taking work
 
 bool ThreadPool::take_own(Worker &w, std::optional<WorkItem> &out, bool clear_running) {
-    std::lock_guard<SpinMutex> lock(w.mu);
+    std::lock_guard<SpinLock> lock(w.mu);
     if (clear_running) w.running = nullptr;
     if (!w.queue.pop_front(out)) return false;
     w.queued.store(w.queue.size(), std::memory_order_relaxed);
@@ -273,11 +273,11 @@ bool ThreadPool::steal(Worker &thief, std::optional<WorkItem> &out) {
         Worker &victim = *workers_[(start + k) % n].load(std::memory_order_acquire);
         if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
         {
-            std::lock_guard<SpinMutex> lock(victim.mu);
+            std::lock_guard<SpinLock> lock(victim.mu);
             if (!victim.queue.pop_front(out)) continue;
             victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
         }
-        std::lock_guard<SpinMutex> lock(thief.mu);
+        std::lock_guard<SpinLock> lock(thief.mu);
         thief.running = state_of(*out);
         return true;
     }
@@ -290,12 +290,12 @@ bool ThreadPool::take_target(Worker &w, std::optional<WorkItem> &out, WaitTarget
         Worker &victim = *workers_[(w.index + k) % n].load(std::memory_order_acquire);
         if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
         {
-            std::lock_guard<SpinMutex> lock(victim.mu);
+            std::lock_guard<SpinLock> lock(victim.mu);
             if (!victim.queue.take_first([&](const WorkItem &i) { return targets.contains(state_of(i)); }, out))
                 continue;
             victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
         }
-        std::lock_guard<SpinMutex> lock(w.mu);
+        std::lock_guard<SpinLock> lock(w.mu);
         w.running = state_of(*out);
         return true;
     }
@@ -436,7 +436,7 @@ void ThreadPool::seal(std::vector<WorkItem> *drain, bool cancel_running) {
     std::size_t n = started_.load(std::memory_order_acquire);  // final: a closed pool starts no worker
     for (std::size_t k = 0; k < n; ++k) {
         Worker &w = *workers_[k].load(std::memory_order_acquire);
-        std::lock_guard<SpinMutex> lock(w.mu);
+        std::lock_guard<SpinLock> lock(w.mu);
         if (drain) {
             w.queue.drain_into(*drain);
             w.queued.store(0, std::memory_order_relaxed);
@@ -510,7 +510,7 @@ bool ThreadPool::restricted_sleep(Waiter &w, const Deadline &deadline, WaitTarge
             std::size_t n = started_.load(std::memory_order_acquire);
             for (std::size_t k = 0; k < n && !queued; ++k) {
                 Worker &q = *workers_[k].load(std::memory_order_acquire);
-                std::lock_guard<SpinMutex> qlock(q.mu);
+                std::lock_guard<SpinLock> qlock(q.mu);
                 q.queue.for_each([&](const WorkItem &i) { queued |= targets.contains(state_of(i)); });
             }
         }
@@ -537,7 +537,7 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
     Worker &me = *t_worker;
     FutureState *outer;
     {
-        std::lock_guard<SpinMutex> lock(me.mu);
+        std::lock_guard<SpinLock> lock(me.mu);
         outer = me.running;
     }
     {
@@ -566,7 +566,7 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
                 ++t_help_depth;
                 run(*item);
                 --t_help_depth;
-                std::lock_guard<SpinMutex> lock(me.mu);
+                std::lock_guard<SpinLock> lock(me.mu);
                 me.running = outer;
                 continue;
             }
