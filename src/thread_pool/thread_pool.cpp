@@ -142,9 +142,15 @@ FutureBase ThreadPool::enqueue(WorkItem item) {
     return future;
 }
 
-ThreadPool::Worker &ThreadPool::queue_for_submit() noexcept {
+ThreadPool::Worker &ThreadPool::queue_for_submit() {
     if (t_pool == this) return *t_worker;
     std::size_t n = started_.load(std::memory_order_acquire);
+    if (n == 0) {
+        // A worker's thread runs (and may count itself idle) a moment before start_worker_locked() publishes it,
+        // under ctl_: once ctl_ is free, it is published.
+        std::lock_guard<std::mutex> lock(ctl_);
+        n = started_.load(std::memory_order_acquire);
+    }
     return *workers_[t_next_queue++ % n].load(std::memory_order_acquire);
 }
 
@@ -155,7 +161,7 @@ void ThreadPool::push(Worker &w, WorkItem &&item) {
         std::lock_guard<SpinLock> lock(w.mu);
         if (!closed_.load(std::memory_order_relaxed)) {
             w.queue.push_back(std::move(item));
-            w.queued.store(w.queue.size(), std::memory_order_relaxed);
+            w.queued.store(w.queue.size());
             return;
         }
     }
@@ -186,7 +192,7 @@ bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
     Worker *w = owned_.back().get();
     if (first) {
         w->queue.push_back(std::move(**first));
-        w->queued.store(1, std::memory_order_relaxed);
+        w->queued.store(1);
     }
     try {
         threads_.emplace_back([self = shared_from_this(), w] {
@@ -210,12 +216,11 @@ bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
 }
 
 void ThreadPool::notify_work() {
-    // Pairs with the fence of a worker about to park (park()): either it sees the new task, or this sees it
-    // parked.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (searching_.load(std::memory_order_relaxed) == 0 && parked_.load(std::memory_order_relaxed) > 0)
-        wake_one_searcher();
-    if (helpers_waiting_.load(std::memory_order_relaxed) > 0) poke_helpers();
+    // The queue's size was stored sequentially consistent; so are these loads, and a parking worker's count of
+    // itself and its look at the queues (park()): either it sees the new task, or this sees it parked. The same
+    // holds for searchers and for helping waiters.
+    if (searching_.load() == 0 && parked_.load() > 0) wake_one_searcher();
+    if (helpers_waiting_.load() > 0) poke_helpers();
 }
 
 void ThreadPool::wake_one_searcher() {
@@ -261,7 +266,7 @@ bool ThreadPool::take_own(Worker &w, std::optional<WorkItem> &out, bool clear_ru
     std::lock_guard<SpinLock> lock(w.mu);
     if (clear_running) w.running = nullptr;
     if (!w.queue.pop_front(out)) return false;
-    w.queued.store(w.queue.size(), std::memory_order_relaxed);
+    w.queued.store(w.queue.size());
     w.running = state_of(*out);
     return true;
 }
@@ -271,11 +276,11 @@ bool ThreadPool::steal(Worker &thief, std::optional<WorkItem> &out) {
     std::size_t start = thief.index + 1;
     for (std::size_t k = 0; k + 1 < n; ++k) {
         Worker &victim = *workers_[(start + k) % n].load(std::memory_order_acquire);
-        if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
+        if (victim.queued.load() == 0) continue;
         {
             std::lock_guard<SpinLock> lock(victim.mu);
             if (!victim.queue.pop_front(out)) continue;
-            victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
+            victim.queued.store(victim.queue.size());
         }
         std::lock_guard<SpinLock> lock(thief.mu);
         thief.running = state_of(*out);
@@ -288,12 +293,12 @@ bool ThreadPool::take_target(Worker &w, std::optional<WorkItem> &out, WaitTarget
     std::size_t n = started_.load(std::memory_order_acquire);
     for (std::size_t k = 0; k < n; ++k) {
         Worker &victim = *workers_[(w.index + k) % n].load(std::memory_order_acquire);
-        if (victim.queued.load(std::memory_order_relaxed) == 0) continue;
+        if (victim.queued.load() == 0) continue;
         {
             std::lock_guard<SpinLock> lock(victim.mu);
             if (!victim.queue.take_first([&](const WorkItem &i) { return targets.contains(state_of(i)); }, out))
                 continue;
-            victim.queued.store(victim.queue.size(), std::memory_order_relaxed);
+            victim.queued.store(victim.queue.size());
         }
         std::lock_guard<SpinLock> lock(w.mu);
         w.running = state_of(*out);
@@ -305,7 +310,7 @@ bool ThreadPool::take_target(Worker &w, std::optional<WorkItem> &out, WaitTarget
 bool ThreadPool::any_queued() const noexcept {
     std::size_t n = started_.load(std::memory_order_acquire);
     for (std::size_t k = 0; k < n; ++k)
-        if (workers_[k].load(std::memory_order_acquire)->queued.load(std::memory_order_relaxed) > 0) return true;
+        if (workers_[k].load(std::memory_order_acquire)->queued.load() > 0) return true;  // seq_cst: see park()
     return false;
 }
 
@@ -318,19 +323,18 @@ bool ThreadPool::begin_search() noexcept {
 
 void ThreadPool::end_search(bool found) {
     bool last = searching_.fetch_sub(1, std::memory_order_seq_cst) == 1;
-    if (last && found) std::atomic_thread_fence(std::memory_order_seq_cst);  // as in park()
     // The last searcher leaving with work found: more may be queued where nobody looks now.
-    if (last && found && parked_.load(std::memory_order_relaxed) > 0 && any_queued()) wake_one_searcher();
+    if (last && found && parked_.load() > 0 && any_queued()) wake_one_searcher();
 }
 
 bool ThreadPool::park(Worker &w) {
     {
         std::lock_guard<std::mutex> lock(idle_mu_);
         parked_list_.push_back(&w);
-        parked_.fetch_add(1, std::memory_order_relaxed);
+        parked_.fetch_add(1);
     }
-    // Pairs with notify_work()'s fence: a task queued before it is seen here, or its submitter sees us parked.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Sequentially consistent, as in notify_work(): a task queued before it is seen here, or its submitter sees
+    // us parked.
     if (any_queued() || sealed_.load(std::memory_order_acquire)) {
         std::lock_guard<std::mutex> lock(idle_mu_);
         auto it = std::find(parked_list_.begin(), parked_list_.end(), &w);
@@ -362,7 +366,7 @@ bool ThreadPool::next_task(Worker &w, std::optional<WorkItem> &item) {
         } else {
             spin_until(
                 [&] {
-                    return (w.queued.load(std::memory_order_relaxed) > 0 && take_own(w, item, false)) ||
+                    return (w.queued.load() > 0 && take_own(w, item, false)) ||
                            steal(w, item) || sealed_.load(std::memory_order_acquire);
                 },
                 kWorkerSpinBudget);
@@ -439,7 +443,7 @@ void ThreadPool::seal(std::vector<WorkItem> *drain, bool cancel_running) {
         std::lock_guard<SpinLock> lock(w.mu);
         if (drain) {
             w.queue.drain_into(*drain);
-            w.queued.store(0, std::memory_order_relaxed);
+            w.queued.store(0);
         }
         if (cancel_running && w.running) w.running->request_cancel();
     }
@@ -545,7 +549,6 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
         helpers_.push_back(&w);  // submit pokes us when work arrives
         helpers_waiting_.fetch_add(1, std::memory_order_seq_cst);
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // as in park(): a task queued from now on pokes us
     auto leave = [&] {
         std::lock_guard<std::mutex> lock(ctl_);
         helpers_.erase(std::find(helpers_.begin(), helpers_.end(), &w));

@@ -80,7 +80,7 @@ private:
     [[noreturn]] void throw_closed();
 
     // Scheduling.
-    Worker &queue_for_submit() noexcept;
+    Worker &queue_for_submit();
     void push(Worker &w, WorkItem &&item);
     // Takes the oldest task of w's own queue; with clear_running, w's running task is reset first.
     bool take_own(Worker &w, std::optional<WorkItem> &out, bool clear_running);
