@@ -62,6 +62,11 @@ Header *header_of(const void *object) {
     return reinterpret_cast<Header *>(const_cast<char *>(static_cast<const char *>(object)) - sizeof(Header));
 }
 
+void put_shared_locked(FreeLists &lists, std::size_t cls, Header *h) noexcept {
+    h->next_free = lists.head[cls];
+    lists.head[cls] = h;
+}
+
 Header *take_shared(std::size_t cls) {
     FreeLists &lists = free_lists();
     std::lock_guard<SpinMutex> lock(lists.mu);
@@ -105,11 +110,7 @@ struct ThreadCache {
     void give_back(std::size_t cls, std::uint32_t n) noexcept {
         FreeLists &lists = free_lists();
         std::lock_guard<SpinMutex> lock(lists.mu);
-        for (std::uint32_t i = 0; i < n && head[cls]; ++i) {
-            Header *h = pop(cls);
-            h->next_free = lists.head[cls];
-            lists.head[cls] = h;
-        }
+        for (std::uint32_t i = 0; i < n && head[cls]; ++i) put_shared_locked(lists, cls, pop(cls));
     }
     ~ThreadCache();
 };
@@ -169,8 +170,7 @@ void release(void *object, std::size_t size) noexcept {
     }
     FreeLists &lists = free_lists();
     std::lock_guard<SpinMutex> lock(lists.mu);
-    h->next_free = lists.head[cls];
-    lists.head[cls] = h;
+    put_shared_locked(lists, cls, h);
 }
 
 }  // namespace cf::detail::handle_storage

@@ -39,7 +39,7 @@ std::atomic<std::size_t> g_submitter_seed{0};
 
 // The pool the calling thread works for (nullptr elsewhere), and its worker there.
 thread_local const ThreadPool *t_pool = nullptr;
-thread_local ThreadPool::Worker *t_worker = nullptr;  // set before the worker is published in workers_
+thread_local ThreadPool::Worker *t_worker = nullptr;
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
 thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
 
@@ -145,12 +145,6 @@ FutureBase ThreadPool::enqueue(WorkItem item) {
 ThreadPool::Worker &ThreadPool::queue_for_submit() {
     if (t_pool == this) return *t_worker;
     std::size_t n = started_.load(std::memory_order_acquire);
-    if (n == 0) {
-        // A worker's thread runs (and may count itself idle) a moment before start_worker_locked() publishes it,
-        // under ctl_: once ctl_ is free, it is published.
-        std::lock_guard<std::mutex> lock(ctl_);
-        n = started_.load(std::memory_order_acquire);
-    }
     return *workers_[t_next_queue++ % n].load(std::memory_order_acquire);
 }
 
@@ -196,6 +190,9 @@ bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
     }
     try {
         threads_.emplace_back([self = shared_from_this(), w] {
+            // start_worker_locked() publishes the worker under ctl_ once its thread exists: the worker starts
+            // (and can count itself idle, or queue a task) only after that.
+            { std::lock_guard<std::mutex> published(self->ctl_); }
             self->worker_main(*w);
             self->worker_exited();
         });
@@ -271,40 +268,39 @@ bool ThreadPool::take_own(Worker &w, std::optional<WorkItem> &out, bool clear_ru
     return true;
 }
 
-bool ThreadPool::steal(Worker &thief, std::optional<WorkItem> &out) {
+template <class Take>
+bool ThreadPool::take_from_queues(Worker &taker, std::size_t first, Take take, std::optional<WorkItem> &out) {
     std::size_t n = started_.load(std::memory_order_acquire);
-    std::size_t start = thief.index + 1;
-    for (std::size_t k = 0; k + 1 < n; ++k) {
-        Worker &victim = *workers_[(start + k) % n].load(std::memory_order_acquire);
-        if (victim.queued.load() == 0) continue;
+    for (std::size_t k = 0; k < n; ++k) {
+        Worker &from = *workers_[(first + k) % n].load(std::memory_order_acquire);
+        if ((&from == &taker && first != taker.index) || from.queued.load() == 0) continue;
         {
-            std::lock_guard<SpinLock> lock(victim.mu);
-            if (!victim.queue.pop_front(out)) continue;
-            victim.queued.store(victim.queue.size());
+            std::lock_guard<SpinLock> lock(from.mu);
+            if (!take(from.queue, out)) continue;
+            from.queued.store(from.queue.size());
         }
-        std::lock_guard<SpinLock> lock(thief.mu);
-        thief.running = state_of(*out);
+        std::lock_guard<SpinLock> lock(taker.mu);
+        taker.running = state_of(*out);
         return true;
     }
     return false;
 }
 
+bool ThreadPool::steal(Worker &thief, std::optional<WorkItem> &out) {
+    // Every queue but the thief's own, starting with its neighbour's.
+    return take_from_queues(
+        thief, thief.index + 1, [](RingQueue<WorkItem> &q, std::optional<WorkItem> &o) { return q.pop_front(o); },
+        out);
+}
+
 bool ThreadPool::take_target(Worker &w, std::optional<WorkItem> &out, WaitTargets targets) {
-    std::size_t n = started_.load(std::memory_order_acquire);
-    for (std::size_t k = 0; k < n; ++k) {
-        Worker &victim = *workers_[(w.index + k) % n].load(std::memory_order_acquire);
-        if (victim.queued.load() == 0) continue;
-        {
-            std::lock_guard<SpinLock> lock(victim.mu);
-            if (!victim.queue.take_first([&](const WorkItem &i) { return targets.contains(state_of(i)); }, out))
-                continue;
-            victim.queued.store(victim.queue.size());
-        }
-        std::lock_guard<SpinLock> lock(w.mu);
-        w.running = state_of(*out);
-        return true;
-    }
-    return false;
+    // Every queue, the worker's own first.
+    return take_from_queues(
+        w, w.index,
+        [targets](RingQueue<WorkItem> &q, std::optional<WorkItem> &o) {
+            return q.take_first([&](const WorkItem &i) { return targets.contains(state_of(i)); }, o);
+        },
+        out);
 }
 
 bool ThreadPool::any_queued() const noexcept {

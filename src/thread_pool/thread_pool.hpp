@@ -84,8 +84,13 @@ private:
     void push(Worker &w, WorkItem &&item);
     // Takes the oldest task of w's own queue; with clear_running, w's running task is reset first.
     bool take_own(Worker &w, std::optional<WorkItem> &out, bool clear_running);
+    // Looks at every published queue from queues[first] on (skipping the taker's own unless it comes first), and
+    // moves out the first task that take(queue, out) gives; the task becomes the taker's running one.
+    template <class Take>
+    bool take_from_queues(Worker &taker, std::size_t first, Take take, std::optional<WorkItem> &out);
     // Takes the oldest task of another worker's queue.
     bool steal(Worker &thief, std::optional<WorkItem> &out);
+    // Takes the oldest task that the wait is waiting for, from any queue.
     bool take_target(Worker &w, std::optional<WorkItem> &out, WaitTargets targets);
     bool any_queued() const noexcept;
     bool begin_search() noexcept;
