@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/spin.hpp"
+#include "completion_source.hpp"
 #include "wait_helper.hpp"
 #include "waiter.hpp"
 
@@ -22,6 +23,7 @@ bool FutureState::done() const noexcept {
 
 bool FutureState::cancel() {
     std::vector<Callback> callbacks;
+    std::shared_ptr<CompletionSource> source;
     {
         std::lock_guard<std::mutex> lock(mu_);
         State s = state();
@@ -38,7 +40,7 @@ bool FutureState::cancel() {
             request_cancel();
             return false;
         }
-        notify_locked(callbacks);
+        notify_locked(callbacks, source);
     }
     run_callbacks(callbacks);
     return true;
@@ -79,6 +81,7 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
         hook.fn(hook.context);
     }
     std::vector<Callback> callbacks;
+    std::shared_ptr<CompletionSource> source;  // let go of after the lock (it may be the executor's last owner)
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (done()) return false;
@@ -90,21 +93,30 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
         while (!state_.compare_exchange_weak(s, State::Finished, std::memory_order_acq_rel)) {
             // Only Pending -> Running happens without our lock; any other state here is a bug.
         }
-        notify_locked(callbacks);
+        notify_locked(callbacks, source);
     }
     run_callbacks(callbacks);
     return true;
 }
 
-void FutureState::set_remote_cancel(std::atomic<std::uint64_t> *word, std::uint64_t id) {
+void FutureState::set_remote(std::atomic<std::uint64_t> *word, std::uint64_t id,
+                             std::shared_ptr<CompletionSource> source) {
     std::lock_guard<std::mutex> lock(mu_);
     if (done()) return;
     remote_cancel_word_ = word;
     remote_cancel_id_ = id;
+    source_ = std::move(source);
 }
 
-void FutureState::notify_locked(std::vector<Callback> &callbacks) {
+std::shared_ptr<CompletionSource> FutureState::completion_source() {
+    if (done()) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    return source_;
+}
+
+void FutureState::notify_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
     remote_cancel_word_ = nullptr;
+    source.swap(source_);
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.
     for (Waiter *w : waiters_) w->arrive(this, is_failure);
@@ -155,6 +167,14 @@ void FutureState::remove_waiter(Waiter *w) {
 WaitHelper *&current_wait_helper() noexcept {
     static thread_local WaitHelper *helper = nullptr;
     return helper;
+}
+
+bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets) {
+    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline, targets);
+    for (std::size_t i = 0; i < targets.n; ++i)
+        if (std::shared_ptr<CompletionSource> source = targets.items[i]->completion_source())
+            return source->collect_while_waiting(w, deadline);
+    return w.sleep_until(deadline);
 }
 
 bool FutureState::wait_until(const Deadline &deadline) {

@@ -19,6 +19,7 @@
 namespace cf::detail {
 
 class Waiter;
+class CompletionSource;
 
 // Why a future failed. Immutable once stored; the C ABI hands out pointers to its strings.
 struct Failure {
@@ -80,9 +81,13 @@ public:
     // Asked by cancel() while running, or by a pool shutting down with cancel_futures.
     void request_cancel() noexcept { cancel_requested_.store(true, std::memory_order_release); }
     bool cancel_requested() const noexcept { return cancel_requested_.load(std::memory_order_acquire); }
-    // For a task running in another process: cancel() also writes id into word, which that process reads.
-    // Cleared when the future finishes; the caller must keep word valid until then.
-    void set_remote_cancel(std::atomic<std::uint64_t> *word, std::uint64_t id);
+    // For a task running in another process: cancel() also writes id into word, which that process reads, and
+    // a thread waiting for the future collects completions from source (when given). Both are dropped when the
+    // future finishes; the caller must keep word valid until then.
+    void set_remote(std::atomic<std::uint64_t> *word, std::uint64_t id,
+                    std::shared_ptr<CompletionSource> source = nullptr);
+    // The executor a waiter can collect this future's completion from; null once done or when there is none.
+    std::shared_ptr<CompletionSource> completion_source();
 
     // Sleeps until done (spinning briefly first); false when the deadline passed first.
     bool wait_until(const Deadline &deadline);
@@ -108,7 +113,7 @@ private:
     // Moves to Finished and notifies; false if already done.
     bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure, std::string *bytes);
     // Tells the waiters and hands back the callbacks to run once the lock is released.
-    void notify_locked(std::vector<Callback> &callbacks);
+    void notify_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source);
     void run_callbacks(std::vector<Callback> &callbacks);
     void run_callback(Callback &cb);
 
@@ -117,6 +122,7 @@ private:
     std::atomic<bool> cancel_requested_{false};
     std::atomic<std::uint64_t> *remote_cancel_word_ = nullptr;  // guarded by mu_
     std::uint64_t remote_cancel_id_ = 0;
+    std::shared_ptr<CompletionSource> source_;  // guarded by mu_
     std::mutex mu_;
     std::unique_ptr<ValueHolder> value_;  // a typed value; else the result is inline_bytes_
     BytesValue inline_bytes_;

@@ -36,10 +36,8 @@ protected:
 // The helper of the calling thread (nullptr outside pool workers). Thread-local, set by the worker itself.
 WaitHelper *&current_wait_helper() noexcept;
 
-// How every wait of the library sleeps: on a pool's worker thread it helps the pool, elsewhere it sleeps.
-inline bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets = {}) {
-    if (WaitHelper *helper = current_wait_helper()) return helper->help_sleep(w, deadline, targets);
-    return w.sleep_until(deadline);
-}
+// How every wait of the library sleeps: on a pool's worker thread it helps the pool; waiting on a future of an
+// executor that lets waiters collect its completions (a process pool), it collects them; elsewhere it sleeps.
+bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets = {});
 
 }  // namespace cf::detail

@@ -7,7 +7,18 @@ void Waiter::arrive(FutureState *f, bool failed) {
     bool was_ready = ready();
     arrived_.push_back(f);
     if (failed && wake_on_failure_) failure_seen_ = true;
-    if (!was_ready && ready()) cv_.notify_one();
+    if (!was_ready && ready()) wake_locked();
+}
+
+void Waiter::wake_locked() {
+    cv_.notify_one();
+    if (wake_hook_) wake_hook_(wake_context_);
+}
+
+void Waiter::set_wake_hook(void (*fn)(void *), void *context) {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_hook_ = fn;
+    wake_context_ = context;
 }
 
 bool Waiter::sleep_until(const Deadline &deadline) {
@@ -28,7 +39,7 @@ bool Waiter::ready_now() {
 void Waiter::poke() {
     std::lock_guard<std::mutex> lock(mu_);
     poked_ = true;
-    cv_.notify_one();
+    wake_locked();
 }
 
 void Waiter::set_wake_after(std::size_t n) {

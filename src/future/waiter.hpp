@@ -38,12 +38,17 @@ public:
     // Sets how many arrivals wake the thread; the thread that sleeps sets it before it sleeps.
     void set_wake_after(std::size_t n);
 
+    // While set, every wake-up of this waiter (an arrival that makes its condition hold, or a poke) also calls
+    // fn(context): for a thread that sleeps elsewhere than on this waiter (on a process pool's doorbell).
+    void set_wake_hook(void (*fn)(void *), void *context);
+
     // Takes the earliest arrival not taken yet (nullptr if none); for as_completed, which wants each arrival.
     FutureState *take();
 
 private:
     bool ready() const { return arrived_.size() >= wake_after_ || failure_seen_; }
     bool woken() const { return ready() || poked_; }
+    void wake_locked();
 
     std::mutex mu_;
     std::condition_variable cv_;
@@ -52,6 +57,8 @@ private:
     bool wake_on_failure_;
     bool failure_seen_ = false;
     bool poked_ = false;
+    void (*wake_hook_)(void *) = nullptr;
+    void *wake_context_ = nullptr;
 };
 
 }  // namespace cf::detail

@@ -137,6 +137,9 @@ void ProcessPool::start() {
     seg_ = Segment::create(static_cast<std::uint32_t>(config_.max_workers), config_.shared_memory_bytes, heap);
     shm::Header &h = seg_->header();
     h.max_tasks_per_child = config_.max_tasks_per_child;
+    h.cpu.cpus = static_cast<std::uint32_t>(usable_cpus());
+    collect_mu_.reset(new std::mutex[config_.max_workers]);
+    ring_corrupt_.reset(new std::atomic<bool>[config_.max_workers]());
     if (!config_.initializer.empty()) {
         void *block = copy_to_arena_locked(config_.initializer, config_.initarg);
         if (!block) throw TooLargeError("the initializer's argument does not fit the pool's arena");
@@ -283,7 +286,7 @@ int ProcessPool::pick_worker_locked() const {
     int best = -1;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         const Worker &w = workers_[i];
-        if (!w.alive) continue;
+        if (!w.alive || w.ring_broken) continue;
         if (config_.max_tasks_per_child && w.dispatched >= config_.max_tasks_per_child) continue;
         ++live;
         if (w.in_flight.empty()) return static_cast<int>(i);  // an idle worker first
@@ -311,27 +314,27 @@ bool ProcessPool::wants_worker_locked() const {
     return idle < pending_.size() && broken_.empty();
 }
 
-void ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
+bool ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
+    Worker &worker = workers_[static_cast<std::size_t>(w)];
     shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
-    std::uint64_t tail = c.tasks.tail.load(std::memory_order_relaxed);
     std::uint64_t at = seg_->offset_of(t.block);
-    c.tasks.slots[tail % shm::kRingSlots] =
-        shm::TaskDescriptor{id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0};
-    c.tasks.tail.store(tail + 1, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (c.sleeping.load(std::memory_order_relaxed)) {
-        c.wake_word.fetch_add(1, std::memory_order_release);
-        futex_wake(c.wake_word, 1);
+    // Never more in flight than the ring holds (kDeepQueue): a full ring means its indices were overwritten.
+    // That worker gets nothing more and is killed; the pool breaks when it is reaped.
+    if (!c.tasks.try_push(shm::TaskDescriptor{id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0})) {
+        worker.ring_broken = true;
+        kill(worker.pid, SIGKILL);
+        return false;
     }
+    c.task_bell.ring(1);
     // The supervisor sleeps without a heartbeat only while nothing is in flight: now something is.
     if (supervisor_sleeps_long_) {
         supervisor_sleeps_long_ = false;
         signal_supervisor();
     }
     t.worker = w;
-    Worker &worker = workers_[static_cast<std::size_t>(w)];
     worker.in_flight.push_back(id);
     ++worker.dispatched;
+    return true;
 }
 
 void ProcessPool::dispatch_locked() {
@@ -344,17 +347,21 @@ void ProcessPool::dispatch_locked() {
             if (!(t.block = copy_to_arena_locked(t.spill, {}))) break;
             std::string().swap(t.spill);
         }
-        pending_.pop_front();
-        // Where a cancel() of the running task must write, known before anyone can see it running.
-        t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id);
+        FutureState &f = *t.promise.future_base().native_handle();
+        // Where a cancel() of the running task must write, and where a waiter collects its completion: known
+        // before anyone can see it running.
+        f.set_remote(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id, shared_from_this());
         // Not pending any more: cancelled while it waited, or finished by a holder of the future.
-        if (!t.promise.future_base().native_handle()->try_start()) {
+        if (!t.started && !f.try_start()) {
+            pending_.pop_front();
             seg_->arena_free(t.block);
             tasks_.erase(id);
             space_cv_.notify_all();
             continue;
         }
-        push_task_locked(w, id, t);
+        t.started = true;
+        if (!push_task_locked(w, id, t)) continue;  // that worker is out; the task goes to another
+        pending_.pop_front();
     }
     if (wants_worker_locked()) signal_supervisor();
 }
@@ -491,93 +498,135 @@ int ProcessPool::sleep_timeout_ms_locked() {
 }
 
 void ProcessPool::sleep_supervisor() {
-    auto rings_busy = [this] {
-        for (std::uint32_t i = 0; i < seg_->n_slots(); ++i) {
-            auto &r = seg_->slot(i).done;
-            if (r.head.load(std::memory_order_relaxed) != r.tail.load(std::memory_order_acquire)) return true;
-        }
-        return false;
-    };
     std::uint64_t drained;
     if (read(event_fd_, &drained, sizeof drained) > 0) return;  // someone asked for attention meanwhile
-    if (spin_until(rings_busy, kWorkerSpinBudget)) return;
+    // No spinning here: a thread that waits for a result collects it itself; the supervisor sleeps until a
+    // worker that found no such thread wakes it (or a worker ends, or a timer is due).
     shm::Header &h = seg_->header();
-    h.parent_sleeping.store(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!rings_busy()) {
+    h.supervisor_sleeping.store(1, std::memory_order_seq_cst);
+    if (!completions_waiting()) {
         std::vector<pollfd> fds{{event_fd_, POLLIN, 0}};
         int timeout;
         {
             std::lock_guard<std::mutex> lock(mu_);
             for (const Worker &w : workers_) {
-                if (w.alive && w.pidfd < 0) return (void)(h.parent_sleeping.store(0));  // one to reap now
+                if (w.alive && w.pidfd < 0) return (void)(h.supervisor_sleeping.store(0));  // one to reap now
                 if (w.alive) fds.push_back(pollfd{w.pidfd, POLLIN, 0});
             }
             timeout = sleep_timeout_ms_locked();
         }
         poll(fds.data(), fds.size(), timeout);  // EINTR: the loop looks again
     }
-    h.parent_sleeping.store(0, std::memory_order_relaxed);
+    h.supervisor_sleeping.store(0, std::memory_order_relaxed);
+}
+
+bool ProcessPool::completions_waiting() const {
+    for (std::uint32_t i = 0; i < seg_->n_slots(); ++i)
+        if (seg_->slot(i).done.has_records() && !ring_corrupt_[i].load(std::memory_order_relaxed)) return true;
+    return false;
 }
 
 bool ProcessPool::collect_completions() {
     bool any = false;
-    for (std::uint32_t i = 0; i < seg_->n_slots(); ++i) {
-        auto &ring = seg_->slot(i).done;
-        std::uint64_t head = ring.head.load(std::memory_order_relaxed);
-        std::uint64_t tail = ring.tail.load(std::memory_order_acquire);
-        if (head == tail) continue;
-        if (tail - head > shm::kRingSlots) {
-            break_pool("worker slot " + std::to_string(i) + " corrupted its completion ring");
-            return true;
-        }
-        for (; head != tail; ++head) {
-            shm::Completion c = ring.slots[head % shm::kRingSlots];  // copied before it is trusted
-            ring.head.store(head + 1, std::memory_order_release);
-            complete(static_cast<int>(i), c);
-            any = true;
-        }
-    }
+    for (std::uint32_t i = 0; i < seg_->n_slots(); ++i) any |= collect_slot(i);
     return any;
 }
 
-void ProcessPool::complete(int w, const shm::Completion &c) {
-    Task task;
-    std::string bogus;  // set when the completion names a task this worker was not given
+bool ProcessPool::collect_slot(std::uint32_t slot) {
+    auto &ring = seg_->slot(slot).done;
+    if (!ring.has_records() || ring_corrupt_[slot].load(std::memory_order_relaxed)) return false;
+    std::unique_lock<std::mutex> consumer(collect_mu_[slot], std::try_to_lock);
+    if (!consumer.owns_lock()) return false;  // another thread is collecting this ring
+    shm::Completion batch[shm::kRingSlots];  // copied out before anything in them is trusted
+    std::size_t n = 0;
+    switch (ring.pop_batch(batch, shm::kRingSlots, &n)) {
+        case shm::ShmRing<shm::Completion, shm::kRingSlots>::Pop::Empty: return false;
+        case shm::ShmRing<shm::Completion, shm::kRingSlots>::Pop::Corrupt:
+            ring_corrupt_[slot].store(true, std::memory_order_relaxed);
+            consumer.unlock();
+            break_pool("worker slot " + std::to_string(slot) + " corrupted its completion ring");
+            return true;
+        default: break;
+    }
+    std::vector<std::pair<Task, shm::Completion>> settled;
+    std::string bogus;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        Worker &worker = workers_[static_cast<std::size_t>(w)];
-        auto pos = std::find(worker.in_flight.begin(), worker.in_flight.end(), c.task_id);
-        if (pos == worker.in_flight.end()) {
-            bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given";
-        } else if (c.kind == shm::kPart) {
-            // One part of a result larger than the worker's heap: copied out and handed back at once, so that
-            // the worker has room for the next.
-            Task &t = tasks_.at(c.task_id);
-            if (!seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8))) {
-                bogus = "worker " + std::to_string(worker.pid) + " sent a result part outside its heap";
-            } else {
-                try {
-                    t.streamed.append(seg_->at(c.offset), c.length);
-                } catch (const std::bad_alloc &) {
-                    t.streamed.clear();
-                }
-                t.has_parts = true;
-                seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
-            }
-            if (bogus.empty()) return;
-        } else {
-            worker.in_flight.erase(pos);
-            auto it = tasks_.find(c.task_id);
-            task = std::move(it->second);
-            tasks_.erase(it);
-            seg_->arena_free(task.block);
+        for (std::size_t i = 0; i < n && bogus.empty(); ++i) complete_locked(static_cast<int>(slot), batch[i], settled, bogus);
+        if (!settled.empty()) {
             space_cv_.notify_all();
             dispatch_locked();
         }
     }
-    if (!bogus.empty()) return break_pool(bogus);
-    settle(std::move(task), w, c);
+    consumer.unlock();
+    // The futures complete without any lock: their callbacks may call back into the pool.
+    for (auto &[task, c] : settled) settle(std::move(task), static_cast<int>(slot), c);
+    if (!bogus.empty()) break_pool(bogus);
+    return true;
+}
+
+void ProcessPool::complete_locked(int w, const shm::Completion &c,
+                                  std::vector<std::pair<Task, shm::Completion>> &settled, std::string &bogus) {
+    Worker &worker = workers_[static_cast<std::size_t>(w)];
+    auto pos = std::find(worker.in_flight.begin(), worker.in_flight.end(), c.task_id);
+    if (pos == worker.in_flight.end()) {
+        bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given";
+        return;
+    }
+    if (c.kind == shm::kPart) {
+        // One part of a result larger than the worker's heap: copied out and handed back at once, so that the
+        // worker has room for the next.
+        Task &t = tasks_.at(c.task_id);
+        if (!seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8))) {
+            bogus = "worker " + std::to_string(worker.pid) + " sent a result part outside its heap";
+            return;
+        }
+        try {
+            t.streamed.append(seg_->at(c.offset), c.length);
+        } catch (const std::bad_alloc &) {
+            t.streamed.clear();
+        }
+        t.has_parts = true;
+        seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
+        return;
+    }
+    worker.in_flight.erase(pos);
+    auto it = tasks_.find(c.task_id);
+    seg_->arena_free(it->second.block);
+    settled.emplace_back(std::move(it->second), c);
+    tasks_.erase(it);
+}
+
+void ProcessPool::ring_parent_bell(void *pool) {
+    static_cast<ProcessPool *>(pool)->seg_->header().parent_bell.ring_all();
+}
+
+bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
+    shm::Header &h = seg_->header();
+    // A future completed by another thread (the supervisor, another collector, a breakage) wakes this one on the
+    // doorbell it sleeps on.
+    w.set_wake_hook(&ProcessPool::ring_parent_bell, this);
+    auto news = [&] { return completions_waiting() || w.ready_now(); };
+    bool ready = false;
+    for (;;) {
+        collect_completions();
+        if ((ready = w.ready_now()) || deadline.passed()) break;
+        // Spin only on a CPU no worker or other spinner is counted on; else sleep until a worker rings.
+        if (h.cpu.try_enter()) {
+            bool found = spin_until(news, kWorkerSpinBudget);
+            h.cpu.leave();
+            if (found) continue;
+        }
+        // The heartbeat bounds the sleep, as the supervisor's does: a task may have overwritten the doorbell.
+        long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::milliseconds(kHeartbeatMs)).count();
+        if (!deadline.infinite())
+            ns = std::min<long long>(ns, std::max<long long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                      deadline.at() - std::chrono::steady_clock::now())
+                                                                      .count()));
+        h.parent_bell.sleep_unless(news, ns);
+    }
+    w.set_wake_hook(nullptr, nullptr);
+    return ready || w.ready_now();
 }
 
 void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
@@ -751,6 +800,8 @@ void ProcessPool::reap(int w) {
         Worker &worker = workers_[static_cast<std::size_t>(w)];
         int status = wait_worker(worker.pid);
         worker.alive = false;
+        worker.ring_broken = false;
+        forget_cpu(w);
         if (worker.pidfd >= 0) close(worker.pidfd);
         worker.pidfd = -1;
         const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
@@ -781,6 +832,11 @@ void ProcessPool::reap(int w) {
         }
     }
     fail_all(failed, why);
+}
+
+void ProcessPool::forget_cpu(int w) {
+    // A worker that ended while counted on a CPU leaves the count to its parent.
+    if (seg_->slot(static_cast<std::uint32_t>(w)).on_cpu.exchange(0)) seg_->header().cpu.leave();
 }
 
 void ProcessPool::break_pool(const std::string &why) {
@@ -844,11 +900,9 @@ void ProcessPool::stop_workers() {
             Worker &w = workers_[i];
             if (!w.alive) continue;
             shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(i));
-            std::uint64_t tail = c.tasks.tail.load(std::memory_order_relaxed);
-            c.tasks.slots[tail % shm::kRingSlots] = shm::TaskDescriptor{0, 0, 0, 0, 0, shm::kExit, 0};
-            c.tasks.tail.store(tail + 1, std::memory_order_release);
-            c.wake_word.fetch_add(1, std::memory_order_release);
-            futex_wake(c.wake_word, 1);
+            // A worker whose ring cannot take the request is killed (the wait below reaps it).
+            if (!c.tasks.try_push(shm::TaskDescriptor{0, 0, 0, 0, 0, shm::kExit, 0})) kill(w.pid, SIGKILL);
+            c.task_bell.ring(1);
             live.push_back(&w);
         }
     }
@@ -868,6 +922,7 @@ void ProcessPool::stop_workers() {
         wait_worker(w->pid);
         std::lock_guard<std::mutex> lock(mu_);
         w->alive = false;
+        forget_cpu(static_cast<int>(w - workers_.data()));
     }
 }
 

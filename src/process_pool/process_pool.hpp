@@ -20,12 +20,15 @@
 #include <vector>
 
 #include "executor/executor_core.hpp"
+#include "future/completion_source.hpp"
 #include "forkserver.hpp"
 #include "segment.hpp"
 
 namespace cf::detail {
 
-class ProcessPool final : public ExecutorCore, public std::enable_shared_from_this<ProcessPool> {
+class ProcessPool final : public ExecutorCore,
+                          public CompletionSource,
+                          public std::enable_shared_from_this<ProcessPool> {
 public:
     enum class StartMethod { Fork = 1, Forkserver = 2, Spawn = 3 };
     struct Config {
@@ -53,6 +56,9 @@ public:
     void terminate_workers() override;
     void kill_workers() override;
 
+    // A thread waiting on one of this pool's futures collects completions (and hands out waiting work) itself.
+    bool collect_while_waiting(Waiter &w, const Deadline &deadline) override;
+
     std::vector<pid_t> worker_pids() const;  // live workers, for tests and diagnostics
     std::size_t max_workers() const noexcept { return config_.max_workers; }
 
@@ -70,6 +76,7 @@ private:
         int worker = -1;
         std::string streamed;  // a result too large for the worker's heap, arriving in parts
         bool has_parts = false;
+        bool started = false;  // its future is running (it stays pending only if its worker's ring broke)
     };
     struct Worker {
         pid_t pid = 0;
@@ -79,6 +86,7 @@ private:
         Clock::time_point launched{};
         std::size_t dispatched = 0;           // tasks given to this process
         std::deque<std::uint64_t> in_flight;  // their ids, oldest first
+        bool ring_broken = false;             // its task ring was overwritten: it gets no more tasks
     };
 
     explicit ProcessPool(Config config);
@@ -88,16 +96,23 @@ private:
     void dispatch_locked();
     int pick_worker_locked() const;
     bool wants_worker_locked() const;
-    void push_task_locked(int w, std::uint64_t id, Task &t);
+    bool push_task_locked(int w, std::uint64_t id, Task &t);
 
     void supervise();
     bool collect_completions();
-    void complete(int w, const shm::Completion &c);
+    bool collect_slot(std::uint32_t slot);
+    bool completions_waiting() const;
+    // The bookkeeping of one completion, under mu_: a finished task moves to `settled`, to be settled once the
+    // lock is released; a completion that names a task the worker was not given sets `bogus`.
+    void complete_locked(int w, const shm::Completion &c, std::vector<std::pair<Task, shm::Completion>> &settled,
+                         std::string &bogus);
+    static void ring_parent_bell(void *pool);
     void settle(Task task, int w, const shm::Completion &c);
     void start_workers();
     pid_t launch(std::uint32_t slot);
     pid_t launch_directly(std::uint32_t slot);
     void reap(int w);
+    void forget_cpu(int w);
     void break_pool(const std::string &why);
     void break_pool_locked(const std::string &why, std::vector<Task> &failed);
     void fail_all(std::vector<Task> &tasks, const std::string &why);
@@ -123,6 +138,10 @@ private:
     mutable std::mutex mu_;
     std::condition_variable space_cv_;  // the arena gained room
     std::condition_variable done_cv_;   // the supervisor has ended, or (fork) has started the workers
+    // One collector per worker's completion ring at a time (the ring has one consumer); a thread that finds the
+    // ring taken goes on without waiting. A slot whose ring was found corrupted is never read again.
+    std::unique_ptr<std::mutex[]> collect_mu_;
+    std::unique_ptr<std::atomic<bool>[]> ring_corrupt_;
     std::unordered_map<std::uint64_t, Task> tasks_;
     std::deque<std::uint64_t> pending_;
     std::vector<Worker> workers_;

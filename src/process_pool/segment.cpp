@@ -182,13 +182,9 @@ void Segment::release_result(std::uint32_t s, std::uint64_t offset) {
     std::uint64_t head = c.free_list.load(std::memory_order_relaxed);
     do {
         std::memcpy(at(offset), &head, sizeof head);
-    } while (!c.free_list.compare_exchange_weak(head, offset, std::memory_order_release, std::memory_order_relaxed));
+    } while (!c.free_list.compare_exchange_weak(head, offset, std::memory_order_seq_cst, std::memory_order_relaxed));
     // A worker waiting for room in its heap (a result larger than what is free) looks again.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (c.room_wanted.load(std::memory_order_relaxed)) {
-        c.room_word.fetch_add(1, std::memory_order_release);
-        futex_wake(c.room_word, 1);
-    }
+    c.room_bell.ring(1);
 }
 
 }  // namespace cf::detail

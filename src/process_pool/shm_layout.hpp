@@ -7,10 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "doorbell.hpp"
+#include "shm_ring.hpp"
+
 namespace cf::detail::shm {
 
 constexpr std::uint64_t kMagic = 0x6366757475726573ull;  // "cfutures"
-constexpr std::uint32_t kLayoutVersion = 2;
+constexpr std::uint32_t kLayoutVersion = 3;
 constexpr std::size_t kRingSlots = 64;  // tasks in flight per worker, at most
 
 // A task handed to a worker. task_id 0 asks the worker to exit.
@@ -37,27 +40,18 @@ struct Completion {
 // copied it) followed by the completion of its real kind carrying the last part.
 enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChunkResults = 3, kPart = 4 };
 
-// A single-producer single-consumer ring. Indices only grow; slot = index % kRingSlots.
-template <class T>
-struct Ring {
-    alignas(64) std::atomic<std::uint64_t> head;  // next to consume (written by the consumer)
-    alignas(64) std::atomic<std::uint64_t> tail;  // next to produce (written by the producer)
-    alignas(64) T slots[kRingSlots];
-};
-
 enum WorkerState : std::uint32_t { kUnused = 0, kStarting = 1, kReady = 2, kInitFailed = 3 };
 
 struct alignas(64) WorkerControl {
-    Ring<TaskDescriptor> tasks;             // parent -> worker
-    Ring<Completion> done;                  // worker -> parent
-    alignas(64) std::atomic<std::uint32_t> wake_word;  // futex the worker sleeps on
-    std::atomic<std::uint32_t> sleeping;    // 1 while the worker is (about to be) asleep
+    ShmRing<TaskDescriptor, kRingSlots> tasks;  // parent -> worker
+    ShmRing<Completion, kRingSlots> done;       // worker -> parent
+    alignas(64) Doorbell task_bell;         // the worker sleeps here when its task ring is empty
+    std::atomic<std::uint32_t> on_cpu;      // 1 while the worker counts itself in the pool's CpuBudget
     std::atomic<std::uint64_t> free_list;   // result blocks the parent is done with (a stack through the blocks)
     std::atomic<std::uint64_t> cancel_task; // the id of a task the parent asks to stop (cf_task_cancel_requested)
     std::atomic<std::uint32_t> state;       // WorkerState
     std::atomic<std::uint32_t> heap_ready;  // the slot's result heap is built (it outlives one worker)
-    std::atomic<std::uint32_t> room_word;   // futex: bumped by the parent when it hands blocks back
-    std::atomic<std::uint32_t> room_wanted; // 1 while the worker waits for room in its heap
+    Doorbell room_bell;                     // the worker waits here for the parent to hand blocks back
     std::atomic<std::uint32_t> wake_lost;   // 1 once a task closed the worker's descriptor for waking the parent
     std::uint64_t heap_offset;
     std::uint64_t heap_size;
@@ -77,7 +71,12 @@ struct Header {
     std::uint64_t init_name_len;
     std::uint64_t initarg_offset;       // its argument, in the arena
     std::uint64_t initarg_len;
-    alignas(64) std::atomic<std::uint32_t> parent_sleeping;  // workers signal the parent's eventfd when set
+    // Parent threads waiting on futures collect completions themselves and sleep here; workers ring it after
+    // posting a completion. Only when nobody sleeps here and the supervisor does (supervisor_sleeping) does a
+    // worker write the supervisor's eventfd.
+    alignas(64) Doorbell parent_bell;
+    std::atomic<std::uint32_t> supervisor_sleeping;
+    alignas(64) CpuBudget cpu;
 };
 
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared-memory atomics must be lock-free");

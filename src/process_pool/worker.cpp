@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -70,6 +72,9 @@ void exit_with_task_status(int status, void *) {
     _exit(status);
 }
 
+// The exit code of a worker whose task ring was overwritten (by a task, in this or another worker).
+constexpr int kExitRingCorrupt = 70;
+
 class Worker {
 public:
     Worker(Segment &seg, const WorkerConfig &config)
@@ -81,6 +86,8 @@ public:
         control_.state.store(shm::kStarting, std::memory_order_release);
         if (seg_.header().init_name_len) initialize();
         control_.state.store(shm::kReady, std::memory_order_release);
+        seg_.header().cpu.enter();
+        control_.on_cpu.store(1, std::memory_order_relaxed);
         std::size_t done = 0;
         for (;;) {
             shm::TaskDescriptor d = next_task();
@@ -114,40 +121,51 @@ private:
         _exit(3);
     }
 
-    bool try_pop(shm::TaskDescriptor &d) {
-        auto &ring = control_.tasks;
-        std::uint64_t h = ring.head.load(std::memory_order_relaxed);
-        if (h == ring.tail.load(std::memory_order_acquire)) return false;
-        d = ring.slots[h % shm::kRingSlots];
-        ring.head.store(h + 1, std::memory_order_release);
-        return true;
-    }
-
+    // The next task: from the ring while there is one, else spinning while the pool has a CPU to spare, else
+    // asleep on the task doorbell. A worker counts itself on a CPU (CpuBudget) from the moment it wakes until it
+    // sleeps again.
     shm::TaskDescriptor next_task() {
         shm::TaskDescriptor d;
+        shm::CpuBudget &cpu = seg_.header().cpu;
         for (;;) {
-            if (spin_until([&] { return try_pop(d); }, kWorkerSpinBudget)) return d;
-            std::uint32_t seq = control_.wake_word.load(std::memory_order_acquire);
-            control_.sleeping.store(1, std::memory_order_seq_cst);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
-            if (try_pop(d)) {
-                control_.sleeping.store(0, std::memory_order_relaxed);
-                return d;
-            }
-            futex_wait(control_.wake_word, seq);
-            control_.sleeping.store(0, std::memory_order_relaxed);
+            if (take(d)) return d;
+            if (cpu.fits() && spin_until([&] { return control_.tasks.has_records(); }, kWorkerSpinBudget)) continue;
+            control_.on_cpu.store(0, std::memory_order_relaxed);
+            cpu.leave();
+            control_.task_bell.sleep_unless([&] { return control_.tasks.has_records(); }, -1);
+            cpu.enter();
+            control_.on_cpu.store(1, std::memory_order_relaxed);
+        }
+    }
+
+    bool take(shm::TaskDescriptor &d) {
+        switch (control_.tasks.try_pop(d)) {
+            case shm::ShmRing<shm::TaskDescriptor, shm::kRingSlots>::Pop::Taken: return true;
+            case shm::ShmRing<shm::TaskDescriptor, shm::kRingSlots>::Pop::Empty: return false;
+            default:
+                // Only a task running in some worker can have written these indices: this worker stops, and the
+                // parent reports its exit.
+                std::fprintf(stderr, "cfutures: worker %d: its task ring was overwritten\n", static_cast<int>(getpid()));
+                _exit(kExitRingCorrupt);
         }
     }
 
     void post(const shm::Completion &c) {
-        auto &ring = control_.done;
-        std::uint64_t t = ring.tail.load(std::memory_order_relaxed);
-        // The parent never has more tasks in flight here than the ring holds, so this does not spin for long.
-        while (t - ring.head.load(std::memory_order_acquire) >= shm::kRingSlots) cpu_relax();
-        ring.slots[t % shm::kRingSlots] = c;
-        ring.tail.store(t + 1, std::memory_order_release);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (seg_.header().parent_sleeping.load(std::memory_order_relaxed) && wake_channel_intact()) {
+        // The parent never has more tasks in flight here than the ring holds; only a long run of result parts
+        // can fill it, and then the parent is woken to make room.
+        for (unsigned i = 0; !control_.done.try_push(c); ++i) {
+            if (i == 0) wake_parent();
+            if (i < 1024) cpu_relax(); else sched_yield();
+        }
+        wake_parent();
+    }
+
+    // A parent thread waiting on a future sleeps on the parent doorbell and collects what arrived; only when
+    // none does, the supervisor is woken, through its eventfd.
+    void wake_parent() {
+        shm::Header &h = seg_.header();
+        if (h.parent_bell.ring(1)) return;
+        if (h.supervisor_sleeping.load(std::memory_order_seq_cst) && wake_channel_intact()) {
             std::uint64_t one = 1;
             ssize_t n;
             do {
@@ -171,11 +189,8 @@ private:
 
     // Waits until the parent has handed blocks back (or a short while has passed).
     void wait_for_room() {
-        std::uint32_t seq = control_.room_word.load(std::memory_order_acquire);
-        control_.room_wanted.store(1, std::memory_order_seq_cst);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (control_.free_list.load(std::memory_order_relaxed) == 0) futex_wait(control_.room_word, seq, 10000000);
-        control_.room_wanted.store(0, std::memory_order_relaxed);
+        control_.room_bell.sleep_unless(
+            [&] { return control_.free_list.load(std::memory_order_seq_cst) != 0; }, 10000000);
     }
 
     // Sends bytes as a completion of the given kind: in one heap block when there is room, else in parts, each

@@ -166,7 +166,7 @@ public:
         t.arg_len = arg_len;
         t.kind = kind;
         t.worker = static_cast<int>(slot);
-        t.promise.future_base().native_handle()->set_remote_cancel(&seg_->slot(slot).cancel_task, id);
+        t.promise.future_base().native_handle()->set_remote(&seg_->slot(slot).cancel_task, id);
         FUZZ_CHECK(t.promise.set_running_or_notify_cancel());
         held.future = t.promise.future_base();
         held.slot = slot;
