@@ -105,6 +105,7 @@ void FutureState::set_remote(std::atomic<std::uint64_t> *word, std::uint64_t id,
     if (done()) return;
     remote_cancel_word_ = word;
     remote_cancel_id_ = id;
+    has_source_.store(source != nullptr, std::memory_order_release);
     source_ = std::move(source);
 }
 
@@ -181,8 +182,10 @@ bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
     // Spinning pays only for a task that is about to finish. A future still queued behind other tasks is waited
     // for asleep, after a glance long enough for an idle worker to pick it up: the spinning caller would take a
-    // CPU that the workers need.
-    if (!deadline.passed() &&
+    // CPU that the workers need. A future whose completion this thread can collect itself (a process pool's)
+    // is not spun on here at all: that would only wait for someone else to collect it.
+    bool collects = has_source_.load(std::memory_order_acquire) && !current_wait_helper();
+    if (!collects && !deadline.passed() &&
         spin_until([this] { return state() != State::Pending; }, kPendingSpinBudget) &&
         spin_until([this] { return done(); }))
         return true;

@@ -123,6 +123,7 @@ private:
     std::atomic<std::uint64_t> *remote_cancel_word_ = nullptr;  // guarded by mu_
     std::uint64_t remote_cancel_id_ = 0;
     std::shared_ptr<CompletionSource> source_;  // guarded by mu_
+    std::atomic<bool> has_source_{false};       // source_ was set (a hint read without the lock)
     std::mutex mu_;
     std::unique_ptr<ValueHolder> value_;  // a typed value; else the result is inline_bytes_
     BytesValue inline_bytes_;

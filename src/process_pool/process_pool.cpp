@@ -184,6 +184,7 @@ void ProcessPool::start() {
 
 namespace {
 thread_local const ProcessPool *supervised_here = nullptr;  // the pool whose supervisor this thread is
+thread_local const ProcessPool *collecting_here = nullptr;  // the pool this thread counts as a collector of
 }
 
 bool ProcessPool::on_supervisor() const noexcept { return supervised_here == this; }
@@ -423,7 +424,7 @@ void ProcessPool::supervise() {
             if (!alive) continue;
             pollfd p{fd, POLLIN, 0};
             if (fd < 0 || retry_eintr([&] { return poll(&p, 1, 0); }) > 0) {
-                collect_completions();  // what it finished before it ended still counts
+                collect_slot(static_cast<std::uint32_t>(i), true);  // what it finished before it ended counts
                 reap(static_cast<int>(i));
                 progress = true;
             }
@@ -532,11 +533,17 @@ bool ProcessPool::collect_completions() {
     return any;
 }
 
-bool ProcessPool::collect_slot(std::uint32_t slot) {
+bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     auto &ring = seg_->slot(slot).done;
-    if (!ring.has_records() || ring_corrupt_[slot].load(std::memory_order_relaxed)) return false;
-    std::unique_lock<std::mutex> consumer(collect_mu_[slot], std::try_to_lock);
-    if (!consumer.owns_lock()) return false;  // another thread is collecting this ring
+    if (ring_corrupt_[slot].load(std::memory_order_relaxed)) return false;
+    std::unique_lock<std::mutex> consumer(collect_mu_[slot], std::defer_lock);
+    if (wait) {
+        // The caller must see the books as they are once everything the worker posted is taken: it waits for
+        // another collector to finish its batch.
+        consumer.lock();
+    } else if (!ring.has_records() || !consumer.try_lock()) {
+        return false;  // nothing there, or another thread is collecting this ring
+    }
     shm::Completion batch[shm::kRingSlots];  // copied out before anything in them is trusted
     std::size_t n = 0;
     switch (ring.pop_batch(batch, shm::kRingSlots, &n)) {
@@ -559,8 +566,12 @@ bool ProcessPool::collect_slot(std::uint32_t slot) {
         }
     }
     consumer.unlock();
-    // The futures complete without any lock: their callbacks may call back into the pool.
+    // The futures complete without any lock: their callbacks may call back into the pool. A callback may also
+    // block for long, so meanwhile this thread stops counting as a collector: the workers wake the supervisor.
+    const ProcessPool *counted = collecting_here;
+    if (counted == this) leave_collectors();
     for (auto &[task, c] : settled) settle(std::move(task), static_cast<int>(slot), c);
+    if (counted == this) enter_collectors();
     if (!bogus.empty()) break_pool(bogus);
     return true;
 }
@@ -601,8 +612,23 @@ void ProcessPool::ring_parent_bell(void *pool) {
     static_cast<ProcessPool *>(pool)->seg_->header().parent_bell.ring_all();
 }
 
+void ProcessPool::enter_collectors() {
+    seg_->header().collectors.fetch_add(1, std::memory_order_seq_cst);
+    collecting_here = this;
+}
+
+void ProcessPool::leave_collectors() {
+    seg_->header().collectors.fetch_sub(1, std::memory_order_seq_cst);
+    collecting_here = nullptr;
+    // A worker that posted just before it could see this thread go has left its completion to it: the
+    // supervisor takes it instead (the other side of the Dekker pair in the worker's wake_parent).
+    if (completions_waiting()) signal_supervisor();
+}
+
 bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
     shm::Header &h = seg_->header();
+    // (A thread never waits here while counted: done-callbacks run uncounted, see collect_slot.)
+    enter_collectors();
     // A future completed by another thread (the supervisor, another collector, a breakage) wakes this one on the
     // doorbell it sleeps on.
     w.set_wake_hook(&ProcessPool::ring_parent_bell, this);
@@ -626,6 +652,7 @@ bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
         h.parent_bell.sleep_unless(news, ns);
     }
     w.set_wake_hook(nullptr, nullptr);
+    leave_collectors();
     return ready || w.ready_now();
 }
 

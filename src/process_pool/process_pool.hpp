@@ -100,13 +100,17 @@ private:
 
     void supervise();
     bool collect_completions();
-    bool collect_slot(std::uint32_t slot);
+    bool collect_slot(std::uint32_t slot, bool wait = false);  // wait: for a collector already at that ring
     bool completions_waiting() const;
     // The bookkeeping of one completion, under mu_: a finished task moves to `settled`, to be settled once the
     // lock is released; a completion that names a task the worker was not given sets `bogus`.
     void complete_locked(int w, const shm::Completion &c, std::vector<std::pair<Task, shm::Completion>> &settled,
                          std::string &bogus);
     static void ring_parent_bell(void *pool);
+    // A thread counted among the collectors: workers leave completions to the collectors and wake the
+    // supervisor only when there are none.
+    void enter_collectors();
+    void leave_collectors();
     void settle(Task task, int w, const shm::Completion &c);
     void start_workers();
     pid_t launch(std::uint32_t slot);

@@ -71,10 +71,11 @@ struct Header {
     std::uint64_t init_name_len;
     std::uint64_t initarg_offset;       // its argument, in the arena
     std::uint64_t initarg_len;
-    // Parent threads waiting on futures collect completions themselves and sleep here; workers ring it after
-    // posting a completion. Only when nobody sleeps here and the supervisor does (supervisor_sleeping) does a
-    // worker write the supervisor's eventfd.
+    // Parent threads waiting on futures collect completions themselves (collectors counts them), spinning or
+    // asleep on parent_bell, which workers ring after posting a completion. Only when there is no collector and
+    // the supervisor sleeps (supervisor_sleeping) does a worker write the supervisor's eventfd.
     alignas(64) Doorbell parent_bell;
+    std::atomic<std::uint32_t> collectors;
     std::atomic<std::uint32_t> supervisor_sleeping;
     alignas(64) CpuBudget cpu;
 };

@@ -160,11 +160,14 @@ private:
         wake_parent();
     }
 
-    // A parent thread waiting on a future sleeps on the parent doorbell and collects what arrived; only when
-    // none does, the supervisor is woken, through its eventfd.
+    // Parent threads waiting on futures collect what arrived (spinning, or asleep on the parent doorbell); only
+    // when there are none is the supervisor woken, through its eventfd.
     void wake_parent() {
         shm::Header &h = seg_.header();
-        if (h.parent_bell.ring(1)) return;
+        if (h.collectors.load(std::memory_order_seq_cst)) {
+            h.parent_bell.ring(1);
+            return;
+        }
         if (h.supervisor_sleeping.load(std::memory_order_seq_cst) && wake_channel_intact()) {
             std::uint64_t one = 1;
             ssize_t n;
