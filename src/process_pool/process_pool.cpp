@@ -5,7 +5,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "common/eintr.hpp"
@@ -23,7 +23,6 @@
 #include "wire.hpp"
 #include "worker.hpp"
 
-extern char **environ;
 
 namespace cf::detail {
 namespace {
@@ -36,8 +35,7 @@ constexpr int kHeartbeatMs = 50;
 // worker has to leave after it is asked to at shutdown.
 constexpr auto kTerminateGrace = std::chrono::milliseconds(1000);
 constexpr int kExitGraceMs = 2000;
-// The exit status of a worker whose status the system discarded (the program ignores SIGCHLD).
-constexpr int kStatusUnknown = -1;
+constexpr int kStatusUnknown = Launcher::kStatusUnknown;
 
 std::size_t usable_cpus() {
     cpu_set_t set;
@@ -57,6 +55,8 @@ std::string describe_exit(int status) {
         const char *abbrev = sigabbrev_np(sig);
         return "terminated by signal " + std::to_string(sig) + (abbrev ? std::string(" (SIG") + abbrev + ")" : "");
     }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == shm::kExitRingCorrupt)
+        return "exited with code " + std::to_string(shm::kExitRingCorrupt) + " (its task ring had been overwritten)";
     if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
     return "ended (status " + std::to_string(status) + ")";
 }
@@ -82,6 +82,25 @@ private:
     std::uint64_t offset_, len_;
     ProcessOwner owner_;
 };
+
+}  // namespace
+
+// What a completion makes of its future: read out of shared memory first, delivered to the future afterwards.
+struct ProcessPool::Outcome {
+    std::unique_ptr<ValueHolder> value;
+    std::optional<Failure> failure;
+    std::string bytes;
+    void set_value(std::unique_ptr<ValueHolder> v) { value = std::move(v); }
+    void set_bytes(std::string b) { bytes = std::move(b); }
+    void set_failure(Failure f) { failure = std::move(f); }
+    void deliver(FutureState &f) {
+        if (failure) f.set_failure(std::move(*failure));
+        else if (value) f.set_value(std::move(value));
+        else f.set_bytes(std::move(bytes));
+    }
+};
+
+namespace {
 
 // A failure that happened in (or to) a worker process: C++ sees it as RemoteError.
 Failure remote_failure(Status status, std::string type, std::string message, std::string detail = {}) {
@@ -150,21 +169,10 @@ void ProcessPool::start() {
     }
     event_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (event_fd_ < 0) throw_errno("eventfd");
-    if (config_.start_method == StartMethod::Spawn) {
-        program_ = config_.worker_program;
-        if (program_.empty()) {
-            char path[PATH_MAX];
-            ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-            if (n <= 0) throw_errno("readlink /proc/self/exe");
-            program_.assign(path, static_cast<std::size_t>(n));
-        }
-    }
-    if (config_.start_method == StartMethod::Forkserver) {
-        forkserver_ = ForkServerClient::connect(*seg_, event_fd_);
-    } else {
-        struct sigaction chld {};
-        sigaction(SIGCHLD, nullptr, &chld);
-        discarded_statuses_ = chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT);
+    switch (config_.start_method) {
+        case StartMethod::Fork: launcher_ = make_fork_launcher(*seg_, event_fd_); break;
+        case StartMethod::Spawn: launcher_ = make_spawn_launcher(*seg_, event_fd_, config_.worker_program); break;
+        case StartMethod::Forkserver: launcher_ = make_forkserver_launcher(*seg_, event_fd_); break;
     }
     workers_.resize(config_.max_workers);
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });
@@ -565,12 +573,18 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
             dispatch_locked();
         }
     }
+    // What the results are is read out of shared memory while this thread is the ring's one consumer: a worker
+    // may point two completions at one block, and then only one thread may be reading and handing it back.
+    std::vector<Outcome> outcomes(settled.size());
+    for (std::size_t i = 0; i < settled.size(); ++i)
+        settle(settled[i].first, static_cast<int>(slot), settled[i].second, outcomes[i]);
     consumer.unlock();
     // The futures complete without any lock: their callbacks may call back into the pool. A callback may also
     // block for long, so meanwhile this thread stops counting as a collector: the workers wake the supervisor.
     const ProcessPool *counted = collecting_here;
     if (counted == this) leave_collectors();
-    for (auto &[task, c] : settled) settle(std::move(task), static_cast<int>(slot), c);
+    for (std::size_t i = 0; i < settled.size(); ++i)
+        outcomes[i].deliver(*settled[i].first.promise.future_base().native_handle());
     if (counted == this) enter_collectors();
     if (!bogus.empty()) break_pool(bogus);
     return true;
@@ -656,8 +670,7 @@ bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
     return ready || w.ready_now();
 }
 
-void ProcessPool::settle(Task task, int w, const shm::Completion &c) {
-    FutureState &f = *task.promise.future_base().native_handle();
+void ProcessPool::settle(Task &task, int w, const shm::Completion &c, Outcome &f) {
     auto slot = static_cast<std::uint32_t>(w);
     // Every block a worker hands over is later given back through release_result, which writes an 8-byte link at
     // its start: the block must have room for it (heap_allocate never makes a smaller one).
@@ -749,9 +762,9 @@ void ProcessPool::start_workers() {
         // The start-up handshake: the new worker moves its slot out of kUnused when it reaches the worker loop.
         seg_->slot(static_cast<std::uint32_t>(i)).state.store(shm::kUnused, std::memory_order_release);
         seg_->slot(static_cast<std::uint32_t>(i)).wake_lost.store(0, std::memory_order_relaxed);
-        pid_t pid = launch(static_cast<std::uint32_t>(i));
+        pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-        if (pidfd < 0 && errno == ESRCH && forkserver_) {
+        if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere()) {
             // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
             // before we look: it is recorded without a pidfd and reaped on the next round.
             w = Worker{pid, -1, true, false, Clock::now(), 0, {}};
@@ -779,44 +792,6 @@ void ProcessPool::start_workers() {
         started.push_back(i);
         --want;
     }
-}
-
-pid_t ProcessPool::launch(std::uint32_t slot) {
-    // A program that ignores SIGCHLD has the system discard how its children end: then the workers are the
-    // children of a reaper of this pool's own, which reports it (forked here, on the supervisor thread, at the
-    // first start, so that it is the snapshot a fork pool's workers would have been).
-    if (!forkserver_ && discarded_statuses_)
-        forkserver_ = ForkServerClient::start_private([this](std::uint32_t s) { return launch_directly(s); });
-    if (forkserver_) return forkserver_->start_worker(slot);
-    return launch_directly(slot);
-}
-
-pid_t ProcessPool::launch_directly(std::uint32_t slot) {
-    WorkerConfig wc{slot, getpid(), event_fd_};
-    std::string env_entry;
-    std::vector<char *> envp;
-    if (config_.start_method == StartMethod::Spawn) {
-        env_entry = "CFUTURES_WORKER=" + std::to_string(seg_->fd()) + "," + std::to_string(slot) + "," +
-                    std::to_string(wc.parent) + "," + std::to_string(event_fd_);
-        for (char **e = environ; *e; ++e)
-            if (std::strncmp(*e, "CFUTURES_WORKER=", 16) != 0) envp.push_back(*e);
-        envp.push_back(env_entry.data());
-        envp.push_back(nullptr);
-    }
-    // The library's own locks are held across fork() by its atfork handlers (src/common/fork_guard.hpp).
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (config_.start_method == StartMethod::Fork) run_worker(*seg_, wc);
-        // Spawn: only async-signal-safe calls from here to exec.
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        fcntl(seg_->fd(), F_SETFD, 0);
-        fcntl(event_fd_, F_SETFD, 0);
-        char *argv[] = {const_cast<char *>(program_.c_str()), nullptr};
-        execve(program_.c_str(), argv, envp.data());
-        _exit(127);
-    }
-    if (pid < 0) throw_errno("fork");
-    return pid;
 }
 
 void ProcessPool::reap(int w) {
@@ -910,14 +885,7 @@ bool ProcessPool::finished_locked() const {
     return shutdown_ && tasks_.empty();
 }
 
-int ProcessPool::wait_worker(pid_t pid) {
-    // Workers of a forkserver are the server's children: it reports how they ended.
-    if (forkserver_) return forkserver_->wait_status(pid);
-    int status = 0;
-    // ECHILD: the system reaped it already, because the program ignores SIGCHLD.
-    if (retry_eintr([&] { return waitpid(pid, &status, __WALL); }) < 0) return kStatusUnknown;
-    return status;
-}
+int ProcessPool::wait_worker(pid_t pid) { return launcher_->wait_status(pid); }
 
 void ProcessPool::stop_workers() {
     std::vector<Worker *> live;

@@ -21,7 +21,7 @@
 
 #include "executor/executor_core.hpp"
 #include "future/completion_source.hpp"
-#include "forkserver.hpp"
+#include "launcher.hpp"
 #include "segment.hpp"
 
 namespace cf::detail {
@@ -111,10 +111,10 @@ private:
     // supervisor only when there are none.
     void enter_collectors();
     void leave_collectors();
-    void settle(Task task, int w, const shm::Completion &c);
+    struct Outcome;
+    // Reads what a finished task's completion says into out (under the ring's consumer lock).
+    void settle(Task &task, int w, const shm::Completion &c, Outcome &out);
     void start_workers();
-    pid_t launch(std::uint32_t slot);
-    pid_t launch_directly(std::uint32_t slot);
     void reap(int w);
     void forget_cpu(int w);
     void break_pool(const std::string &why);
@@ -135,9 +135,7 @@ private:
     Config config_;
     std::shared_ptr<Segment> seg_;
     int event_fd_ = -1;
-    std::string program_;  // spawn: what to execute
-    std::unique_ptr<ForkServerClient> forkserver_;  // forkserver: this pool's connection; else its own reaper
-    bool discarded_statuses_ = false;  // the program ignores SIGCHLD: workers are started through a reaper
+    std::unique_ptr<Launcher> launcher_;  // the start method
 
     mutable std::mutex mu_;
     std::condition_variable space_cv_;  // the arena gained room

@@ -40,6 +40,9 @@ struct Completion {
 // copied it) followed by the completion of its real kind carrying the last part.
 enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChunkResults = 3, kPart = 4 };
 
+// The exit code of a worker that found its task ring overwritten (by a task, in it or in another worker).
+constexpr int kExitRingCorrupt = 70;
+
 enum WorkerState : std::uint32_t { kUnused = 0, kStarting = 1, kReady = 2, kInitFailed = 3 };
 
 struct alignas(64) WorkerControl {

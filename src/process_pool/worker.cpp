@@ -72,9 +72,6 @@ void exit_with_task_status(int status, void *) {
     _exit(status);
 }
 
-// The exit code of a worker whose task ring was overwritten (by a task, in this or another worker).
-constexpr int kExitRingCorrupt = 70;
-
 class Worker {
 public:
     Worker(Segment &seg, const WorkerConfig &config)
@@ -146,7 +143,7 @@ private:
                 // Only a task running in some worker can have written these indices: this worker stops, and the
                 // parent reports its exit.
                 std::fprintf(stderr, "cfutures: worker %d: its task ring was overwritten\n", static_cast<int>(getpid()));
-                _exit(kExitRingCorrupt);
+                _exit(shm::kExitRingCorrupt);
         }
     }
 
