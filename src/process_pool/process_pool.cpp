@@ -147,6 +147,8 @@ ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (config_.max_workers == 0) config_.max_workers = usable_cpus();
     if (config_.shared_memory_bytes == 0) config_.shared_memory_bytes = kDefaultArenaBytes;
     if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
+    collect_mu_.reset(new std::mutex[config_.max_workers]);
+    ring_corrupt_.reset(new std::atomic<bool>[config_.max_workers]());
 }
 
 void ProcessPool::start() {
@@ -157,8 +159,6 @@ void ProcessPool::start() {
     shm::Header &h = seg_->header();
     h.max_tasks_per_child = config_.max_tasks_per_child;
     h.cpu.cpus = static_cast<std::uint32_t>(usable_cpus());
-    collect_mu_.reset(new std::mutex[config_.max_workers]);
-    ring_corrupt_.reset(new std::atomic<bool>[config_.max_workers]());
     if (!config_.initializer.empty()) {
         void *block = copy_to_arena_locked(config_.initializer, config_.initarg);
         if (!block) throw TooLargeError("the initializer's argument does not fit the pool's arena");

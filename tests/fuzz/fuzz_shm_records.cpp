@@ -1,6 +1,6 @@
 // fuzz_shm_records: the records that cross the process boundary through a pool's shared memory, read where the
 // library reads them: task descriptors as a worker takes them (Worker::run_task in worker.cpp) and completions as
-// the parent takes them back (ProcessPool::collect_completions -> complete -> settle in process_pool.cpp).
+// the parent takes them back (ProcessPool::collect_completions -> collect_slot -> complete_locked -> settle in process_pool.cpp).
 //
 // No process is started. A real Segment is created (memfd + mmap, 3 worker slots), and a ProcessPool object is
 // built around it without start(): no supervisor thread, no workers (every Worker entry stays !alive with pid 0,
