@@ -26,36 +26,11 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "process_bench_util.hpp"
 
 namespace {
 
-// ---- the tasks, registered by name so that worker processes find them
-
-int empty_task(cf_task_ctx *, const void *, size_t, void *) { return CF_OK; }
-
-int echo_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) { return cf_task_return(ctx, arg, len); }
-
-std::uint64_t read_u64(const void *p, std::size_t len) {
-    std::uint64_t v = 0;
-    std::memcpy(&v, p, len < sizeof v ? len : sizeof v);
-    return v;
-}
-
-// A dependent chain of xorshift steps: no closed form, no vectorisation, about as many cycles each time.
-std::uint64_t churn(std::uint64_t steps) {
-    std::uint64_t x = 88172645463325252ull;
-    for (std::uint64_t i = 0; i < steps; ++i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    return x;
-}
-
-int churn_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
-    std::uint64_t x = churn(read_u64(arg, len));
-    return cf_task_return(ctx, &x, sizeof x);
-}
+using namespace pbench;
 
 // The Python docs' is_prime, trial division by every odd number up to the square root.
 bool is_prime(std::uint64_t n) {
@@ -75,81 +50,9 @@ int is_prime_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
 
 }  // namespace
 
-CF_TASK("bench.empty", empty_task);
-CF_TASK("bench.echo", echo_task);
-CF_TASK("bench.churn", churn_task);
 CF_TASK("bench.is_prime", is_prime_task);
 
 namespace {
-
-constexpr double kPatience = 600.0;  // seconds: a wait longer than this is reported as a hang
-
-[[noreturn]] void die(const char *where, int rc) {
-    std::fprintf(stderr, "process_pool_bench: %s failed: %s (%s)\n", where, cf_status_name(rc), cf_last_error());
-    std::exit(1);
-}
-
-void check(int rc, const char *where) {
-    if (rc != CF_OK) die(where, rc);
-}
-
-cf_executor *new_pool(std::size_t workers, cf_start_method method, std::size_t shm_bytes = 0) {
-    cf_process_pool_options o;
-    cf_process_pool_options_init(&o);
-    o.max_workers = workers;
-    o.start_method = method;
-    o.shared_memory_bytes = shm_bytes;
-    cf_executor *ex = nullptr;
-    check(cf_process_pool_new(&o, &ex), "cf_process_pool_new");
-    return ex;
-}
-
-cf_future *submit(cf_executor *ex, cf_task_fn fn, const void *arg, std::size_t len) {
-    cf_future *f = nullptr;
-    check(cf_submit(ex, fn, nullptr, arg, len, &f), "cf_submit");
-    return f;
-}
-
-cf_slice result_of(cf_future *f, const char *where) {
-    cf_slice r{};
-    int rc = cf_future_result(f, kPatience, &r);
-    if (rc != CF_OK) die(where, rc);
-    return r;
-}
-
-void wait_all(std::vector<cf_future *> &fs, const char *where) {
-    check(cf_wait(fs.data(), fs.size(), kPatience, CF_ALL_COMPLETED, nullptr, nullptr), where);
-}
-
-// After the clock has stopped: every future must have succeeded; then they are released.
-void check_and_release_all(std::vector<cf_future *> &fs, const char *where) {
-    for (cf_future *f : fs) {
-        cf_slice r;
-        int rc = cf_future_result(f, 0, &r);
-        if (rc != CF_OK) die(where, rc);
-        cf_future_release(f);
-    }
-    fs.clear();
-}
-
-template <class F>
-double best_of(int runs, F f) {
-    double best = 1e300;
-    for (int i = 0; i < runs; ++i) best = std::min(best, f());
-    return best;
-}
-
-double median(std::vector<double> v) { return bench::percentile(std::move(v), 0.5); }
-
-// CPU time (user + system) this process has used so far, all its threads but none of its children (ms).
-double own_cpu_ms() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    auto ms = [](const timeval &t) {
-        return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
-    };
-    return ms(u.ru_utime) + ms(u.ru_stime);
-}
 
 struct Figures {
     double throughput_us = NAN, rt_median_us = NAN, rt_p99_us = NAN, map256_us = NAN, echo_mb_s = NAN;
@@ -272,13 +175,8 @@ double start_to_shutdown_ms(const Sizes &n, cf_start_method method) {
 void cpu_bound(const Sizes &n, Figures &out) {
     // Calibrate the number of steps that take 1 ms on this machine.
     volatile std::uint64_t sink = 0;
-    double per_step_us = best_of(5, [&] {
-        const std::uint64_t probe = 1u << 20;
-        double t0 = bench::now_us();
-        sink = sink + churn(probe);
-        return (bench::now_us() - t0) / static_cast<double>(probe);
-    });
-    const std::uint64_t steps = static_cast<std::uint64_t>(1000.0 / per_step_us);
+    double per_step_us = 0;
+    const std::uint64_t steps = calibrate_churn_steps(1000.0, &per_step_us);
     const std::uint64_t expected = churn(steps);
 
     out.cpu_seq_ms = best_of(3, [&] {

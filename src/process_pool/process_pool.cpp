@@ -180,7 +180,7 @@ void ProcessPool::start() {
     // Fork starts every worker now, while the creating thread waits here: the fewer threads are busy during a
     // fork, the less chance that one holds a lock the child will need (an allocator without fork handlers, as
     // under AddressSanitizer). Later forks never happen with this method (no max_tasks_per_child).
-    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<SpinMutex> lock(mu_);
     done_cv_.wait(lock, [this] { return workers_started_ || !broken_.empty(); });
     if (!workers_started_) {  // could not fork (a break after the start is reported on the futures instead)
         std::string why = start_failure_;
@@ -253,7 +253,7 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     t.arg_len = bytes.size();
     t.kind = kind;
     FutureBase future = t.promise.future_base();
-    std::unique_lock<std::mutex> lock(mu_);
+    std::unique_lock<SpinMutex> lock(mu_);
     // A full arena makes submit wait for room, as a full queue would. Only the supervisor frees room, so when it
     // is the one submitting (from a done-callback) the argument waits in private memory instead.
     bool on_supervisor = this->on_supervisor();
@@ -387,7 +387,7 @@ void ProcessPool::supervise() {
     supervised_here = this;
     if (config_.start_method == StartMethod::Fork) {
         std::vector<Task> none;
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         try {
             start_workers();
             workers_started_ = true;
@@ -402,7 +402,7 @@ void ProcessPool::supervise() {
         bool progress = collect_completions();
         std::string start_error;
         {
-            std::lock_guard<std::mutex> lock(mu_);
+            std::lock_guard<SpinMutex> lock(mu_);
             if (wants_worker_locked()) {
                 try {
                     start_workers();
@@ -425,7 +425,7 @@ void ProcessPool::supervise() {
             int fd;
             bool alive;
             {
-                std::lock_guard<std::mutex> lock(mu_);
+                std::lock_guard<SpinMutex> lock(mu_);
                 alive = workers_[i].alive;
                 fd = workers_[i].pidfd;
             }
@@ -442,7 +442,7 @@ void ProcessPool::supervise() {
     }
     // Let the workers go: ask them to exit, then wait for each.
     stop_workers();
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinMutex> lock(mu_);
     supervisor_done_ = true;
     done_cv_.notify_all();
 }
@@ -461,7 +461,7 @@ std::string ProcessPool::never_started_hint() const {
 void ProcessPool::check_timers() {
     std::string why;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         Clock::time_point now = Clock::now();
         if (now >= kill_at_) {
             kill_at_ = Clock::time_point::max();
@@ -517,7 +517,7 @@ void ProcessPool::sleep_supervisor() {
         std::vector<pollfd> fds{{event_fd_, POLLIN, 0}};
         int timeout;
         {
-            std::lock_guard<std::mutex> lock(mu_);
+            std::lock_guard<SpinMutex> lock(mu_);
             for (const Worker &w : workers_) {
                 if (w.alive && w.pidfd < 0) return (void)(h.supervisor_sleeping.store(0));  // one to reap now
                 if (w.alive) fds.push_back(pollfd{w.pidfd, POLLIN, 0});
@@ -566,7 +566,7 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     std::vector<std::pair<Task, shm::Completion>> settled;
     std::string bogus;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         for (std::size_t i = 0; i < n && bogus.empty(); ++i) complete_locked(static_cast<int>(slot), batch[i], settled, bogus);
         if (!settled.empty()) {
             space_cv_.notify_all();
@@ -798,7 +798,7 @@ void ProcessPool::reap(int w) {
     std::vector<Task> failed;
     std::string why;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         Worker &worker = workers_[static_cast<std::size_t>(w)];
         int status = wait_worker(worker.pid);
         worker.alive = false;
@@ -845,7 +845,7 @@ void ProcessPool::break_pool(const std::string &why) {
     std::vector<Task> failed;
     std::string reason;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         break_pool_locked(why, failed);
         reason = broken_;
     }
@@ -890,7 +890,7 @@ int ProcessPool::wait_worker(pid_t pid) { return launcher_->wait_status(pid); }
 void ProcessPool::stop_workers() {
     std::vector<Worker *> live;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         for (std::size_t i = 0; i < workers_.size(); ++i) {
             Worker &w = workers_[i];
             if (!w.alive) continue;
@@ -915,7 +915,7 @@ void ProcessPool::stop_workers() {
             if (!(p.revents & POLLIN)) kill(w->pid, SIGKILL);
         }
         wait_worker(w->pid);
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         w->alive = false;
         forget_cpu(static_cast<int>(w - workers_.data()));
     }
@@ -926,7 +926,7 @@ void ProcessPool::stop_workers() {
 void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     std::vector<Task> cancelled;
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         shutdown_ = true;
         if (cancel_futures) {
             for (std::uint64_t id : pending_) {
@@ -949,7 +949,7 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     signal_supervisor();
     if (!wait || on_supervisor()) return;
     {
-        std::unique_lock<std::mutex> lock(mu_);
+        std::unique_lock<SpinMutex> lock(mu_);
         done_cv_.wait(lock, [this] { return supervisor_done_; });
     }
     // Join here rather than in the destructor, so that the pool's segment and descriptors are released by the
@@ -964,13 +964,13 @@ void ProcessPool::kill_workers() { stop_now(SIGKILL); }
 void ProcessPool::stop_now(int signal) {
     check_creator_process(signal == SIGKILL ? "kill_workers" : "terminate_workers");
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         stopped_ = true;
         shutdown_ = true;
     }
     shutdown(false, true);  // what has not started is cancelled; the supervisor fails what was running
     {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<SpinMutex> lock(mu_);
         for (Worker &w : workers_) {
             if (!w.alive) continue;
             kill(w.pid, signal);
@@ -983,7 +983,7 @@ void ProcessPool::stop_now(int signal) {
 }
 
 std::vector<pid_t> ProcessPool::worker_pids() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<SpinMutex> lock(mu_);
     std::vector<pid_t> pids;
     for (const Worker &w : workers_)
         if (w.alive) pids.push_back(w.pid);

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/spin.hpp"
 #include "executor/executor_core.hpp"
 #include "future/completion_source.hpp"
 #include "launcher.hpp"
@@ -137,9 +138,11 @@ private:
     int event_fd_ = -1;
     std::unique_ptr<Launcher> launcher_;  // the start method
 
-    mutable std::mutex mu_;
-    std::condition_variable space_cv_;  // the arena gained room
-    std::condition_variable done_cv_;   // the supervisor has ended, or (fork) has started the workers
+    // Guards the books below. Held for short stretches by submitters, collectors and the supervisor at once:
+    // it spins a little before it sleeps.
+    mutable SpinMutex mu_;
+    std::condition_variable_any space_cv_;  // the arena gained room
+    std::condition_variable_any done_cv_;   // the supervisor has ended, or (fork) has started the workers
     // One collector per worker's completion ring at a time (the ring has one consumer); a thread that finds the
     // ring taken goes on without waiting. A slot whose ring was found corrupted is never read again.
     std::unique_ptr<std::mutex[]> collect_mu_;

@@ -158,7 +158,7 @@ public:
     // A task the parent considers in flight on `slot`, as dispatch_locked/push_task_locked leave it.
     std::uint64_t add_task(std::uint32_t slot, const std::string &name, void *block, std::size_t arg_len,
                            shm::TaskKind kind, Held &held) {
-        std::lock_guard<std::mutex> lock(pool_->mu_);
+        std::lock_guard<SpinMutex> lock(pool_->mu_);
         std::uint64_t id = pool_->next_id_++;
         ProcessPool::Task t;
         t.name = name;
@@ -206,7 +206,7 @@ public:
         void *block;
         {
             // As enqueue lays it out: the task's name, then its argument, in one arena block.
-            std::lock_guard<std::mutex> lock(pool_->mu_);
+            std::lock_guard<SpinMutex> lock(pool_->mu_);
             block = pool_->copy_to_arena_locked(name, arg);
         }
         if (!block) return;
