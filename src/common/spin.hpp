@@ -2,6 +2,8 @@
 // microseconds on virtual machines, a spinning hand-off well under one; waits that end soon end here.
 #pragma once
 
+#include <sched.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -43,6 +45,22 @@ bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
             cpu_relax();
         }
         if (std::chrono::steady_clock::now() >= end) return pred();
+    }
+}
+
+// Like spin_until, but offers the CPU to other runnable threads between rounds of looking: for a party whose CPU
+// another thread of the program may be waiting for (a process-pool worker idling beside a submitting thread on a
+// full machine). When nothing else wants the CPU, sched_yield returns at once and this is a plain spin.
+template <class Pred>
+bool spin_yielding_until(Pred pred, std::chrono::microseconds budget) {
+    auto end = std::chrono::steady_clock::now() + budget;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (pred()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::steady_clock::now() >= end) return pred();
+        sched_yield();
     }
 }
 

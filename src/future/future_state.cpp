@@ -146,6 +146,7 @@ void FutureState::add_done_callback(Callback cb) {
         std::lock_guard<std::mutex> lock(mu_);
         if (!done()) {
             callbacks_.push_back(std::move(cb));
+            has_callbacks_.store(true, std::memory_order_release);
             return;
         }
     }

@@ -102,6 +102,9 @@ public:
 
     // Runs cb when done: later on the completing thread, or now on this one if done already.
     void add_done_callback(Callback cb);
+    // Whether a done-callback was ever added (a hint, read without the lock: an executor completing the future
+    // knows whether user code may run).
+    bool has_callbacks() const noexcept { return has_callbacks_.load(std::memory_order_acquire); }
 
     // Registers w to be told of completion; false (not registered) if the future is done already.
     bool add_waiter(Waiter *w);
@@ -123,7 +126,8 @@ private:
     std::atomic<std::uint64_t> *remote_cancel_word_ = nullptr;  // guarded by mu_
     std::uint64_t remote_cancel_id_ = 0;
     std::shared_ptr<CompletionSource> source_;  // guarded by mu_
-    std::atomic<bool> has_source_{false};       // source_ was set (a hint read without the lock)
+    std::atomic<bool> has_source_{false};
+    std::atomic<bool> has_callbacks_{false};       // source_ was set (a hint read without the lock)
     std::mutex mu_;
     std::unique_ptr<ValueHolder> value_;  // a typed value; else the result is inline_bytes_
     BytesValue inline_bytes_;

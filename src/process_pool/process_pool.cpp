@@ -27,7 +27,8 @@
 namespace cf::detail {
 namespace {
 
-constexpr std::size_t kDeepQueue = 8;  // tasks in flight per worker when the backlog is long
+constexpr std::size_t kCopyUnderLock = 4096;  // bytes of argument copied into the arena under the pool's lock
+constexpr std::size_t kDeepQueue = 32;  // tasks in flight per worker when the backlog is long
 // While tasks are in flight the supervisor looks at the completion rings at least this often, even when no
 // worker wakes it: a task may have closed the descriptor its worker wakes the parent with.
 constexpr int kHeartbeatMs = 50;
@@ -98,6 +99,13 @@ struct ProcessPool::Outcome {
         else if (value) f.set_value(std::move(value));
         else f.set_bytes(std::move(bytes));
     }
+};
+
+// A finished task, its completion and what it makes of the future.
+struct ProcessPool::Settled {
+    Task task;
+    shm::Completion completion;
+    Outcome outcome;
 };
 
 namespace {
@@ -254,8 +262,9 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     t.kind = kind;
     FutureBase future = t.promise.future_base();
     std::unique_lock<SpinMutex> lock(mu_);
-    // A full arena makes submit wait for room, as a full queue would. Only the supervisor frees room, so when it
-    // is the one submitting (from a done-callback) the argument waits in private memory instead.
+    // A full arena makes submit wait for room, as a full queue would. Room comes back as results are collected,
+    // by waiting callers or, failing them, the supervisor: when the supervisor is the one submitting (from a
+    // done-callback) the argument waits in private memory instead.
     bool on_supervisor = this->on_supervisor();
     for (;;) {
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
@@ -269,11 +278,13 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
         space_cv_.wait(lock);
     }
     if (t.block) {
-        // The copy into shared memory is made without the lock: other submitters and the supervisor go on.
-        lock.unlock();
+        // A large copy into shared memory is made without the lock, so that other submitters and the
+        // collectors go on; a small one costs less than taking the lock again.
+        bool large = bytes.size() > kCopyUnderLock;
+        if (large) lock.unlock();
         std::memcpy(t.block, name.data(), name.size());
         if (!bytes.empty()) std::memcpy(static_cast<char *>(t.block) + name.size(), bytes.data(), bytes.size());
-        lock.lock();
+        if (large) lock.lock();
     }
     if (!broken_.empty() || shutdown_) {
         seg_->arena_free(t.block);
@@ -281,10 +292,13 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
         if (!broken_.empty()) throw BrokenProcessPool(broken_);
         throw ShutdownError("cannot schedule new futures after shutdown");
     }
-    std::uint64_t id = next_id_++;
-    tasks_.emplace(id, std::move(t));
-    pending_.push_back(id);
+    t.id = next_id_++;
+    pending_.push_back(std::move(t));
     dispatch_locked();
+    lock.unlock();
+    // A submitter that finds results waiting takes them in passing (a burst of submits would otherwise wake the
+    // supervisor for them while the workers take the CPUs).
+    if (!on_supervisor && completions_waiting()) collect_completions();
     return future;
 }
 
@@ -323,13 +337,13 @@ bool ProcessPool::wants_worker_locked() const {
     return idle < pending_.size() && broken_.empty();
 }
 
-bool ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
+bool ProcessPool::push_task_locked(int w, Task &t) {
     Worker &worker = workers_[static_cast<std::size_t>(w)];
     shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
     std::uint64_t at = seg_->offset_of(t.block);
     // Never more in flight than the ring holds (kDeepQueue): a full ring means its indices were overwritten.
     // That worker gets nothing more and is killed; the pool breaks when it is reaped.
-    if (!c.tasks.try_push(shm::TaskDescriptor{id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0})) {
+    if (!c.tasks.try_push(shm::TaskDescriptor{t.id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0})) {
         worker.ring_broken = true;
         kill(worker.pid, SIGKILL);
         return false;
@@ -341,7 +355,6 @@ bool ProcessPool::push_task_locked(int w, std::uint64_t id, Task &t) {
         signal_supervisor();
     }
     t.worker = w;
-    worker.in_flight.push_back(id);
     ++worker.dispatched;
     return true;
 }
@@ -350,8 +363,7 @@ void ProcessPool::dispatch_locked() {
     while (!pending_.empty()) {
         int w = pick_worker_locked();
         if (w < 0) break;
-        std::uint64_t id = pending_.front();
-        Task &t = tasks_.at(id);
+        Task &t = pending_.front();
         if (!t.block) {  // it waits in private memory for room in the arena
             if (!(t.block = copy_to_arena_locked(t.spill, {}))) break;
             std::string().swap(t.spill);
@@ -359,17 +371,17 @@ void ProcessPool::dispatch_locked() {
         FutureState &f = *t.promise.future_base().native_handle();
         // Where a cancel() of the running task must write, and where a waiter collects its completion: known
         // before anyone can see it running.
-        f.set_remote(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, id, shared_from_this());
+        f.set_remote(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, t.id, shared_from_this());
         // Not pending any more: cancelled while it waited, or finished by a holder of the future.
         if (!t.started && !f.try_start()) {
-            pending_.pop_front();
             seg_->arena_free(t.block);
-            tasks_.erase(id);
+            pending_.pop_front();
             space_cv_.notify_all();
             continue;
         }
         t.started = true;
-        if (!push_task_locked(w, id, t)) continue;  // that worker is out; the task goes to another
+        if (!push_task_locked(w, t)) continue;  // that worker is out; the task goes to another
+        workers_[static_cast<std::size_t>(w)].in_flight.push_back(std::move(t));
         pending_.pop_front();
     }
     if (wants_worker_locked()) signal_supervisor();
@@ -399,7 +411,8 @@ void ProcessPool::supervise() {
         done_cv_.notify_all();
     }
     for (unsigned round = 0;; ++round) {
-        bool progress = collect_completions();
+        // Threads waiting on futures collect for themselves; the supervisor steps in only when there are none.
+        bool progress = seg_->header().collectors.load(std::memory_order_seq_cst) == 0 && collect_completions();
         std::string start_error;
         {
             std::lock_guard<SpinMutex> lock(mu_);
@@ -563,7 +576,8 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
             return true;
         default: break;
     }
-    std::vector<std::pair<Task, shm::Completion>> settled;
+    std::vector<Settled> settled;
+    settled.reserve(n);
     std::string bogus;
     {
         std::lock_guard<SpinMutex> lock(mu_);
@@ -575,33 +589,32 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     }
     // What the results are is read out of shared memory while this thread is the ring's one consumer: a worker
     // may point two completions at one block, and then only one thread may be reading and handing it back.
-    std::vector<Outcome> outcomes(settled.size());
-    for (std::size_t i = 0; i < settled.size(); ++i)
-        settle(settled[i].first, static_cast<int>(slot), settled[i].second, outcomes[i]);
+    for (Settled &done : settled) settle(done.task, static_cast<int>(slot), done.completion, done.outcome);
     consumer.unlock();
     // The futures complete without any lock: their callbacks may call back into the pool. A callback may also
     // block for long, so meanwhile this thread stops counting as a collector: the workers wake the supervisor.
-    const ProcessPool *counted = collecting_here;
+    bool callbacks = false;
+    for (Settled &done : settled) callbacks |= done.task.promise.future_base().native_handle()->has_callbacks();
+    const ProcessPool *counted = callbacks ? collecting_here : nullptr;
     if (counted == this) leave_collectors();
-    for (std::size_t i = 0; i < settled.size(); ++i)
-        outcomes[i].deliver(*settled[i].first.promise.future_base().native_handle());
+    for (Settled &done : settled) done.outcome.deliver(*done.task.promise.future_base().native_handle());
     if (counted == this) enter_collectors();
     if (!bogus.empty()) break_pool(bogus);
     return true;
 }
 
-void ProcessPool::complete_locked(int w, const shm::Completion &c,
-                                  std::vector<std::pair<Task, shm::Completion>> &settled, std::string &bogus) {
+void ProcessPool::complete_locked(int w, const shm::Completion &c, std::vector<Settled> &settled,
+                                  std::string &bogus) {
     Worker &worker = workers_[static_cast<std::size_t>(w)];
-    auto pos = std::find(worker.in_flight.begin(), worker.in_flight.end(), c.task_id);
-    if (pos == worker.in_flight.end()) {
-        bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given";
+    // A worker runs its tasks in the order it was given them, and reports each before it takes the next.
+    if (worker.in_flight.empty() || worker.in_flight.front().id != c.task_id) {
+        bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given (or out of turn)";
         return;
     }
+    Task &t = worker.in_flight.front();
     if (c.kind == shm::kPart) {
         // One part of a result larger than the worker's heap: copied out and handed back at once, so that the
         // worker has room for the next.
-        Task &t = tasks_.at(c.task_id);
         if (!seg_->in_heap(static_cast<std::uint32_t>(w), c.offset, std::max<std::uint64_t>(c.length, 8))) {
             bogus = "worker " + std::to_string(worker.pid) + " sent a result part outside its heap";
             return;
@@ -615,11 +628,9 @@ void ProcessPool::complete_locked(int w, const shm::Completion &c,
         seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
         return;
     }
-    worker.in_flight.erase(pos);
-    auto it = tasks_.find(c.task_id);
-    seg_->arena_free(it->second.block);
-    settled.emplace_back(std::move(it->second), c);
-    tasks_.erase(it);
+    seg_->arena_free(t.block);
+    settled.push_back(Settled{std::move(t), c, {}});
+    worker.in_flight.pop_front();
 }
 
 void ProcessPool::ring_parent_bell(void *pool) {
@@ -817,16 +828,14 @@ void ProcessPool::reap(int w) {
                   std::string(text) + ")";
         } else {
             why = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
-            if (!worker.in_flight.empty()) why += " while running task '" + tasks_.at(worker.in_flight.front()).name + "'";
+            if (!worker.in_flight.empty()) why += " while running task '" + worker.in_flight.front().name + "'";
             if (slot.state.load() == shm::kUnused) why += " before it started serving" + never_started_hint();
         }
         if (stopped_ && broken_.empty()) {
             // terminate/kill_workers: what was running fails; the pool is simply over.
-            for (std::uint64_t id : worker.in_flight) {
-                auto it = tasks_.find(id);
-                seg_->arena_free(it->second.block);
-                failed.push_back(std::move(it->second));
-                tasks_.erase(it);
+            for (Task &t : worker.in_flight) {
+                seg_->arena_free(t.block);
+                failed.push_back(std::move(t));
             }
             worker.in_flight.clear();
         } else {
@@ -855,13 +864,15 @@ void ProcessPool::break_pool(const std::string &why) {
 
 void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &failed) {
     if (broken_.empty()) broken_ = why;
-    for (Worker &w : workers_) w.in_flight.clear();
-    pending_.clear();
-    for (auto &[id, task] : tasks_) {
-        seg_->arena_free(task.block);
-        failed.push_back(std::move(task));
-    }
-    tasks_.clear();
+    auto fail = [&](std::deque<Task> &tasks) {
+        for (Task &t : tasks) {
+            seg_->arena_free(t.block);
+            failed.push_back(std::move(t));
+        }
+        tasks.clear();
+    };
+    for (Worker &w : workers_) fail(w.in_flight);
+    fail(pending_);
     space_cv_.notify_all();
     // As CPython does, the other workers go too: a broken pool runs nothing more.
     for (Worker &w : workers_)
@@ -882,7 +893,10 @@ bool ProcessPool::finished_locked() const {
             if (w.alive) return false;
         return true;
     }
-    return shutdown_ && tasks_.empty();
+    if (!shutdown_ || !pending_.empty()) return false;
+    for (const Worker &w : workers_)
+        if (!w.in_flight.empty()) return false;
+    return true;
 }
 
 int ProcessPool::wait_worker(pid_t pid) { return launcher_->wait_status(pid); }
@@ -929,11 +943,9 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
         std::lock_guard<SpinMutex> lock(mu_);
         shutdown_ = true;
         if (cancel_futures) {
-            for (std::uint64_t id : pending_) {
-                auto it = tasks_.find(id);
-                seg_->arena_free(it->second.block);
-                cancelled.push_back(std::move(it->second));
-                tasks_.erase(it);
+            for (Task &t : pending_) {
+                seg_->arena_free(t.block);
+                cancelled.push_back(std::move(t));
             }
             pending_.clear();
             // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool; but not when the
@@ -941,7 +953,7 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
             // finish first with whatever they return on a cancel request.
             for (std::size_t i = 0; i < workers_.size() && !stopped_; ++i)
                 if (workers_[i].alive && !workers_[i].in_flight.empty())
-                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(workers_[i].in_flight.front());
+                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(workers_[i].in_flight.front().id);
         }
         space_cv_.notify_all();
     }

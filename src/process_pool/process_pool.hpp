@@ -66,6 +66,7 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     struct Task {
+        std::uint64_t id = 0;
         PromiseBase promise;
         std::string name;
         // The task's name followed by its argument, in the arena (null while it waits in spill): each task
@@ -86,7 +87,7 @@ private:
         bool serving = false;                 // it has reached the worker loop (the start-up handshake)
         Clock::time_point launched{};
         std::size_t dispatched = 0;           // tasks given to this process
-        std::deque<std::uint64_t> in_flight;  // their ids, oldest first
+        std::deque<Task> in_flight;           // the tasks in its ring, oldest first
         bool ring_broken = false;             // its task ring was overwritten: it gets no more tasks
     };
 
@@ -97,7 +98,7 @@ private:
     void dispatch_locked();
     int pick_worker_locked() const;
     bool wants_worker_locked() const;
-    bool push_task_locked(int w, std::uint64_t id, Task &t);
+    bool push_task_locked(int w, Task &t);
 
     void supervise();
     bool collect_completions();
@@ -105,14 +106,14 @@ private:
     bool completions_waiting() const;
     // The bookkeeping of one completion, under mu_: a finished task moves to `settled`, to be settled once the
     // lock is released; a completion that names a task the worker was not given sets `bogus`.
-    void complete_locked(int w, const shm::Completion &c, std::vector<std::pair<Task, shm::Completion>> &settled,
-                         std::string &bogus);
+    struct Outcome;
+    struct Settled;
+    void complete_locked(int w, const shm::Completion &c, std::vector<Settled> &settled, std::string &bogus);
     static void ring_parent_bell(void *pool);
     // A thread counted among the collectors: workers leave completions to the collectors and wake the
     // supervisor only when there are none.
     void enter_collectors();
     void leave_collectors();
-    struct Outcome;
     // Reads what a finished task's completion says into out (under the ring's consumer lock).
     void settle(Task &task, int w, const shm::Completion &c, Outcome &out);
     void start_workers();
@@ -147,8 +148,7 @@ private:
     // ring taken goes on without waiting. A slot whose ring was found corrupted is never read again.
     std::unique_ptr<std::mutex[]> collect_mu_;
     std::unique_ptr<std::atomic<bool>[]> ring_corrupt_;
-    std::unordered_map<std::uint64_t, Task> tasks_;
-    std::deque<std::uint64_t> pending_;
+    std::deque<Task> pending_;  // not handed to a worker yet, oldest first
     std::vector<Worker> workers_;
     std::uint64_t next_id_ = 1;
     bool shutdown_ = false;

@@ -126,7 +126,8 @@ private:
         shm::CpuBudget &cpu = seg_.header().cpu;
         for (;;) {
             if (take(d)) return d;
-            if (cpu.fits() && spin_until([&] { return control_.tasks.has_records(); }, kWorkerSpinBudget)) continue;
+            if (cpu.fits() && spin_yielding_until([&] { return control_.tasks.has_records(); }, kWorkerSpinBudget))
+                continue;
             control_.on_cpu.store(0, std::memory_order_relaxed);
             cpu.leave();
             control_.task_bell.sleep_unless([&] { return control_.tasks.has_records(); }, -1);
@@ -165,7 +166,8 @@ private:
             h.parent_bell.ring(1);
             return;
         }
-        if (h.supervisor_sleeping.load(std::memory_order_seq_cst) && wake_channel_intact()) {
+        // The first completion to find the supervisor asleep wakes it; the rest of the batch it collects anyway.
+        if (h.supervisor_sleeping.exchange(0, std::memory_order_seq_cst) && wake_channel_intact()) {
             std::uint64_t one = 1;
             ssize_t n;
             do {

@@ -171,8 +171,8 @@ public:
         held.future = t.promise.future_base();
         held.slot = slot;
         held.name = name;
-        pool_->tasks_.emplace(id, std::move(t));
-        pool_->workers_[slot].in_flight.push_back(id);
+        t.id = id;
+        pool_->workers_[slot].in_flight.push_back(std::move(t));
         ++pool_->workers_[slot].dispatched;
         return id;
     }
@@ -275,7 +275,7 @@ public:
             shm::Completion comp{};
             const auto &inflight = pool_->workers_[kUntrusted].in_flight;
             if (!inflight.empty() && p.ConsumeIntegralInRange<int>(0, 7) != 0)
-                comp.task_id = inflight[p.ConsumeIntegralInRange<std::size_t>(0, inflight.size() - 1)];
+                comp.task_id = inflight[p.ConsumeIntegralInRange<std::size_t>(0, inflight.size() - 1)].id;
             else
                 comp.task_id = p.ConsumeIntegral<std::uint64_t>();
             comp.kind = p.ConsumeIntegralInRange<int>(0, 9) == 0 ? p.ConsumeIntegral<std::uint32_t>()
