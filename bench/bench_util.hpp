@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bench {
@@ -71,6 +72,77 @@ inline void print_table(const std::vector<std::string> &peer_names, const std::v
     }
     std::printf("\nratio: above 1 means libcfutures does better (peer/libcfutures for times, libcfutures/peer for "
                 "rates and speed-ups).\n");
+}
+
+// The command line of the scaling sweeps: [--max-workers W] [--tasks N] [--cpu-tasks N] [--json FILE]
+// [--no-python]. Fields keep their defaults where not given; false (after a usage line) on anything else.
+struct SweepArgs {
+    std::size_t max_workers = 16, tasks = 0, cpu_tasks = 0;
+    std::string json_path;
+    bool python = true;
+};
+
+inline bool parse_sweep_args(int argc, char **argv, SweepArgs &a) {
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string("0"); };
+        if (arg == "--max-workers") a.max_workers = std::stoul(next());
+        else if (arg == "--tasks") a.tasks = std::stoul(next());
+        else if (arg == "--cpu-tasks") a.cpu_tasks = std::stoul(next());
+        else if (arg == "--json") a.json_path = next();
+        else if (arg == "--no-python") a.python = false;
+        else {
+            std::fprintf(stderr, "usage: %s [--max-workers W] [--tasks N] [--cpu-tasks N] [--json FILE] "
+                                 "[--no-python]\n", argv[0]);
+            return false;
+        }
+    }
+    return true;
+}
+
+inline std::size_t usable_cpus() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
+
+// The worker counts a sweep visits: 1, 2, 4, 8, 16, up to max_workers and the CPUs present.
+inline std::vector<std::size_t> sweep_widths(std::size_t max_workers) {
+    std::vector<std::size_t> widths;
+    for (std::size_t w : {1, 2, 4, 8, 16})
+        if (w <= std::min(max_workers, usable_cpus())) widths.push_back(w);
+    return widths;
+}
+
+// One figure of a sweep: a workload, a library, a worker count.
+struct Figure {
+    std::string workload, library, unit;
+    std::size_t workers;
+    double value;  // NaN: not measured (a peer missing, or without such a workload)
+};
+
+// Appends one JSON line per measured figure to path (stdout when empty); false when path cannot be opened.
+inline bool write_json_lines(const std::string &path, const char *bench_name, std::size_t cpus,
+                             const std::vector<Figure> &figs) {
+    FILE *json = path.empty() ? stdout : std::fopen(path.c_str(), "a");
+    if (!json) {
+        std::perror(path.c_str());
+        return false;
+    }
+    if (json == stdout) std::printf("\n");
+    for (const Figure &f : figs)
+        if (f.value == f.value)
+            std::fprintf(json,
+                         "{\"bench\":\"%s\",\"cpus\":%zu,\"workload\":\"%s\",\"library\":\"%s\","
+                         "\"workers\":%zu,\"unit\":\"%s\",\"value\":%.6g}\n",
+                         bench_name, cpus, f.workload.c_str(), f.library.c_str(), f.workers, f.unit.c_str(), f.value);
+    if (json != stdout) std::fclose(json);
+    return true;
+}
+
+// A peer's script, in peers/ beside the program.
+inline std::string peer_script(const char *argv0, const char *name) {
+    std::string dir = argv0;
+    return dir.substr(0, dir.find_last_of('/') + 1) + "peers/" + name;
 }
 
 }  // namespace bench

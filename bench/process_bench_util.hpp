@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -120,6 +121,48 @@ inline double own_cpu_ms() {
         return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
     };
     return ms(u.ru_utime) + ms(u.ru_stime);
+}
+
+// What a short-lived pool costs, whole: start, one empty task, shutdown (median of `starts`, ms). `where`
+// prefixes the error messages.
+inline double start_to_shutdown_ms(std::size_t workers, cf_start_method method, std::size_t starts,
+                                   const char *where) {
+    std::string what = std::string(where) + " the new pool's task";
+    std::vector<double> ms;
+    for (std::size_t i = 0; i < starts; ++i) {
+        double t0 = bench::now_us();
+        cf_executor *ex = new_pool(workers, method);
+        cf_future *f = submit(ex, empty_task, nullptr, 0);
+        result_of(f, what.c_str());
+        cf_future_release(f);
+        check(cf_executor_shutdown(ex, 1, 0), "cf_executor_shutdown");
+        cf_executor_free(ex);
+        ms.push_back((bench::now_us() - t0) / 1e3);
+    }
+    return median(ms);
+}
+
+// A payload of n bytes echoed back by a pool of `workers` with room for it: the median seconds of `runs` round
+// trips after one warm-up (which faults the shared pages in). The echo must come back unchanged.
+inline double echo_seconds(std::size_t workers, std::size_t n, int runs, const char *where) {
+    cf_executor *ex = new_pool(workers, CF_START_FORK, std::size_t(512) << 20);
+    std::vector<unsigned char> payload(n);
+    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<unsigned char>(i * 131 + (i >> 12));
+    std::vector<double> seconds;
+    for (int run = 0; run <= runs; ++run) {
+        double t0 = bench::now_us();
+        cf_future *f = submit(ex, echo_task, payload.data(), payload.size());
+        cf_slice r = result_of(f, where);
+        double t = (bench::now_us() - t0) / 1e6;
+        if (r.len != payload.size() || std::memcmp(r.data, payload.data(), r.len) != 0) {
+            std::fprintf(stderr, "bench: %s: the echoed payload differs from the argument\n", where);
+            std::exit(1);
+        }
+        cf_future_release(f);
+        if (run > 0) seconds.push_back(t);
+    }
+    cf_executor_free(ex);
+    return median(seconds);
 }
 
 // The number of xorshift steps that take about target_us here (best of five probes).

@@ -135,41 +135,10 @@ void small_tasks(const Sizes &n, Figures &out) {
 
 // (d): a large argument there and back, on a pool with room for it.
 void large_payload(const Sizes &n, Figures &out) {
-    cf_executor *ex = new_pool(n.workers, CF_START_FORK, std::size_t(512) << 20);
-    std::vector<unsigned char> payload(n.payload);
-    for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<unsigned char>(i * 131 + (i >> 12));
-    std::vector<double> seconds;
-    for (int run = 0; run < 6; ++run) {  // the first run is a warm-up (it faults the shared pages in)
-        double t0 = bench::now_us();
-        cf_future *f = submit(ex, echo_task, payload.data(), payload.size());
-        cf_slice r = result_of(f, "(d) echo");
-        double t = (bench::now_us() - t0) / 1e6;
-        if (r.len != payload.size() || std::memcmp(r.data, payload.data(), r.len) != 0) {
-            std::fprintf(stderr, "process_pool_bench: (d) the echoed payload differs from the argument\n");
-            std::exit(1);
-        }
-        cf_future_release(f);
-        if (run > 0) seconds.push_back(t);
-    }
-    out.echo_mb_s = static_cast<double>(n.payload) / 1e6 / median(seconds);
-    cf_executor_free(ex);
+    out.echo_mb_s = static_cast<double>(n.payload) / 1e6 / echo_seconds(n.workers, n.payload, 5, "(d) echo");
 }
 
 // (e): what a short-lived pool costs, whole.
-double start_to_shutdown_ms(const Sizes &n, cf_start_method method) {
-    std::vector<double> ms;
-    for (std::size_t i = 0; i < n.starts; ++i) {
-        double t0 = bench::now_us();
-        cf_executor *ex = new_pool(n.workers, method);
-        cf_future *f = submit(ex, empty_task, nullptr, 0);
-        result_of(f, "(e) the new pool's task");
-        cf_future_release(f);
-        check(cf_executor_shutdown(ex, 1, 0), "(e) cf_executor_shutdown");
-        cf_executor_free(ex);
-        ms.push_back((bench::now_us() - t0) / 1e3);
-    }
-    return median(ms);
-}
 
 // (f): CPU-bound tasks of about 1 ms: sequentially here, then on the pool (started before the clock runs).
 void cpu_bound(const Sizes &n, Figures &out) {
@@ -260,11 +229,6 @@ void primes(const Sizes &n, Figures &out) {
     });
 }
 
-std::string peer_script(const char *argv0, const char *name) {
-    std::string dir = argv0;
-    dir = dir.substr(0, dir.find_last_of('/') + 1);
-    return dir + "peers/" + name;
-}
 
 }  // namespace
 
@@ -289,14 +253,14 @@ int main(int argc, char **argv) {
     Figures ours;
     small_tasks(n, ours);
     large_payload(n, ours);
-    ours.start_fork_ms = start_to_shutdown_ms(n, CF_START_FORK);
-    ours.start_forkserver_ms = start_to_shutdown_ms(n, CF_START_FORKSERVER);
-    ours.start_spawn_ms = start_to_shutdown_ms(n, CF_START_SPAWN);
+    ours.start_fork_ms = start_to_shutdown_ms(n.workers, CF_START_FORK, n.starts, "(e)");
+    ours.start_forkserver_ms = start_to_shutdown_ms(n.workers, CF_START_FORKSERVER, n.starts, "(e)");
+    ours.start_spawn_ms = start_to_shutdown_ms(n.workers, CF_START_SPAWN, n.starts, "(e)");
     cpu_bound(n, ours);
     primes(n, ours);
     std::fflush(stdout);
 
-    auto py = bench::run_peer("python3 " + peer_script(argv[0], "cpython_process_pool.py") + " " +
+    auto py = bench::run_peer("python3 " + bench::peer_script(argv[0], "cpython_process_pool.py") + " " +
                               std::to_string(n.workers) + " " + std::to_string(n.tasks) + " " +
                               std::to_string(n.round_trips) + " " + std::to_string(n.map_items) + " " +
                               std::to_string(n.payload) + " " + std::to_string(n.starts) + " " +

@@ -30,11 +30,7 @@ struct Sizes {
     std::size_t payload = std::size_t(64) << 20;
 };
 
-struct Figure {
-    std::string workload, library, unit;
-    std::size_t workers;
-    double value;
-};
+using bench::Figure;
 
 const char *const kOurs = "libcfutures";
 const char *const kCPython = "CPython ProcessPoolExecutor";
@@ -93,43 +89,6 @@ double cpu_tasks_s(std::size_t W, std::size_t n, std::uint64_t steps) {
     return s;
 }
 
-double start_to_shutdown_ms(std::size_t W, cf_start_method method, std::size_t starts) {
-    std::vector<double> ms;
-    for (std::size_t i = 0; i < starts; ++i) {
-        double t0 = bench::now_us();
-        cf_executor *ex = new_pool(W, method);
-        cf_future *f = submit(ex, empty_task, nullptr, 0);
-        result_of(f, "the new pool's task");
-        cf_future_release(f);
-        check(cf_executor_shutdown(ex, 1, 0), "cf_executor_shutdown");
-        cf_executor_free(ex);
-        ms.push_back((bench::now_us() - t0) / 1e3);
-    }
-    return median(ms);
-}
-
-double echo_mb_s(std::size_t W, std::size_t payload) {
-    cf_executor *ex = warm_pool(W, std::size_t(512) << 20);
-    std::vector<unsigned char> data(payload);
-    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i * 131 + (i >> 12));
-    std::vector<double> seconds;
-    for (int run = 0; run < 4; ++run) {  // the first run is a warm-up (it faults the shared pages in)
-        double t0 = bench::now_us();
-        cf_future *f = submit(ex, echo_task, data.data(), data.size());
-        cf_slice r = result_of(f, "echo");
-        double t = (bench::now_us() - t0) / 1e6;
-        if (r.len != data.size() || std::memcmp(r.data, data.data(), r.len) != 0) die("the echoed payload", CF_OK);
-        cf_future_release(f);
-        if (run > 0) seconds.push_back(t);
-    }
-    cf_executor_free(ex);
-    return static_cast<double>(payload) / 1e6 / median(seconds);
-}
-
-std::size_t usable_cpus() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n ? n : 1;
-}
 
 std::string python_command() {
     const char *p = std::getenv("CF_BENCH_PYTHON");
@@ -172,30 +131,16 @@ int main(int argc, char **argv) {
     // In a worker started with the spawn method this serves tasks and never returns.
     cf_process_worker_entry();
 
+    bench::SweepArgs args;
+    if (!bench::parse_sweep_args(argc, argv, args)) return 2;
     Sizes n;
-    std::size_t max_w = 16;
-    std::string json_path;
-    bool python = true;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-        if (a == "--max-workers") max_w = std::stoul(next());
-        else if (a == "--tasks") n.tasks = std::stoul(next());
-        else if (a == "--cpu-tasks") n.cpu_tasks = std::stoul(next());
-        else if (a == "--json") json_path = next();
-        else if (a == "--no-python") python = false;
-        else {
-            std::fprintf(stderr, "usage: %s [--max-workers W] [--tasks N] [--cpu-tasks N] [--json FILE] "
-                                 "[--no-python]\n", argv[0]);
-            return 2;
-        }
-    }
-    std::string dir = argv[0];
-    std::string script = dir.substr(0, dir.find_last_of('/') + 1) + "peers/python_process_scaling.py";
-    std::size_t cpus = usable_cpus();
-    std::vector<std::size_t> widths;
-    for (std::size_t w : {1, 2, 4, 8, 16})
-        if (w <= std::min(max_w, cpus)) widths.push_back(w);
+    if (args.tasks) n.tasks = args.tasks;
+    if (args.cpu_tasks) n.cpu_tasks = args.cpu_tasks;
+    const std::string &json_path = args.json_path;
+    const bool python = args.python;
+    const std::string script = bench::peer_script(argv[0], "python_process_scaling.py");
+    const std::size_t cpus = bench::usable_cpus();
+    const std::vector<std::size_t> widths = bench::sweep_widths(args.max_workers);
     double per_step_us = 0;
     const std::uint64_t steps = calibrate_churn_steps(1000.0, &per_step_us);
     std::printf("process-pool scaling on %zu CPUs: W in {", cpus);
@@ -215,17 +160,21 @@ int main(int argc, char **argv) {
     }
     double py_seq_s = NAN;
     std::vector<Figure> figs;
+    // Start-up first, while this process is small: a fork copies its page tables, which the later workloads
+    // grow (the futures of 200,000 tasks), so measured later it would depend on the order of the workloads.
+    for (std::size_t W : widths) {
+        figs.push_back({"start_fork", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_FORK, n.starts, "start")});
+        figs.push_back({"start_forkserver", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_FORKSERVER, n.starts, "start")});
+        figs.push_back({"start_spawn", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_SPAWN, n.starts, "start")});
+    }
     for (std::size_t W : widths) {
         figs.push_back({"empty", kOurs, "tasks/s", W, empty_tasks_per_s(W, n.tasks)});
         auto rt = round_trips_us(W, n.round_trips);
         figs.push_back({"rtt_median", kOurs, "us", W, bench::percentile(rt, 0.5)});
         figs.push_back({"rtt_p99", kOurs, "us", W, bench::percentile(rt, 0.99)});
         figs.push_back({"cpu1ms_speedup", kOurs, "x", W, seq_s / cpu_tasks_s(W, n.cpu_tasks, steps)});
-        figs.push_back({"start_fork", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_FORK, n.starts)});
-        figs.push_back({"start_forkserver", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_FORKSERVER, n.starts)});
-        figs.push_back({"start_spawn", kOurs, "ms", W, start_to_shutdown_ms(W, CF_START_SPAWN, n.starts)});
         bool last = W == widths.back();
-        if (last) figs.push_back({"echo64", kOurs, "MB/s", W, echo_mb_s(W, n.payload)});
+        if (last) figs.push_back({"echo64", kOurs, "MB/s", W, static_cast<double>(n.payload) / 1e6 / echo_seconds(W, n.payload, 3, "echo")});
         if (python) {
             auto py = run_python(script, W, n, last, W == widths.front());
             auto get = [&py](const std::string &k) { return py.count(k) ? py[k] : NAN; };
@@ -257,18 +206,5 @@ int main(int argc, char **argv) {
                    "start + one task + shutdown, spawn (median ms; loky: its own spawn-like method)");
     print_by_width(figs, widths, "echo64", "64 MiB argument echoed back (MB/s)");
 
-    FILE *json = json_path.empty() ? stdout : std::fopen(json_path.c_str(), "a");
-    if (!json) {
-        std::perror(json_path.c_str());
-        return 1;
-    }
-    if (json == stdout) std::printf("\n");
-    for (const Figure &f : figs)
-        if (f.value == f.value)
-            std::fprintf(json,
-                         "{\"bench\":\"process_pool_scaling\",\"cpus\":%zu,\"workload\":\"%s\",\"library\":\"%s\","
-                         "\"workers\":%zu,\"unit\":\"%s\",\"value\":%.6g}\n",
-                         cpus, f.workload.c_str(), f.library.c_str(), f.workers, f.unit.c_str(), f.value);
-    if (json != stdout) std::fclose(json);
-    return 0;
+    return bench::write_json_lines(json_path, "process_pool_scaling", cpus, figs) ? 0 : 1;
 }

@@ -108,11 +108,6 @@ Figures run_asio(std::size_t workers, std::size_t n_tasks, std::size_t n_rt) {
     return out;
 }
 
-std::string peer_script(const char *argv0, const char *name) {
-    std::string dir = argv0;
-    dir = dir.substr(0, dir.find_last_of('/') + 1);
-    return dir + "peers/" + name;
-}
 
 }  // namespace
 
@@ -126,7 +121,7 @@ int main(int argc, char **argv) {
 
     Figures ours = run_cfutures(workers, n_tasks, n_rt, n_map);
     Figures asio = run_asio(workers, n_tasks, n_rt);
-    auto py = bench::run_peer("python3 " + peer_script(argv[0], "cpython_thread_pool.py") + " " +
+    auto py = bench::run_peer("python3 " + bench::peer_script(argv[0], "cpython_thread_pool.py") + " " +
                               std::to_string(workers) + " " + std::to_string(n_tasks) + " " + std::to_string(n_rt) +
                               " " + std::to_string(n_map));
     auto get = [&py](const char *k) { return py.count(k) ? py[k] : NAN; };

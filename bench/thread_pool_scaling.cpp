@@ -263,45 +263,23 @@ std::map<std::string, double> run_python(std::size_t W, std::size_t n, std::size
                            std::to_string(n_cpu) + " " + std::to_string(n_rt) + " " + std::to_string(n_map));
 }
 
-std::size_t usable_cpus() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n ? n : 1;
-}
-
 // ---- output
 
-struct Figure {
-    std::string workload, library, unit;
-    std::size_t workers;
-    double value;
-};
+using bench::Figure;
 
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::size_t max_w = 16, n = 200000, n_cpu = 20000, n_rt = 2000, n_map = 200000;
-    std::string json_path;
-    bool python = true;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-        if (a == "--max-workers") max_w = std::stoul(next());
-        else if (a == "--tasks") n = std::stoul(next());
-        else if (a == "--cpu-tasks") n_cpu = std::stoul(next());
-        else if (a == "--json") json_path = next();
-        else if (a == "--no-python") python = false;
-        else {
-            std::fprintf(stderr, "usage: %s [--max-workers W] [--tasks N] [--cpu-tasks N] [--json FILE] "
-                                 "[--no-python]\n", argv[0]);
-            return 2;
-        }
-    }
-    std::string dir = argv[0];
-    g_python_script = dir.substr(0, dir.find_last_of('/') + 1) + "peers/cpython_thread_scaling.py";
-    std::size_t cpus = usable_cpus();
-    std::vector<std::size_t> widths;
-    for (std::size_t w : {1, 2, 4, 8, 16})
-        if (w <= std::min(max_w, cpus)) widths.push_back(w);
+    bench::SweepArgs args;
+    args.tasks = 200000;
+    args.cpu_tasks = 20000;
+    if (!bench::parse_sweep_args(argc, argv, args)) return 2;
+    const std::size_t n = args.tasks, n_cpu = args.cpu_tasks, n_rt = 2000, n_map = 200000;
+    const std::string &json_path = args.json_path;
+    const bool python = args.python;
+    g_python_script = bench::peer_script(argv[0], "cpython_thread_scaling.py");
+    std::size_t cpus = bench::usable_cpus();
+    std::vector<std::size_t> widths = bench::sweep_widths(args.max_workers);
     calibrate(20.0);
     std::printf("thread-pool scaling on %zu CPUs: W in {", cpus);
     for (std::size_t w : widths) std::printf(" %zu", w);
@@ -392,18 +370,5 @@ int main(int argc, char **argv) {
         std::printf("\n");
     }
 
-    FILE *json = json_path.empty() ? stdout : std::fopen(json_path.c_str(), "a");
-    if (!json) {
-        std::perror(json_path.c_str());
-        return 1;
-    }
-    if (json == stdout) std::printf("\n");
-    for (const Figure &f : figs)
-        std::fprintf(json,
-                     "{\"bench\":\"thread_pool_scaling\",\"cpus\":%zu,\"workload\":\"%s\",\"library\":\"%s\","
-                     "\"workers\":%zu,\"value\":%.6g,\"unit\":\"%s\"}\n",
-                     cpus, f.workload.c_str(), f.library.c_str(), f.workers, f.value == f.value ? f.value : -1.0,
-                     f.unit.c_str());
-    if (json != stdout) std::fclose(json);
-    return 0;
+    return bench::write_json_lines(json_path, "thread_pool_scaling", cpus, figs) ? 0 : 1;
 }

@@ -188,10 +188,16 @@ CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn);
 
 #define CF_TASK_CAT2_(a, b) a##b
 #define CF_TASK_CAT_(a, b) CF_TASK_CAT2_(a, b)
-/* CF_TASK("name", fn); registers fn (user_data NULL) when the program or library loads. One per line. */
-#define CF_TASK(name, fn)                                                                        \
-    static void CF_TASK_CAT_(cf_task_register_line_, __LINE__)(void) __attribute__((constructor)); \
-    static void CF_TASK_CAT_(cf_task_register_line_, __LINE__)(void) { cf_task_register_at_load((name), (fn)); } \
+/* CF_TASK("name", fn); registers fn (user_data NULL) when the program or library loads. Each use gets a
+   function name of its own (from __COUNTER__), so uses in a header and in the file including it never clash. */
+#ifdef __COUNTER__
+#define CF_TASK(name, fn) CF_TASK_NUMBERED_(name, fn, __COUNTER__)
+#else
+#define CF_TASK(name, fn) CF_TASK_NUMBERED_(name, fn, __LINE__)
+#endif
+#define CF_TASK_NUMBERED_(name, fn, id)                                                            \
+    static void CF_TASK_CAT_(cf_task_register_, id)(void) __attribute__((constructor));          \
+    static void CF_TASK_CAT_(cf_task_register_, id)(void) { cf_task_register_at_load((name), (fn)); } \
     extern int cf_task_declaration_anchor_
 
 /* ------------------------------------------------------------------------------------------------------------ */

@@ -32,12 +32,10 @@ inline constexpr std::chrono::microseconds kPendingSpinBudget{4};
 // worker can fall into step, each going to sleep just before the other hands it something.
 inline constexpr std::chrono::microseconds kWorkerSpinBudget{100};
 
-// Spins until pred() holds or the budget is spent; returns pred()'s last value.
-template <class Pred>
-bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
-    // On one CPU the thread we wait for cannot run while we spin.
-    static const bool multi_cpu = std::thread::hardware_concurrency() > 1;
-    if (!multi_cpu) return pred();
+// Looks at pred() in rounds until it holds or the budget is spent, calling between() after each round; returns
+// pred()'s last value.
+template <class Pred, class Between>
+bool spin_rounds(Pred &pred, std::chrono::microseconds budget, Between between) {
     auto end = std::chrono::steady_clock::now() + budget;
     for (;;) {
         for (int i = 0; i < 64; ++i) {
@@ -45,7 +43,17 @@ bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
             cpu_relax();
         }
         if (std::chrono::steady_clock::now() >= end) return pred();
+        between();
     }
+}
+
+// Spins until pred() holds or the budget is spent; returns pred()'s last value.
+template <class Pred>
+bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
+    // On one CPU the thread we wait for cannot run while we spin.
+    static const bool multi_cpu = std::thread::hardware_concurrency() > 1;
+    if (!multi_cpu) return pred();
+    return spin_rounds(pred, budget, [] {});
 }
 
 // Like spin_until, but offers the CPU to other runnable threads between rounds of looking: for a party whose CPU
@@ -53,15 +61,7 @@ bool spin_until(Pred pred, std::chrono::microseconds budget = kSpinBudget) {
 // full machine). When nothing else wants the CPU, sched_yield returns at once and this is a plain spin.
 template <class Pred>
 bool spin_yielding_until(Pred pred, std::chrono::microseconds budget) {
-    auto end = std::chrono::steady_clock::now() + budget;
-    for (;;) {
-        for (int i = 0; i < 64; ++i) {
-            if (pred()) return true;
-            cpu_relax();
-        }
-        if (std::chrono::steady_clock::now() >= end) return pred();
-        sched_yield();
-    }
+    return spin_rounds(pred, budget, [] { sched_yield(); });
 }
 
 // A mutex for short critical sections under contention: it spins a little before it sleeps, so that threads
