@@ -13,13 +13,19 @@ from concurrent.futures import ProcessPoolExecutor, wait
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from cpython_process_pool import best_of, churn, echo, empty  # noqa: E402  (the same tasks as the other bench)
 
-try:
-    from joblib.externals import loky
-except ImportError:
+
+
+def import_loky():
+    """loky as joblib vendors it, or standalone; None when neither is installed. Imported only when its turn
+    comes: a forkserver or spawn worker of CPython imports this script again, and should not pay for joblib."""
     try:
-        import loky
+        from joblib.externals import loky
     except ImportError:
-        loky = None
+        try:
+            import loky
+        except ImportError:
+            return None
+    return loky
 
 
 def report(key, value):
@@ -102,6 +108,7 @@ def main():
     for method in ("fork", "forkserver", "spawn"):
         ctx = multiprocessing.get_context(method)
         report("cpython_start_%s_ms" % method, start_ms(lambda: ProcessPoolExecutor(w, mp_context=ctx), starts))
+    loky = import_loky()
     if loky is not None:
         measure("loky_", lambda: loky.ProcessPoolExecutor(w), n_empty, n_rt, n_cpu, steps, payload)
         report("loky_start_loky_ms", start_ms(lambda: loky.ProcessPoolExecutor(w), starts))
