@@ -650,35 +650,55 @@ void ProcessPool::leave_collectors() {
     if (completions_waiting()) signal_supervisor();
 }
 
+// For the length of one wait: the thread counts as a collector, and whatever wakes its waiter (a result another
+// thread collected, a breakage) rings the doorbell the thread sleeps on. Undone on every way out.
+class ProcessPool::CollectingWait {
+public:
+    CollectingWait(ProcessPool &pool, Waiter &w) : pool_(pool), w_(w) {
+        // (A thread never begins a wait while counted: done-callbacks run uncounted, see collect_slot.)
+        pool_.enter_collectors();
+        w_.set_wake_hook(&ProcessPool::ring_parent_bell, &pool_);
+    }
+    ~CollectingWait() {
+        w_.set_wake_hook(nullptr, nullptr);
+        pool_.leave_collectors();
+    }
+    CollectingWait(const CollectingWait &) = delete;
+    CollectingWait &operator=(const CollectingWait &) = delete;
+
+private:
+    ProcessPool &pool_;
+    Waiter &w_;
+};
+
+namespace {
+// How long a collecting thread may sleep at most: until the deadline, and never past the heartbeat (a task may
+// have overwritten the doorbell, as it may close the supervisor's descriptor).
+long long sleep_limit_ns(const Deadline &deadline) {
+    using std::chrono::nanoseconds;
+    long long ns = std::chrono::duration_cast<nanoseconds>(std::chrono::milliseconds(kHeartbeatMs)).count();
+    if (deadline.infinite()) return ns;
+    auto left = std::chrono::duration_cast<nanoseconds>(deadline.at() - std::chrono::steady_clock::now()).count();
+    return std::max<long long>(0, std::min<long long>(ns, left));
+}
+}  // namespace
+
 bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
     shm::Header &h = seg_->header();
-    // (A thread never waits here while counted: done-callbacks run uncounted, see collect_slot.)
-    enter_collectors();
-    // A future completed by another thread (the supervisor, another collector, a breakage) wakes this one on the
-    // doorbell it sleeps on.
-    w.set_wake_hook(&ProcessPool::ring_parent_bell, this);
+    CollectingWait collecting(*this, w);
     auto news = [&] { return completions_waiting() || w.ready_now(); };
-    bool ready = false;
     for (;;) {
         collect_completions();
-        if ((ready = w.ready_now()) || deadline.passed()) break;
+        if (w.ready_now()) return true;
+        if (deadline.passed()) return w.ready_now();
         // Spin only on a CPU no worker or other spinner is counted on; else sleep until a worker rings.
         if (h.cpu.try_enter()) {
             bool found = spin_until(news, kWorkerSpinBudget);
             h.cpu.leave();
             if (found) continue;
         }
-        // The heartbeat bounds the sleep, as the supervisor's does: a task may have overwritten the doorbell.
-        long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::milliseconds(kHeartbeatMs)).count();
-        if (!deadline.infinite())
-            ns = std::min<long long>(ns, std::max<long long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                      deadline.at() - std::chrono::steady_clock::now())
-                                                                      .count()));
-        h.parent_bell.sleep_unless(news, ns);
+        h.parent_bell.sleep_unless(news, sleep_limit_ns(deadline));
     }
-    w.set_wake_hook(nullptr, nullptr);
-    leave_collectors();
-    return ready || w.ready_now();
 }
 
 void ProcessPool::settle(Task &task, int w, const shm::Completion &c, Outcome &f) {

@@ -114,6 +114,7 @@ private:
     // supervisor only when there are none.
     void enter_collectors();
     void leave_collectors();
+    class CollectingWait;
     // Reads what a finished task's completion says into out (under the ring's consumer lock).
     void settle(Task &task, int w, const shm::Completion &c, Outcome &out);
     void start_workers();
