@@ -81,6 +81,15 @@ bool MapIterator::submit_one_chunk() {
     return true;
 }
 
+WaitTargets MapIterator::collectable_targets() {
+    // Off a pool's worker thread, the chunks in flight are named, so that a process pool's waiting thread
+    // collects their results itself. On a worker thread the helping wait keeps its old terms (no targets).
+    if (current_wait_helper()) return {};
+    in_flight_.clear();
+    for (const auto &entry : unordered_) in_flight_.push_back(entry.first);
+    return WaitTargets{in_flight_.data(), in_flight_.size()};
+}
+
 FutureBase MapIterator::next_chunk() {
     if (!options_.unordered) {
         FutureBase f = std::move(ordered_.front());
@@ -97,7 +106,7 @@ FutureBase MapIterator::next_chunk() {
         unordered_ready_.pop_front();
     } else {
         done = waiter_.take();
-        if (!done && sleep_or_help(waiter_, deadline_)) done = waiter_.take();
+        if (!done && sleep_or_help(waiter_, deadline_, collectable_targets())) done = waiter_.take();
     }
     if (!done) return FutureBase();
     auto it = unordered_.find(done);

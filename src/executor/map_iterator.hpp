@@ -10,10 +10,12 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/handle_storage.hpp"
 #include "executor_core.hpp"
 #include "future/deadline.hpp"
+#include "future/wait_helper.hpp"
 #include "future/waiter.hpp"
 
 namespace cf::detail {
@@ -38,6 +40,7 @@ private:
     void fill();
     bool submit_one_chunk();
     FutureBase next_chunk();
+    WaitTargets collectable_targets();
     void fail(Failure f);
     void cancel_in_flight();
 
@@ -52,6 +55,7 @@ private:
     std::deque<FutureBase> ordered_;                          // in submit order (ordered mode)
     std::unordered_map<FutureState *, FutureBase> unordered_; // in flight (unordered mode)
     std::deque<FutureState *> unordered_ready_;               // done before the waiter could be registered
+    std::vector<FutureState *> in_flight_;                    // collectable_targets' list, kept to reuse
     Waiter waiter_;                                           // completions (unordered mode)
 
     FutureBase current_;            // the chunk whose results are being handed out
