@@ -25,13 +25,14 @@ done
 # The program keeps the build tree's rpath; sweep.sh points the loader at lib/ (LD_LIBRARY_PATH comes first).
 cat > "$b/sweep.sh" <<'SWEEP'
 #!/usr/bin/env bash
-# The scaling sweeps, one run each: every library side by side for each W up to the CPUs present.
+# The scaling sweeps, one run each: every library side by side for each W up to the CPUs present. The two
+# time limits add up to 400 s, inside a device run of about 420 s. Tried here with --max-workers 2 (44 s).
 set -u
 cd "$(dirname "$0")"
 out=${OUT:-.}
 export LD_LIBRARY_PATH="$PWD/lib"
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-timeout 170 ./bin/thread_pool_scaling --json "$out/results.jsonl" "$@"
+timeout 230 ./bin/thread_pool_scaling --json "$out/results.jsonl" "$@"
 echo "thread_pool_scaling exit: $?"
 timeout 170 ./bin/process_pool_scaling --json "$out/results.jsonl" "$@"
 echo "process_pool_scaling exit: $?"
