@@ -59,6 +59,17 @@ def own_cpu_ms():
     return (u.ru_utime + u.ru_stime) * 1e3
 
 
+def round_trips_us(pool, n):
+    """n round trips of an empty task, one in flight at a time: their median and p99 in µs."""
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        pool.submit(empty).result()
+        samples.append((time.perf_counter() - t0) * 1e6)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+
+
 def report(key, value):
     print(key, value, flush=True)
 
@@ -78,14 +89,9 @@ def small_tasks(fork, workers, n_tasks, n_round_trips, n_map):
 
         report("throughput_us", best_of(3, throughput))
 
-        samples = []
-        for _ in range(n_round_trips):
-            t0 = time.perf_counter()
-            pool.submit(empty).result()
-            samples.append((time.perf_counter() - t0) * 1e6)
-        samples.sort()
-        report("rt_median_us", statistics.median(samples))
-        report("rt_p99_us", samples[min(len(samples) - 1, int(len(samples) * 0.99))])
+        median, p99 = round_trips_us(pool, n_round_trips)
+        report("rt_median_us", median)
+        report("rt_p99_us", p99)
 
         items = [b"%08d" % (i % 100000000) for i in range(n_map)]
 

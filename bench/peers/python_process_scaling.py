@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from cpython_process_pool import best_of, churn, echo, empty  # noqa: E402  (the same tasks as the other bench)
+from cpython_process_pool import best_of, churn, echo, empty, round_trips_us  # noqa: E402  (the same tasks as the other bench)
 
 
 
@@ -57,14 +57,9 @@ def measure(prefix, make_pool, n_empty, n_rt, n_cpu, steps, payload):
             return t
 
         report(prefix + "empty_tps", n_empty / best_of(3, throughput))
-        samples = []
-        for _ in range(n_rt):
-            t0 = time.perf_counter()
-            pool.submit(empty).result()
-            samples.append((time.perf_counter() - t0) * 1e6)
-        samples.sort()
-        report(prefix + "rtt_median_us", statistics.median(samples))
-        report(prefix + "rtt_p99_us", samples[min(len(samples) - 1, int(len(samples) * 0.99))])
+        median, p99 = round_trips_us(pool, n_rt)
+        report(prefix + "rtt_median_us", median)
+        report(prefix + "rtt_p99_us", p99)
         expected = churn(steps)
         t0 = time.perf_counter()
         fs = [pool.submit(churn, steps) for _ in range(n_cpu)]

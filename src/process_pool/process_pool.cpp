@@ -155,8 +155,7 @@ ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (config_.max_workers == 0) config_.max_workers = usable_cpus();
     if (config_.shared_memory_bytes == 0) config_.shared_memory_bytes = kDefaultArenaBytes;
     if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
-    collect_mu_.reset(new std::mutex[config_.max_workers]);
-    ring_corrupt_.reset(new std::atomic<bool>[config_.max_workers]());
+    collectors_.reset(new RingCollector[config_.max_workers]);
 }
 
 void ProcessPool::start() {
@@ -544,7 +543,7 @@ void ProcessPool::sleep_supervisor() {
 
 bool ProcessPool::completions_waiting() const {
     for (std::uint32_t i = 0; i < seg_->n_slots(); ++i)
-        if (seg_->slot(i).done.has_records() && !ring_corrupt_[i].load(std::memory_order_relaxed)) return true;
+        if (seg_->slot(i).done.has_records() && !collectors_[i].corrupt.load(std::memory_order_relaxed)) return true;
     return false;
 }
 
@@ -556,8 +555,9 @@ bool ProcessPool::collect_completions() {
 
 bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     auto &ring = seg_->slot(slot).done;
-    if (ring_corrupt_[slot].load(std::memory_order_relaxed)) return false;
-    std::unique_lock<std::mutex> consumer(collect_mu_[slot], std::defer_lock);
+    RingCollector &collector = collectors_[slot];
+    if (collector.corrupt.load(std::memory_order_relaxed)) return false;
+    std::unique_lock<std::mutex> consumer(collector.mu, std::defer_lock);
     if (wait) {
         // The caller must see the books as they are once everything the worker posted is taken: it waits for
         // another collector to finish its batch.
@@ -568,9 +568,9 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     shm::Completion batch[shm::kRingSlots];  // copied out before anything in them is trusted
     std::size_t n = 0;
     switch (ring.pop_batch(batch, shm::kRingSlots, &n)) {
-        case shm::ShmRing<shm::Completion, shm::kRingSlots>::Pop::Empty: return false;
-        case shm::ShmRing<shm::Completion, shm::kRingSlots>::Pop::Corrupt:
-            ring_corrupt_[slot].store(true, std::memory_order_relaxed);
+        case shm::CompletionRing::Pop::Empty: return false;
+        case shm::CompletionRing::Pop::Corrupt:
+            collector.corrupt.store(true, std::memory_order_relaxed);
             consumer.unlock();
             break_pool("worker slot " + std::to_string(slot) + " corrupted its completion ring");
             return true;

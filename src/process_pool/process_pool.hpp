@@ -147,8 +147,11 @@ private:
     std::condition_variable_any done_cv_;   // the supervisor has ended, or (fork) has started the workers
     // One collector per worker's completion ring at a time (the ring has one consumer); a thread that finds the
     // ring taken goes on without waiting. A slot whose ring was found corrupted is never read again.
-    std::unique_ptr<std::mutex[]> collect_mu_;
-    std::unique_ptr<std::atomic<bool>[]> ring_corrupt_;
+    struct RingCollector {
+        std::mutex mu;
+        std::atomic<bool> corrupt{false};
+    };
+    std::unique_ptr<RingCollector[]> collectors_;
     std::deque<Task> pending_;  // not handed to a worker yet, oldest first
     std::vector<Worker> workers_;
     std::uint64_t next_id_ = 1;

@@ -43,11 +43,15 @@ enum ResultKind : std::uint32_t { kEmpty = 0, kBytes = 1, kErrorRecord = 2, kChu
 // The exit code of a worker that found its task ring overwritten (by a task, in it or in another worker).
 constexpr int kExitRingCorrupt = 70;
 
+// The two rings of a worker: tasks in, completions out.
+using TaskRing = ShmRing<TaskDescriptor, kRingSlots>;
+using CompletionRing = ShmRing<Completion, kRingSlots>;
+
 enum WorkerState : std::uint32_t { kUnused = 0, kStarting = 1, kReady = 2, kInitFailed = 3 };
 
 struct alignas(64) WorkerControl {
-    ShmRing<TaskDescriptor, kRingSlots> tasks;  // parent -> worker
-    ShmRing<Completion, kRingSlots> done;       // worker -> parent
+    TaskRing tasks;        // parent -> worker
+    CompletionRing done;   // worker -> parent
     alignas(64) Doorbell task_bell;         // the worker sleeps here when its task ring is empty
     std::atomic<std::uint32_t> on_cpu;      // 1 while the worker counts itself in the pool's CpuBudget
     std::atomic<std::uint64_t> free_list;   // result blocks the parent is done with (a stack through the blocks)

@@ -138,8 +138,8 @@ private:
 
     bool take(shm::TaskDescriptor &d) {
         switch (control_.tasks.try_pop(d)) {
-            case shm::ShmRing<shm::TaskDescriptor, shm::kRingSlots>::Pop::Taken: return true;
-            case shm::ShmRing<shm::TaskDescriptor, shm::kRingSlots>::Pop::Empty: return false;
+            case shm::TaskRing::Pop::Taken: return true;
+            case shm::TaskRing::Pop::Empty: return false;
             default:
                 // Only a task running in some worker can have written these indices: this worker stops, and the
                 // parent reports its exit.
