@@ -576,6 +576,7 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
             return true;
         default: break;
     }
+    seg_->results_taken(static_cast<std::uint32_t>(slot));
     std::vector<Settled> settled;
     settled.reserve(n);
     std::string bogus;

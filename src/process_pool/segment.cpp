@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cfutures/errors.hpp"
+#include "common/cross_process_sync.hpp"
 #include "futex.hpp"
 
 namespace cf::detail {
@@ -183,8 +184,13 @@ void Segment::release_result(std::uint32_t s, std::uint64_t offset) {
     do {
         std::memcpy(at(offset), &head, sizeof head);
     } while (!c.free_list.compare_exchange_weak(head, offset, std::memory_order_seq_cst, std::memory_order_relaxed));
+    cross_process_release(&c.free_list);
     // A worker waiting for room in its heap (a result larger than what is free) looks again.
     c.room_bell.ring(1);
+}
+
+void Segment::results_taken(std::uint32_t s) const noexcept {
+    cross_process_acquire(&slot(s).free_list);
 }
 
 }  // namespace cf::detail

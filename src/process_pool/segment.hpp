@@ -58,6 +58,10 @@ public:
     void heap_collect(std::uint32_t slot);
     // Parent: hands a result block back to its worker (lock-free; safe whatever the worker does).
     void release_result(std::uint32_t slot, std::uint64_t offset);
+    // Parent, after taking completions from a worker: orders every earlier release_result of that slot, by any
+    // thread, before the reads of the results (the worker reused those blocks in between, out of sight of
+    // ThreadSanitizer; elsewhere this costs nothing).
+    void results_taken(std::uint32_t slot) const noexcept;
     // True when [offset, offset + len) lies inside that worker's result heap.
     bool in_heap(std::uint32_t slot, std::uint64_t offset, std::uint64_t len) const noexcept;
     std::size_t heap_size() const noexcept { return heap_size_; }
