@@ -27,7 +27,6 @@
 namespace cf::detail {
 namespace {
 
-constexpr std::size_t kCopyUnderLock = 4096;  // bytes of argument copied into the arena under the pool's lock
 constexpr std::size_t kDeepQueue = 32;  // tasks in flight per worker when the backlog is long
 // While tasks are in flight the supervisor looks at the completion rings at least this often, even when no
 // worker wakes it: a task may have closed the descriptor its worker wakes the parent with.
@@ -106,6 +105,7 @@ struct ProcessPool::Settled {
     Task task;
     shm::Completion completion;
     Outcome outcome;
+    pid_t pid;  // of the worker that ran it
 };
 
 namespace {
@@ -156,6 +156,7 @@ ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (config_.shared_memory_bytes == 0) config_.shared_memory_bytes = kDefaultArenaBytes;
     if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
     collectors_.reset(new RingCollector[config_.max_workers]);
+    workers_.reset(new Worker[config_.max_workers]);
 }
 
 void ProcessPool::start() {
@@ -163,12 +164,16 @@ void ProcessPool::start() {
     std::size_t heap = std::min(config_.shared_memory_bytes,
                                 std::max<std::size_t>(std::size_t(64) << 20, (std::size_t(64) << 30) / config_.max_workers));
     seg_ = Segment::create(static_cast<std::uint32_t>(config_.max_workers), config_.shared_memory_bytes, heap);
+    store_ = std::make_unique<ArgumentStore>(*seg_);
     shm::Header &h = seg_->header();
     h.max_tasks_per_child = config_.max_tasks_per_child;
     h.cpu.cpus = static_cast<std::uint32_t>(usable_cpus());
     if (!config_.initializer.empty()) {
-        void *block = copy_to_arena_locked(config_.initializer, config_.initarg);
+        void *block = store_->allocate(config_.initializer.size() + config_.initarg.size());
         if (!block) throw TooLargeError("the initializer's argument does not fit the pool's arena");
+        std::memcpy(block, config_.initializer.data(), config_.initializer.size());
+        std::memcpy(static_cast<char *>(block) + config_.initializer.size(), config_.initarg.data(),
+                    config_.initarg.size());
         h.init_name_offset = seg_->offset_of(block);
         h.init_name_len = config_.initializer.size();
         h.initarg_offset = h.init_name_offset + h.init_name_len;
@@ -181,7 +186,6 @@ void ProcessPool::start() {
         case StartMethod::Spawn: launcher_ = make_spawn_launcher(*seg_, event_fd_, config_.worker_program); break;
         case StartMethod::Forkserver: launcher_ = make_forkserver_launcher(*seg_, event_fd_); break;
     }
-    workers_.resize(config_.max_workers);
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });
     if (config_.start_method != StartMethod::Fork) return;
     // Fork starts every worker now, while the creating thread waits here: the fewer threads are busy during a
@@ -210,8 +214,8 @@ ProcessPool::~ProcessPool() {
     if (supervisor_.joinable()) {
         if (on_supervisor()) supervisor_.detach(); else supervisor_.join();
     }
-    for (Worker &w : workers_)
-        if (w.pidfd >= 0) close(w.pidfd);
+    for (std::size_t i = 0; workers_ && i < n_lanes(); ++i)
+        if (workers_[i].pidfd >= 0) close(workers_[i].pidfd);
     if (event_fd_ >= 0) close(event_fd_);
 }
 
@@ -241,149 +245,192 @@ FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std
     return enqueue(task->name, wire::encode_chunk_args(args), shm::kChunk);
 }
 
-void *ProcessPool::copy_to_arena_locked(std::string_view a, std::string_view b) {
-    void *p = seg_->arena_allocate(a.size() + b.size());
-    if (!p) return nullptr;
-    if (!a.empty()) std::memcpy(p, a.data(), a.size());
-    if (!b.empty()) std::memcpy(static_cast<char *>(p) + a.size(), b.data(), b.size());
-    return p;
-}
-
 FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind) {
     check_creator_process("submit");  // every submit, map's included, comes through here
-    std::size_t capacity = seg_->arena_capacity();
+    std::size_t capacity = store_->capacity();
     if (name.size() > capacity || bytes.size() > capacity - name.size())
         throw TooLargeError("an argument of " + std::to_string(bytes.size()) + " bytes can never fit the pool's " +
                             "arena of " + std::to_string(capacity) + " bytes (raise shared_memory_bytes)");
+    if (closed_.load(std::memory_order_acquire)) throw_closed();
     Task t;
     t.name = name;
     t.arg_len = bytes.size();
     t.kind = kind;
+    t.block_len = name.size() + bytes.size();
     FutureBase future = t.promise.future_base();
-    std::unique_lock<SpinMutex> lock(mu_);
     // A full arena makes submit wait for room, as a full queue would. Room comes back as results are collected,
     // by waiting callers or, failing them, the supervisor: when the supervisor is the one submitting (from a
     // done-callback) the argument waits in private memory instead.
     bool on_supervisor = this->on_supervisor();
-    for (;;) {
-        if (!broken_.empty()) throw BrokenProcessPool(broken_);
-        if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
-        if ((t.block = seg_->arena_allocate(name.size() + bytes.size()))) break;
-        if (on_supervisor) {
-            t.spill.reserve(name.size() + bytes.size());
-            t.spill.append(name).append(bytes.data(), bytes.size());
-            break;
-        }
-        space_cv_.wait(lock);
+    t.block = store_->allocate(t.block_len);
+    if (!t.block && !on_supervisor) {
+        t.block = store_->allocate_waiting(t.block_len, [this] { return closed_.load(std::memory_order_acquire); });
+        if (!t.block) throw_closed();
     }
     if (t.block) {
-        // A large copy into shared memory is made without the lock, so that other submitters and the
-        // collectors go on; a small one costs less than taking the lock again.
-        bool large = bytes.size() > kCopyUnderLock;
-        if (large) lock.unlock();
         std::memcpy(t.block, name.data(), name.size());
         if (!bytes.empty()) std::memcpy(static_cast<char *>(t.block) + name.size(), bytes.data(), bytes.size());
-        if (large) lock.lock();
+    } else {
+        t.spill.reserve(t.block_len);
+        t.spill.append(name).append(bytes.data(), bytes.size());
     }
-    if (!broken_.empty() || shutdown_) {
-        seg_->arena_free(t.block);
-        space_cv_.notify_all();
-        if (!broken_.empty()) throw BrokenProcessPool(broken_);
-        throw ShutdownError("cannot schedule new futures after shutdown");
-    }
-    t.id = next_id_++;
-    pending_.push_back(std::move(t));
-    dispatch_locked();
-    lock.unlock();
+    if (!place_directly(t)) queue_pending(std::move(t));
     // A submitter that finds results waiting takes them in passing (a burst of submits would otherwise wake the
     // supervisor for them while the workers take the CPUs).
     if (!on_supervisor && completions_waiting()) collect_completions();
     return future;
 }
 
+void ProcessPool::throw_closed() {
+    std::string broken;
+    {
+        std::lock_guard<SpinMutex> lock(mu_);
+        broken = broken_;
+    }
+    if (!broken.empty()) throw BrokenProcessPool(broken);
+    throw ShutdownError("cannot schedule new futures after shutdown");
+}
+
 // ---- handing tasks to workers
 
-int ProcessPool::pick_worker_locked() const {
-    std::size_t live = 0;
+int ProcessPool::choose_lane(std::size_t waiting) const {
+    // The first idle worker by index: under a light load the same few workers stay busy (and awake). Among busy
+    // ones the shortest ring, ties broken from where this thread last began, so that submitters on many CPUs
+    // spread over the lanes.
+    thread_local std::size_t cursor = 0;
+    std::size_t n = n_lanes(), live = 0, start = cursor++ % n, best_key = SIZE_MAX;
     int best = -1;
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::uint32_t best_depth = UINT32_MAX;
+    for (std::size_t i = 0; i < n; ++i) {
         const Worker &w = workers_[i];
-        if (!w.alive || w.ring_broken) continue;
-        if (config_.max_tasks_per_child && w.dispatched >= config_.max_tasks_per_child) continue;
+        if (!w.accepting.load(std::memory_order_relaxed)) continue;
         ++live;
-        if (w.in_flight.empty()) return static_cast<int>(i);  // an idle worker first
-        if (best < 0 || w.in_flight.size() < workers_[best].in_flight.size()) best = static_cast<int>(i);
+        std::uint32_t d = w.depth.load(std::memory_order_seq_cst);
+        if (d == 0) return static_cast<int>(i);
+        std::size_t key = (i + n - start) % n;
+        if (d < best_depth || (d == best_depth && key < best_key)) best_depth = d, best_key = key, best = static_cast<int>(i);
     }
-    // With a long backlog and every worker started, keep a few tasks queued in each worker's ring so that none
-    // waits for the parent; otherwise hand out one at a time, so that long tasks spread evenly and a free slot
-    // gets a new worker rather than a place behind a busy one.
-    bool all_started = live == workers_.size();
-    if (best >= 0 && all_started && pending_.size() > live && workers_[best].in_flight.size() < kDeepQueue)
-        return best;
+    // With a backlog and every worker started, keep a few tasks queued in each worker's ring so that none waits
+    // for the parent: a backlog is a queue longer than the workers, or rings that already hold more than the
+    // running task. Otherwise hand out one at a time, so that long tasks spread evenly and a free slot gets a new
+    // worker rather than a place behind a busy one.
+    bool all_started = live == n;
+    bool backlog = waiting >= live || best_depth >= 2;
+    if (best >= 0 && all_started && backlog && best_depth < kDeepQueue) return best;
     return -1;
 }
 
-bool ProcessPool::wants_worker_locked() const {
-    std::size_t live = 0, idle = 0;
-    for (const Worker &w : workers_) {
-        if (!w.alive) continue;
-        ++live;
-        idle += w.in_flight.empty() && !(config_.max_tasks_per_child && w.dispatched >= config_.max_tasks_per_child);
+bool ProcessPool::place_directly(Task &t) {
+    // Only when nothing waits: a task never overtakes one that was queued before it.
+    if (!t.block || pending_count_.load(std::memory_order_seq_cst) != 0) return false;
+    for (;;) {
+        int w = choose_lane(0);
+        if (w < 0) return false;
+        Worker &worker = lane(w);
+        std::unique_lock<SpinMutex> lock(worker.mu);
+        if (closed_.load(std::memory_order_acquire)) {
+            lock.unlock();
+            store_->free(t.block, t.block_len);
+            throw_closed();
+        }
+        if (!worker.accepting.load(std::memory_order_relaxed)) continue;  // it stopped taking work meanwhile
+        switch (push_task_locked(w, t)) {
+            case Placed::Yes: return true;
+            case Placed::Dropped: return true;  // cannot happen for a new task; nothing left to place
+            case Placed::No: continue;          // that worker is out; another may take it
+        }
     }
-    if (live >= workers_.size() || pending_.empty()) return false;
-    // Fork starts the whole pool at once (see start()); the others start a worker only when none is idle.
-    if (config_.start_method == StartMethod::Fork) return live == 0 && broken_.empty();
-    return idle < pending_.size() && broken_.empty();
 }
 
-bool ProcessPool::push_task_locked(int w, Task &t) {
-    Worker &worker = workers_[static_cast<std::size_t>(w)];
+void ProcessPool::queue_pending(Task t) {
+    {
+        std::unique_lock<SpinMutex> lock(pending_mu_);
+        if (closed_.load(std::memory_order_acquire)) {
+            lock.unlock();
+            store_->free(t.block, t.block_len);
+            throw_closed();
+        }
+        pending_.push_back(std::move(t));
+        pending_count_.store(pending_.size(), std::memory_order_seq_cst);
+    }
+    // A worker may have become free while this task was queued: its collector looked at pending_count_ after
+    // freeing the lane, this thread looks at the lanes after counting the task. One of the two sees the other.
+    drain_pending();
+    if (live_.load(std::memory_order_relaxed) < n_lanes()) signal_supervisor();  // it may start a worker for it
+}
+
+ProcessPool::Placed ProcessPool::push_task_locked(int w, Task &t) {
+    Worker &worker = lane(w);
     shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
+    FutureState &f = *t.promise.future_base().native_handle();
+    std::uint64_t id = worker.next_id++;
+    // Where a cancel() of the running task must write, and where a waiter collects its completion: known
+    // before anyone can see it running.
+    f.set_remote(&c.cancel_task, id, shared_from_this());
+    // Not pending any more: cancelled while it waited, or finished by a holder of the future.
+    if (!t.started && !f.try_start()) {
+        store_->free(t.block, t.block_len);
+        t.block = nullptr;
+        return Placed::Dropped;
+    }
+    t.started = true;
+    t.id = id;
     std::uint64_t at = seg_->offset_of(t.block);
     // Never more in flight than the ring holds (kDeepQueue): a full ring means its indices were overwritten.
     // That worker gets nothing more and is killed; the pool breaks when it is reaped.
     if (!c.tasks.try_push(shm::TaskDescriptor{t.id, at, t.name.size(), at + t.name.size(), t.arg_len, t.kind, 0})) {
-        worker.ring_broken = true;
+        worker.accepting.store(false, std::memory_order_relaxed);
         kill(worker.pid, SIGKILL);
-        return false;
+        return Placed::No;
     }
     c.task_bell.ring(1);
     // The supervisor sleeps without a heartbeat only while nothing is in flight: now something is.
-    if (supervisor_sleeps_long_) {
-        supervisor_sleeps_long_ = false;
+    if (supervisor_sleeps_long_.load(std::memory_order_relaxed) && supervisor_sleeps_long_.exchange(false))
         signal_supervisor();
-    }
-    t.worker = w;
-    ++worker.dispatched;
-    return true;
+    if (config_.max_tasks_per_child && ++worker.dispatched >= config_.max_tasks_per_child)
+        worker.accepting.store(false, std::memory_order_relaxed);
+    worker.in_flight.push_back(std::move(t));
+    worker.depth.store(static_cast<std::uint32_t>(worker.in_flight.size()), std::memory_order_seq_cst);
+    return Placed::Yes;
 }
 
-void ProcessPool::dispatch_locked() {
-    while (!pending_.empty()) {
-        int w = pick_worker_locked();
+void ProcessPool::drain_pending() {
+    if (pending_count_.load(std::memory_order_seq_cst) == 0) return;
+    std::lock_guard<SpinMutex> lock(pending_mu_);
+    while (!pending_.empty() && !halted_.load(std::memory_order_acquire)) {
+        int w = choose_lane(pending_.size() - 1);
         if (w < 0) break;
         Task &t = pending_.front();
         if (!t.block) {  // it waits in private memory for room in the arena
-            if (!(t.block = copy_to_arena_locked(t.spill, {}))) break;
+            if (!(t.block = store_->allocate(t.block_len))) break;
+            std::memcpy(t.block, t.spill.data(), t.spill.size());
             std::string().swap(t.spill);
         }
-        FutureState &f = *t.promise.future_base().native_handle();
-        // Where a cancel() of the running task must write, and where a waiter collects its completion: known
-        // before anyone can see it running.
-        f.set_remote(&seg_->slot(static_cast<std::uint32_t>(w)).cancel_task, t.id, shared_from_this());
-        // Not pending any more: cancelled while it waited, or finished by a holder of the future.
-        if (!t.started && !f.try_start()) {
-            seg_->arena_free(t.block);
-            pending_.pop_front();
-            space_cv_.notify_all();
-            continue;
+        Worker &worker = lane(w);
+        Placed placed = Placed::No;
+        {
+            std::lock_guard<SpinMutex> lane_lock(worker.mu);
+            if (worker.accepting.load(std::memory_order_relaxed)) placed = push_task_locked(w, t);
         }
-        t.started = true;
-        if (!push_task_locked(w, t)) continue;  // that worker is out; the task goes to another
-        workers_[static_cast<std::size_t>(w)].in_flight.push_back(std::move(t));
+        if (placed == Placed::No) continue;  // that worker is out; the task goes to another
         pending_.pop_front();
+        pending_count_.store(pending_.size(), std::memory_order_seq_cst);
     }
-    if (wants_worker_locked()) signal_supervisor();
+}
+
+bool ProcessPool::wants_worker_locked() const {
+    std::size_t live = 0, idle = 0;
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        const Worker &w = workers_[i];
+        if (!w.alive) continue;
+        ++live;
+        idle += w.accepting.load(std::memory_order_relaxed) && w.depth.load(std::memory_order_relaxed) == 0;
+    }
+    std::size_t waiting = pending_count_.load(std::memory_order_seq_cst);
+    if (live >= n_lanes() || waiting == 0) return false;
+    // Fork starts the whole pool at once (see start()); the others start a worker only when none is idle.
+    if (config_.start_method == StartMethod::Fork) return live == 0 && broken_.empty();
+    return idle < waiting && broken_.empty();
 }
 
 // ---- the supervisor
@@ -422,7 +469,7 @@ void ProcessPool::supervise() {
                     start_error = std::string("cannot start a worker: ") + e.what();
                 }
             }
-            dispatch_locked();
+            drain_pending();
             if (start_error.empty() && finished_locked()) break;
         }
         if (!start_error.empty()) {
@@ -433,7 +480,7 @@ void ProcessPool::supervise() {
         // round would cost more than the tasks); before sleeping, always.
         if (progress && round % 64 != 0) continue;
         // Reap the workers that have ended (their pidfds are readable).
-        for (std::size_t i = 0; i < workers_.size(); ++i) {
+        for (std::size_t i = 0; i < n_lanes(); ++i) {
             int fd;
             bool alive;
             {
@@ -477,10 +524,10 @@ void ProcessPool::check_timers() {
         Clock::time_point now = Clock::now();
         if (now >= kill_at_) {
             kill_at_ = Clock::time_point::max();
-            for (Worker &w : workers_)
-                if (w.alive) kill(w.pid, SIGKILL);
+            for (std::size_t i = 0; i < n_lanes(); ++i)
+                if (workers_[i].alive) kill(workers_[i].pid, SIGKILL);
         }
-        for (std::size_t i = 0; i < workers_.size() && why.empty(); ++i) {
+        for (std::size_t i = 0; i < n_lanes() && why.empty(); ++i) {
             Worker &w = workers_[i];
             if (!w.alive || w.serving) continue;
             if (seg_->slot(static_cast<std::uint32_t>(i)).state.load(std::memory_order_acquire) != shm::kUnused) {
@@ -501,9 +548,10 @@ void ProcessPool::check_timers() {
 int ProcessPool::sleep_timeout_ms_locked() {
     Clock::time_point now = Clock::now(), wake = Clock::time_point::max();
     bool in_flight = false;
-    for (const Worker &w : workers_) {
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        const Worker &w = workers_[i];
         if (!w.alive) continue;
-        in_flight |= !w.in_flight.empty();
+        in_flight |= w.depth.load(std::memory_order_relaxed) != 0;
         if (!w.serving) wake = std::min(wake, start_deadline(w));
     }
     wake = std::min(wake, kill_at_);
@@ -512,7 +560,7 @@ int ProcessPool::sleep_timeout_ms_locked() {
     if (in_flight) last_in_flight_ = now;
     bool heartbeat = now - last_in_flight_ < std::chrono::seconds(1);
     if (heartbeat) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
-    supervisor_sleeps_long_ = !heartbeat;
+    supervisor_sleeps_long_.store(!heartbeat, std::memory_order_relaxed);
     if (wake == Clock::time_point::max()) return -1;
     if (wake <= now) return 0;
     return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count()) + 1;
@@ -530,7 +578,8 @@ void ProcessPool::sleep_supervisor() {
         int timeout;
         {
             std::lock_guard<SpinMutex> lock(mu_);
-            for (const Worker &w : workers_) {
+            for (std::size_t i = 0; i < n_lanes(); ++i) {
+                const Worker &w = workers_[i];
                 if (w.alive && w.pidfd < 0) return (void)(h.supervisor_sleeping.store(0));  // one to reap now
                 if (w.alive) fds.push_back(pollfd{w.pidfd, POLLIN, 0});
             }
@@ -581,16 +630,20 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     settled.reserve(n);
     std::string bogus;
     {
-        std::lock_guard<SpinMutex> lock(mu_);
+        Worker &worker = lane(static_cast<int>(slot));
+        std::lock_guard<SpinMutex> lock(worker.mu);
         for (std::size_t i = 0; i < n && bogus.empty(); ++i) complete_locked(static_cast<int>(slot), batch[i], settled, bogus);
-        if (!settled.empty()) {
-            space_cv_.notify_all();
-            dispatch_locked();
-        }
+        worker.depth.store(static_cast<std::uint32_t>(worker.in_flight.size()), std::memory_order_seq_cst);
     }
+    for (Settled &done : settled) {
+        store_->free(done.task.block, done.task.block_len);
+        done.task.block = nullptr;
+    }
+    // The lane has room now: tasks waiting for one go (the other side of queue_pending's count-then-look).
+    if (!settled.empty()) drain_pending();
     // What the results are is read out of shared memory while this thread is the ring's one consumer: a worker
     // may point two completions at one block, and then only one thread may be reading and handing it back.
-    for (Settled &done : settled) settle(done.task, static_cast<int>(slot), done.completion, done.outcome);
+    for (Settled &done : settled) settle(done, static_cast<int>(slot));
     consumer.unlock();
     // The futures complete without any lock: their callbacks may call back into the pool. A callback may also
     // block for long, so meanwhile this thread stops counting as a collector: the workers wake the supervisor.
@@ -606,7 +659,7 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
 
 void ProcessPool::complete_locked(int w, const shm::Completion &c, std::vector<Settled> &settled,
                                   std::string &bogus) {
-    Worker &worker = workers_[static_cast<std::size_t>(w)];
+    Worker &worker = lane(w);
     // A worker runs its tasks in the order it was given them, and reports each before it takes the next.
     if (worker.in_flight.empty() || worker.in_flight.front().id != c.task_id) {
         bogus = "worker " + std::to_string(worker.pid) + " reported a task it was not given (or out of turn)";
@@ -629,8 +682,7 @@ void ProcessPool::complete_locked(int w, const shm::Completion &c, std::vector<S
         seg_->release_result(static_cast<std::uint32_t>(w), c.offset);
         return;
     }
-    seg_->arena_free(t.block);
-    settled.push_back(Settled{std::move(t), c, {}});
+    settled.push_back(Settled{std::move(t), c, {}, worker.pid});
     worker.in_flight.pop_front();
 }
 
@@ -702,7 +754,10 @@ bool ProcessPool::collect_while_waiting(Waiter &w, const Deadline &deadline) {
     }
 }
 
-void ProcessPool::settle(Task &task, int w, const shm::Completion &c, Outcome &f) {
+void ProcessPool::settle(Settled &done, int w) {
+    Task &task = done.task;
+    const shm::Completion &c = done.completion;
+    Outcome &f = done.outcome;
     auto slot = static_cast<std::uint32_t>(w);
     // Every block a worker hands over is later given back through release_result, which writes an 8-byte link at
     // its start: the block must have room for it (heap_allocate never makes a smaller one).
@@ -711,7 +766,7 @@ void ProcessPool::settle(Task &task, int w, const shm::Completion &c, Outcome &f
     auto malformed = [&](const char *what) {
         f.set_failure(remote_failure(Status::BrokenProcessPool, "BrokenProcessPool",
                                    std::string("worker sent a malformed completion: ") + what,
-                                   "task '" + task.name + "' in worker " + std::to_string(workers_[w].pid)));
+                                   "task '" + task.name + "' in worker " + std::to_string(done.pid)));
     };
     if (c.kind == shm::kEmpty) {
         if (c.status == 0 && !task.has_parts) {
@@ -784,11 +839,19 @@ void ProcessPool::settle(Task &task, int w, const shm::Completion &c, Outcome &f
 void ProcessPool::start_workers() {
     // Called with mu_ held, on the supervisor thread: a worker's parent-death signal is tied to the thread that
     // forked it, and this thread lives as long as the pool.
-    std::size_t live = 0;
-    for (const Worker &w : workers_) live += w.alive;
-    std::size_t want = config_.start_method == StartMethod::Fork ? workers_.size() - live : 1;
+    std::size_t live = live_.load(std::memory_order_relaxed);
+    std::size_t want = config_.start_method == StartMethod::Fork ? n_lanes() - live : 1;
     std::vector<std::size_t> started;
-    for (std::size_t i = 0; i < workers_.size() && want > 0; ++i) {
+    auto record = [&](Worker &w, pid_t pid, int pidfd, bool alive) {
+        std::lock_guard<SpinMutex> lane_lock(w.mu);
+        w.pid = pid;
+        w.pidfd = pidfd;
+        w.alive = alive;
+        w.dispatched = 0;
+        // A worker starts with an empty ring (what its predecessor held was failed or finished).
+        w.accepting.store(alive, std::memory_order_relaxed);
+    };
+    for (std::size_t i = 0; i < n_lanes() && want > 0; ++i) {
         Worker &w = workers_[i];
         if (w.alive) continue;
         // The start-up handshake: the new worker moves its slot out of kUnused when it reaches the worker loop.
@@ -799,7 +862,10 @@ void ProcessPool::start_workers() {
         if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere()) {
             // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
             // before we look: it is recorded without a pidfd and reaped on the next round.
-            w = Worker{pid, -1, true, false, Clock::now(), 0, {}};
+            w.serving = false;
+            w.launched = Clock::now();
+            record(w, pid, -1, true);
+            live_.fetch_add(1, std::memory_order_relaxed);
             --want;
             continue;
         }
@@ -814,13 +880,17 @@ void ProcessPool::start_workers() {
                 kill(s.pid, SIGKILL);
                 wait_worker(s.pid);
                 if (s.pidfd >= 0) close(s.pidfd);
-                s = Worker{};
+                record(s, 0, -1, false);
+                live_.fetch_sub(1, std::memory_order_relaxed);
             }
             throw SystemError(why);
         }
         fcntl(pidfd, F_SETFD, FD_CLOEXEC);
         if (w.pidfd >= 0) close(w.pidfd);
-        w = Worker{pid, pidfd, true, false, Clock::now(), 0, {}};
+        w.serving = false;
+        w.launched = Clock::now();
+        record(w, pid, pidfd, true);
+        live_.fetch_add(1, std::memory_order_relaxed);
         started.push_back(i);
         --want;
     }
@@ -831,16 +901,23 @@ void ProcessPool::reap(int w) {
     std::string why;
     {
         std::lock_guard<SpinMutex> lock(mu_);
-        Worker &worker = workers_[static_cast<std::size_t>(w)];
+        Worker &worker = lane(w);
         int status = wait_worker(worker.pid);
-        worker.alive = false;
-        worker.ring_broken = false;
+        std::deque<Task> in_flight;
+        {
+            std::lock_guard<SpinMutex> lane_lock(worker.mu);
+            worker.alive = false;
+            worker.accepting.store(false, std::memory_order_relaxed);
+            if (worker.pidfd >= 0) close(worker.pidfd);
+            worker.pidfd = -1;
+            in_flight.swap(worker.in_flight);
+            worker.depth.store(0, std::memory_order_seq_cst);
+        }
+        live_.fetch_sub(1, std::memory_order_relaxed);
         forget_cpu(w);
-        if (worker.pidfd >= 0) close(worker.pidfd);
-        worker.pidfd = -1;
         const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
         bool clean = status == kStatusUnknown || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        bool retired = clean && worker.in_flight.empty();
+        bool retired = clean && in_flight.empty();
         if (retired && !stopped_) return;  // max_tasks_per_child, or asked to exit: a clean end
         if (slot.state.load() == shm::kInitFailed) {
             char text[sizeof slot.init_error + 1] = {};
@@ -849,19 +926,15 @@ void ProcessPool::reap(int w) {
                   std::string(text) + ")";
         } else {
             why = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
-            if (!worker.in_flight.empty()) why += " while running task '" + worker.in_flight.front().name + "'";
+            if (!in_flight.empty()) why += " while running task '" + in_flight.front().name + "'";
             if (slot.state.load() == shm::kUnused) why += " before it started serving" + never_started_hint();
         }
-        if (stopped_ && broken_.empty()) {
-            // terminate/kill_workers: what was running fails; the pool is simply over.
-            for (Task &t : worker.in_flight) {
-                seg_->arena_free(t.block);
-                failed.push_back(std::move(t));
-            }
-            worker.in_flight.clear();
-        } else {
-            break_pool_locked(why, failed);
+        for (Task &t : in_flight) {
+            store_->free(t.block, t.block_len);
+            failed.push_back(std::move(t));
         }
+        // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
+        if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
     }
     fail_all(failed, why);
 }
@@ -885,19 +958,31 @@ void ProcessPool::break_pool(const std::string &why) {
 
 void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &failed) {
     if (broken_.empty()) broken_ = why;
-    auto fail = [&](std::deque<Task> &tasks) {
+    // Closed first: a submitter that takes a lane's or the queue's lock after the sweep below sees it.
+    closed_.store(true, std::memory_order_seq_cst);
+    halted_.store(true, std::memory_order_seq_cst);
+    auto take = [&](std::deque<Task> &tasks) {
         for (Task &t : tasks) {
-            seg_->arena_free(t.block);
+            store_->free(t.block, t.block_len);
             failed.push_back(std::move(t));
         }
         tasks.clear();
     };
-    for (Worker &w : workers_) fail(w.in_flight);
-    fail(pending_);
-    space_cv_.notify_all();
-    // As CPython does, the other workers go too: a broken pool runs nothing more.
-    for (Worker &w : workers_)
+    {
+        std::lock_guard<SpinMutex> pending_lock(pending_mu_);
+        take(pending_);
+        pending_count_.store(0, std::memory_order_seq_cst);
+    }
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        Worker &w = workers_[i];
+        std::lock_guard<SpinMutex> lane_lock(w.mu);
+        w.accepting.store(false, std::memory_order_relaxed);
+        take(w.in_flight);
+        w.depth.store(0, std::memory_order_seq_cst);
+        // As CPython does, the other workers go too: a broken pool runs nothing more.
         if (w.alive) kill(w.pid, SIGKILL);
+    }
+    store_->wake_waiters();
 }
 
 void ProcessPool::fail_all(std::vector<Task> &tasks, const std::string &why) {
@@ -909,50 +994,61 @@ void ProcessPool::fail_all(std::vector<Task> &tasks, const std::string &why) {
 }
 
 bool ProcessPool::finished_locked() const {
-    if (!broken_.empty() || stopped_) {
-        for (const Worker &w : workers_)
-            if (w.alive) return false;
-        return true;
+    if (!broken_.empty() || stopped_) return live_.load(std::memory_order_relaxed) == 0;
+    if (!shutdown_) return false;
+    // Exact, not from the counters: a submitter that saw the pool open holds a lane's or the queue's lock
+    // until its task is there, and one that comes later sees it closed.
+    {
+        std::lock_guard<SpinMutex> pending_lock(pending_mu_);
+        if (!pending_.empty()) return false;
     }
-    if (!shutdown_ || !pending_.empty()) return false;
-    for (const Worker &w : workers_)
-        if (!w.in_flight.empty()) return false;
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        std::lock_guard<SpinMutex> lane_lock(workers_[i].mu);
+        if (!workers_[i].in_flight.empty()) return false;
+    }
     return true;
 }
 
 int ProcessPool::wait_worker(pid_t pid) { return launcher_->wait_status(pid); }
 
 void ProcessPool::stop_workers() {
-    std::vector<Worker *> live;
+    std::vector<int> live;
     {
         std::lock_guard<SpinMutex> lock(mu_);
-        for (std::size_t i = 0; i < workers_.size(); ++i) {
+        for (std::size_t i = 0; i < n_lanes(); ++i) {
             Worker &w = workers_[i];
             if (!w.alive) continue;
             shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(i));
+            std::lock_guard<SpinMutex> lane_lock(w.mu);  // the ring's producer
+            w.accepting.store(false, std::memory_order_relaxed);
             // A worker whose ring cannot take the request is killed (the wait below reaps it).
             if (!c.tasks.try_push(shm::TaskDescriptor{0, 0, 0, 0, 0, shm::kExit, 0})) kill(w.pid, SIGKILL);
             c.task_bell.ring(1);
-            live.push_back(&w);
+            live.push_back(static_cast<int>(i));
         }
     }
     // An idle worker leaves at once; one that cannot answer (stopped, or stuck outside any task) is killed.
     auto deadline = Clock::now() + std::chrono::milliseconds(kExitGraceMs);
-    for (Worker *w : live) {
-        if (w->pidfd >= 0) {
-            pollfd p{w->pidfd, POLLIN, 0};
+    for (int i : live) {
+        Worker &w = lane(i);
+        if (w.pidfd >= 0) {
+            pollfd p{w.pidfd, POLLIN, 0};
             for (;;) {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
                 int n = poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
                 if (n > 0 || (n == 0 && left <= 0)) break;
                 if (n < 0 && errno != EINTR) break;
             }
-            if (!(p.revents & POLLIN)) kill(w->pid, SIGKILL);
+            if (!(p.revents & POLLIN)) kill(w.pid, SIGKILL);
         }
-        wait_worker(w->pid);
+        wait_worker(w.pid);
         std::lock_guard<SpinMutex> lock(mu_);
-        w->alive = false;
-        forget_cpu(static_cast<int>(w - workers_.data()));
+        {
+            std::lock_guard<SpinMutex> lane_lock(w.mu);
+            w.alive = false;
+        }
+        live_.fetch_sub(1, std::memory_order_relaxed);
+        forget_cpu(i);
     }
 }
 
@@ -963,20 +1059,28 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     {
         std::lock_guard<SpinMutex> lock(mu_);
         shutdown_ = true;
+        closed_.store(true, std::memory_order_seq_cst);
         if (cancel_futures) {
-            for (Task &t : pending_) {
-                seg_->arena_free(t.block);
-                cancelled.push_back(std::move(t));
+            {
+                std::lock_guard<SpinMutex> pending_lock(pending_mu_);
+                for (Task &t : pending_) {
+                    store_->free(t.block, t.block_len);
+                    cancelled.push_back(std::move(t));
+                }
+                pending_.clear();
+                pending_count_.store(0, std::memory_order_seq_cst);
             }
-            pending_.clear();
             // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool; but not when the
             // workers are about to be killed (stop_now): those tasks fail with BrokenProcessPool, and must not
             // finish first with whatever they return on a cancel request.
-            for (std::size_t i = 0; i < workers_.size() && !stopped_; ++i)
-                if (workers_[i].alive && !workers_[i].in_flight.empty())
-                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(workers_[i].in_flight.front().id);
+            for (std::size_t i = 0; i < n_lanes() && !stopped_; ++i) {
+                Worker &w = workers_[i];
+                std::lock_guard<SpinMutex> lane_lock(w.mu);
+                if (w.alive && !w.in_flight.empty())
+                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(w.in_flight.front().id);
+            }
         }
-        space_cv_.notify_all();
+        store_->wake_waiters();
     }
     for (Task &t : cancelled) t.promise.future_base().native_handle()->cancel();
     signal_supervisor();
@@ -1000,11 +1104,14 @@ void ProcessPool::stop_now(int signal) {
         std::lock_guard<SpinMutex> lock(mu_);
         stopped_ = true;
         shutdown_ = true;
+        closed_.store(true, std::memory_order_seq_cst);
+        halted_.store(true, std::memory_order_seq_cst);
     }
     shutdown(false, true);  // what has not started is cancelled; the supervisor fails what was running
     {
         std::lock_guard<SpinMutex> lock(mu_);
-        for (Worker &w : workers_) {
+        for (std::size_t i = 0; i < n_lanes(); ++i) {
+            Worker &w = workers_[i];
             if (!w.alive) continue;
             kill(w.pid, signal);
             if (signal != SIGKILL) kill(w.pid, SIGCONT);  // a stopped worker must see the SIGTERM now
@@ -1018,8 +1125,8 @@ void ProcessPool::stop_now(int signal) {
 std::vector<pid_t> ProcessPool::worker_pids() const {
     std::lock_guard<SpinMutex> lock(mu_);
     std::vector<pid_t> pids;
-    for (const Worker &w : workers_)
-        if (w.alive) pids.push_back(w.pid);
+    for (std::size_t i = 0; i < n_lanes(); ++i)
+        if (workers_[i].alive) pids.push_back(workers_[i].pid);
     return pids;
 }
 

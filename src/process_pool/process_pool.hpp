@@ -1,8 +1,14 @@
-// ProcessPool: the ProcessPoolExecutor's implementation (parent side). Tasks wait in a private queue and are
-// handed to a worker through that worker's ring in shared memory; a supervisor thread collects completions,
-// hands out more work, starts workers and watches them die (one pidfd each). A worker that dies breaks the pool
-// as in CPython, failing exactly the futures that were in flight with the worker's pid and signal or exit code.
-// Internal: no API.
+// ProcessPool: the ProcessPoolExecutor's implementation (parent side). A task is handed to a worker through that
+// worker's ring in shared memory, or waits in a private queue while no worker can take it; threads waiting on
+// futures collect the completions, and a supervisor thread starts workers, watches them die (one pidfd each) and
+// collects when nobody else does. A worker that dies breaks the pool as in CPython, failing exactly the futures
+// that were in flight with the worker's pid and signal or exit code.
+//
+// No lock is taken by every task: a task takes an argument block (ArgumentStore's striped caches) and its
+// worker's lane lock, at submit and again at collection; the queue of waiting tasks has its own lock, taken only
+// while tasks wait; the pool's lock guards the workers' lives and the pool's state, which the hot paths read
+// through atomics. Lock order: mu_, then pending_mu_, then a lane's lock (never two lanes at once), then the
+// argument store's. Internal: no API.
 #pragma once
 
 #include <sys/types.h>
@@ -16,11 +22,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "common/spin.hpp"
 #include "executor/executor_core.hpp"
+#include "argument_store.hpp"
 #include "future/completion_source.hpp"
 #include "launcher.hpp"
 #include "segment.hpp"
@@ -66,46 +72,58 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     struct Task {
-        std::uint64_t id = 0;
+        std::uint64_t id = 0;  // unique within its worker's lane, given as it enters the ring
         PromiseBase promise;
         std::string name;
         // The task's name followed by its argument, in the arena (null while it waits in spill): each task
         // carries its own name, so that names never take arena space beyond the tasks that use them.
         void *block = nullptr;
+        std::size_t block_len = 0;
         std::string spill;
         std::size_t arg_len = 0;
         shm::TaskKind kind = shm::kSingle;
-        int worker = -1;
         std::string streamed;  // a result too large for the worker's heap, arriving in parts
         bool has_parts = false;
         bool started = false;  // its future is running (it stays pending only if its worker's ring broke)
     };
-    struct Worker {
+    // One worker slot's books. Its lock guards the slot's task ring (the parent is the ring's one producer), the
+    // tasks in flight there and next_id / dispatched. pid, pidfd and alive are written holding both mu_ and this
+    // lock, and may be read under either; serving and launched belong to mu_ alone.
+    struct alignas(64) Worker {
+        mutable SpinMutex mu;
+        std::deque<Task> in_flight;           // the tasks in its ring, oldest first
+        std::uint64_t next_id = 1;
+        std::size_t dispatched = 0;           // tasks given to this process
         pid_t pid = 0;
         int pidfd = -1;
         bool alive = false;
         bool serving = false;                 // it has reached the worker loop (the start-up handshake)
         Clock::time_point launched{};
-        std::size_t dispatched = 0;           // tasks given to this process
-        std::deque<Task> in_flight;           // the tasks in its ring, oldest first
-        bool ring_broken = false;             // its task ring was overwritten: it gets no more tasks
+        // Read without the lock to choose a lane; written under it.
+        std::atomic<std::uint32_t> depth{0};  // in_flight.size()
+        std::atomic<bool> accepting{false};   // alive, its ring intact, below max_tasks_per_child
     };
+    enum class Placed { Yes, No, Dropped };  // Dropped: the future was cancelled before it could start
 
     explicit ProcessPool(Config config);
     void start();
     FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
-    void *copy_to_arena_locked(std::string_view a, std::string_view b);  // null: no room now
-    void dispatch_locked();
-    int pick_worker_locked() const;
+    [[noreturn]] void throw_closed();
+    bool place_directly(Task &t);
+    void queue_pending(Task t);
+    void drain_pending();
+    int choose_lane(std::size_t waiting) const;  // waiting: tasks queued behind this one; -1: none fits now
+    Placed push_task_locked(int w, Task &t);     // under the lane's lock; No leaves t with the caller
     bool wants_worker_locked() const;
-    bool push_task_locked(int w, Task &t);
+    Worker &lane(int w) const noexcept { return workers_[static_cast<std::size_t>(w)]; }
+    std::size_t n_lanes() const noexcept { return config_.max_workers; }
 
     void supervise();
     bool collect_completions();
     bool collect_slot(std::uint32_t slot, bool wait = false);  // wait: for a collector already at that ring
     bool completions_waiting() const;
-    // The bookkeeping of one completion, under mu_: a finished task moves to `settled`, to be settled once the
-    // lock is released; a completion that names a task the worker was not given sets `bogus`.
+    // The bookkeeping of one completion, under the lane's lock: a finished task moves to `settled`, to be
+    // settled once the lock is released; a completion that names a task the worker was not given sets `bogus`.
     struct Outcome;
     struct Settled;
     void complete_locked(int w, const shm::Completion &c, std::vector<Settled> &settled, std::string &bogus);
@@ -115,8 +133,8 @@ private:
     void enter_collectors();
     void leave_collectors();
     class CollectingWait;
-    // Reads what a finished task's completion says into out (under the ring's consumer lock).
-    void settle(Task &task, int w, const shm::Completion &c, Outcome &out);
+    // Reads what a finished task's completion says into done.outcome (under the ring's consumer lock).
+    void settle(Settled &done, int w);
     void start_workers();
     void reap(int w);
     void forget_cpu(int w);
@@ -140,10 +158,9 @@ private:
     int event_fd_ = -1;
     std::unique_ptr<Launcher> launcher_;  // the start method
 
-    // Guards the books below. Held for short stretches by submitters, collectors and the supervisor at once:
-    // it spins a little before it sleeps.
+    // Guards the pool's state and the workers' lives. Taken by the supervisor, at shutdown and on breakage; the
+    // paths every task takes read its state through closed_ and halted_.
     mutable SpinMutex mu_;
-    std::condition_variable_any space_cv_;  // the arena gained room
     std::condition_variable_any done_cv_;   // the supervisor has ended, or (fork) has started the workers
     // One collector per worker's completion ring at a time (the ring has one consumer); a thread that finds the
     // ring taken goes on without waiting. A slot whose ring was found corrupted is never read again.
@@ -152,17 +169,23 @@ private:
         std::atomic<bool> corrupt{false};
     };
     std::unique_ptr<RingCollector[]> collectors_;
-    std::deque<Task> pending_;  // not handed to a worker yet, oldest first
-    std::vector<Worker> workers_;
-    std::uint64_t next_id_ = 1;
+    std::unique_ptr<Worker[]> workers_;
+    std::unique_ptr<ArgumentStore> store_;
+    // Tasks no worker could take yet, oldest first.
+    mutable SpinMutex pending_mu_;
+    std::deque<Task> pending_;
+    std::atomic<std::size_t> pending_count_{0};  // pending_.size()
+    std::atomic<std::size_t> live_{0};           // workers alive (written under mu_)
     bool shutdown_ = false;
     bool stopped_ = false;           // terminate/kill: no more work at all
     std::string broken_;
+    std::atomic<bool> closed_{false};  // shutdown_ or broken_: no new tasks
+    std::atomic<bool> halted_{false};  // broken_ or stopped_: nothing more is handed to a worker
     bool supervisor_done_ = false;
     bool workers_started_ = false;   // fork: every worker has been started
     std::string start_failure_;      // fork: why the pool's workers could not be started
     Clock::time_point kill_at_{Clock::time_point::max()};  // terminate_workers: when SIGTERM turns to SIGKILL
-    bool supervisor_sleeps_long_ = false;  // it sleeps without the heartbeat (nothing in flight for a while)
+    std::atomic<bool> supervisor_sleeps_long_{false};  // it sleeps without the heartbeat (nothing in flight for a while)
     Clock::time_point last_in_flight_{};   // when the supervisor last saw a task in flight
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor

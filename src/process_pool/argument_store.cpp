@@ -1,0 +1,107 @@
+#include "argument_store.hpp"
+
+namespace cf::detail {
+
+std::size_t ArgumentStore::class_of(std::size_t len) noexcept {
+    std::size_t units = (len ? len + Arena::kAlign - 1 : Arena::kAlign) / Arena::kAlign;
+    return units <= kClasses ? units - 1 : kClasses;
+}
+
+ArgumentStore::Stripe &ArgumentStore::my_stripe() noexcept {
+    // Threads are dealt to the stripes in turn as they first come, so that a few busy threads rarely share one.
+    static std::atomic<std::size_t> next{0};
+    thread_local std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+    return stripes_[mine];
+}
+
+void *ArgumentStore::take_from_arena(std::size_t len) {
+    {
+        std::lock_guard<std::mutex> lock(arena_mu_);
+        if (void *p = seg_.arena_allocate(len)) return p;
+    }
+    // The room may be sitting in the stripes' caches.
+    flush_stripes();
+    std::lock_guard<std::mutex> lock(arena_mu_);
+    return seg_.arena_allocate(len);
+}
+
+void *ArgumentStore::allocate(std::size_t len) {
+    std::size_t cls = class_of(len);
+    if (cls == kClasses) return take_from_arena(len);
+    Stripe &s = my_stripe();
+    {
+        std::lock_guard<SpinLock> lock(s.mu);
+        if (!s.free[cls].empty()) {
+            void *p = s.free[cls].back();
+            s.free[cls].pop_back();
+            return p;
+        }
+    }
+    // A batch from the arena: one for this request, the rest cached for the next ones.
+    std::size_t size = (cls + 1) * Arena::kAlign;
+    void *batch[kBatch];
+    std::size_t n = 0;
+    {
+        std::lock_guard<std::mutex> lock(arena_mu_);
+        while (n < kBatch && (batch[n] = seg_.arena_allocate(size))) ++n;
+    }
+    if (n == 0) return take_from_arena(size);
+    if (n > 1) {
+        std::lock_guard<SpinLock> lock(s.mu);
+        s.free[cls].insert(s.free[cls].end(), batch + 1, batch + n);
+    }
+    return batch[0];
+}
+
+void ArgumentStore::free(void *p, std::size_t len) {
+    if (!p) return;
+    std::size_t cls = class_of(len);
+    void *surplus[kBatch];
+    std::size_t n = 0;
+    if (cls < kClasses) {
+        Stripe &s = my_stripe();
+        std::lock_guard<SpinLock> lock(s.mu);
+        std::vector<void *> &cache = s.free[cls];
+        cache.push_back(p);
+        if (cache.size() > kMaxCached) {
+            n = kBatch;
+            std::copy(cache.end() - kBatch, cache.end(), surplus);
+            cache.resize(cache.size() - kBatch);
+        }
+    } else {
+        surplus[n++] = p;
+    }
+    if (n) {
+        std::lock_guard<std::mutex> lock(arena_mu_);
+        for (std::size_t i = 0; i < n; ++i) seg_.arena_free(surplus[i]);
+    }
+    notify_freed();
+}
+
+void ArgumentStore::flush_stripes() {
+    std::vector<void *> back;
+    for (Stripe &s : stripes_) {
+        std::lock_guard<SpinLock> lock(s.mu);
+        for (std::vector<void *> &cache : s.free) {
+            back.insert(back.end(), cache.begin(), cache.end());
+            cache.clear();
+        }
+    }
+    if (back.empty()) return;
+    std::lock_guard<std::mutex> lock(arena_mu_);
+    for (void *p : back) seg_.arena_free(p);
+}
+
+void ArgumentStore::notify_freed() {
+    // The other half of allocate_waiting's count-then-look: the block is where a waiter's next look finds it
+    // before the count is read.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (room_waiters_.load(std::memory_order_relaxed) > 0) wake_waiters();
+}
+
+void ArgumentStore::wake_waiters() {
+    std::lock_guard<std::mutex> lock(room_mu_);
+    room_cv_.notify_all();
+}
+
+}  // namespace cf::detail
