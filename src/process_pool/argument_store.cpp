@@ -93,9 +93,9 @@ void ArgumentStore::flush_stripes() {
 }
 
 void ArgumentStore::notify_freed() {
-    // The other half of allocate_waiting's count-then-look: the block is where a waiter's next look finds it
-    // before the count is read.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // The other half of allocate_waiting's count-then-look. A look that finds no room has taken every stripe's
+    // lock and the arena's after counting itself; this free released one of those locks before reading the
+    // count. So either that look found the block, or this read sees the count.
     if (room_waiters_.load(std::memory_order_relaxed) > 0) wake_waiters();
 }
 

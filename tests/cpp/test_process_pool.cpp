@@ -175,6 +175,13 @@ int die_sigkill_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
 }
 CF_TASK("test_process_pool.die_sigkill", die_sigkill_task);
 
+// Dies at once, without waiting on a gate.
+int die_now_task(cf_task_ctx *, const void *, size_t, void *) {
+    raise(SIGKILL);
+    return 0;
+}
+CF_TASK("test_process_pool.die_now", die_now_task);
+
 int die_segv_task(cf_task_ctx *ctx, const void *arg, size_t len, void *) {
     auto g = parse_gate(arg, len);
     if (!g || !announce_and_wait(*g)) return cf_task_raise(ctx, "GateTimeout", "no gate");
@@ -2291,6 +2298,106 @@ TEST_P(ProcessPoolCollectors, ManyThreadsWaitingAtOnceEachGetTheirOwnResults) {
         });
     for (auto &th : threads) th.join();
     EXPECT_EQ(wrong.load(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dispatch without one lock: submitters go straight to the workers' lanes or, when none can take a task, to the
+// queue; shutdown and breakage must still account for every task either way.
+
+CF_PROCESS_POOL_SUITE(ProcessPoolDispatch);
+
+TEST_P(ProcessPoolDispatch, ManySubmittersFillingTheRingsEachGetTheirOwnResults) {
+    // Submit everything first, then wait: the rings fill up (the deep path) and tasks queue behind them.
+    cf::ProcessPoolExecutor ex(options(3));
+    constexpr int kThreads = 4, kTasks = 3000;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            std::vector<cf::FutureBase> fs;
+            std::vector<std::string> args;
+            for (int i = 0; i < kTasks; ++i) {
+                args.push_back(std::to_string(t) + "/" + std::to_string(i));
+                fs.push_back(ex.submit_named("test_process_pool.echo", args.back()));
+            }
+            for (int i = 0; i < kTasks; ++i) {
+                try {
+                    if (text(fs[static_cast<std::size_t>(i)]) != args[static_cast<std::size_t>(i)]) ++wrong;
+                } catch (const std::exception &) {
+                    ++wrong;
+                }
+            }
+        });
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_P(ProcessPoolDispatch, ShutdownAmidConcurrentSubmitsLosesNoTask) {
+    // Every submit either throws ShutdownError or returns a future that completes with its own result: a task
+    // accepted just as the pool closed must not be left behind by the waiting shutdown.
+    cf::ProcessPoolExecutor ex(options(2));
+    constexpr int kThreads = 4;
+    std::atomic<int> submitted{0}, wrong{0}, refused{0};
+    std::vector<std::vector<std::pair<std::string, cf::FutureBase>>> accepted(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0;; ++i) {
+                std::string arg = std::to_string(t) + "#" + std::to_string(i);
+                try {
+                    accepted[static_cast<std::size_t>(t)].emplace_back(arg, ex.submit_named("test_process_pool.echo", arg));
+                    ++submitted;
+                } catch (const cf::ShutdownError &) {
+                    ++refused;
+                    return;
+                }
+            }
+        });
+    while (submitted.load() < 400) std::this_thread::yield();
+    ex.shutdown(true);
+    for (auto &th : threads) th.join();
+    EXPECT_EQ(refused.load(), kThreads);
+    for (auto &list : accepted)
+        for (auto &[arg, f] : list) {
+            // Done already: the waiting shutdown returned after every accepted task ended.
+            if (!f.done() || text(f) != arg) ++wrong;
+        }
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_P(ProcessPoolDispatch, AWorkerDeathAmidConcurrentSubmitsEndsEveryFuture) {
+    // A crash breaks the pool while other threads submit: each accepted future ends (its result, or
+    // BrokenProcessPool), submits after the break are refused with BrokenProcessPool, and nothing hangs.
+    cf::ProcessPoolExecutor ex(options(2));
+    constexpr int kThreads = 3, kTasks = 1500;
+    std::atomic<int> submitted{0}, hung{0}, other{0};
+    std::vector<std::vector<cf::FutureBase>> accepted(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kTasks; ++i) {
+                try {
+                    accepted[static_cast<std::size_t>(t)].push_back(
+                        ex.submit_named("test_process_pool.echo", std::to_string(i)));
+                    ++submitted;
+                } catch (const cf::BrokenProcessPool &) {
+                    return;
+                }
+            }
+        });
+    while (submitted.load() < 200) std::this_thread::yield();
+    cf::FutureBase crash = ex.submit_named("test_process_pool.die_now", "");
+    EXPECT_EQ(crash.error(kLong).status, cf::Status::BrokenProcessPool);
+    for (auto &th : threads) th.join();
+    EXPECT_THROW(ex.submit_named("test_process_pool.echo", "late"), cf::BrokenProcessPool);
+    for (auto &list : accepted)
+        for (auto &f : list) {
+            cf::ErrorInfo e = f.error(kLong);
+            if (e.status == cf::Status::Timeout) ++hung;
+            else if (e.status != cf::Status::Ok && e.status != cf::Status::BrokenProcessPool) ++other;
+        }
+    EXPECT_EQ(hung.load(), 0);
+    EXPECT_EQ(other.load(), 0);
 }
 
 TEST_P(ProcessPoolCollectors, AWaitOverTwoPoolsSeesTheResultsOfBoth) {
