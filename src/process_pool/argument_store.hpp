@@ -3,8 +3,9 @@
 // Every task takes a block here at submit and gives it back when its result is collected, on whatever threads
 // submit and collect. So that those threads do not all meet on one lock, small blocks (up to 1 KiB, nearly every
 // task's) are cached in stripes, one per group of threads, each under its own lock; a stripe takes blocks from the
-// arena and gives them back in batches. Larger blocks come straight from the arena under its lock. A stripe's
-// cache stays small, and a request the arena cannot meet first takes back what every stripe holds.
+// arena and gives them back in batches. Larger blocks come straight from the arena under its lock. The stripes
+// together never cache more than a quarter of the arena, and a request the arena cannot meet first takes back
+// what every stripe holds.
 //
 // A submitter that finds no room may wait for some: every free wakes the waiters. Internal: no API.
 #pragma once
@@ -24,7 +25,7 @@ namespace cf::detail {
 
 class ArgumentStore {
 public:
-    explicit ArgumentStore(Segment &seg) : seg_(seg) {}
+    explicit ArgumentStore(Segment &seg);
     ArgumentStore(const ArgumentStore &) = delete;
     ArgumentStore &operator=(const ArgumentStore &) = delete;
 
@@ -50,6 +51,7 @@ private:
     struct alignas(64) Stripe {
         SpinLock mu;
         std::array<std::vector<void *>, kClasses> free;  // cached blocks, by class
+        std::size_t bytes = 0;                           // their total size
     };
 
     static std::size_t class_of(std::size_t len) noexcept;  // kClasses when not cached
@@ -59,6 +61,7 @@ private:
     void notify_freed();
 
     Segment &seg_;
+    std::size_t stripe_cap_;  // bytes one stripe may cache
     std::mutex arena_mu_;  // guards seg_'s arena (allocate / free)
     std::array<Stripe, kStripes> stripes_;
     std::mutex room_mu_;
