@@ -296,6 +296,7 @@ static void forked_application(void) {
         fflush(NULL);
         pid = fork();
         if (pid == 0) {
+            check_failed = 0;  /* this child's own checks only, not an earlier child's failure seen by the parent */
             child_of_application();
             _exit(check_failed ? 1 : 0);
         }
