@@ -4,6 +4,8 @@
 
 namespace cf::detail {
 
+thread_local const ArgumentStore *ArgumentStore::looking_in_ = nullptr;
+
 ArgumentStore::ArgumentStore(Segment &seg) : seg_(seg), stripe_cap_(seg.arena_capacity() / 4 / kStripes) {}
 
 std::size_t ArgumentStore::class_of(std::size_t len) noexcept {
@@ -117,7 +119,12 @@ void ArgumentStore::notify_freed() {
     // The other half of allocate_waiting's count-then-look. A look that finds no room has taken every stripe's
     // lock and the arena's after counting itself; the caller released one of those locks after putting blocks
     // where a look finds them, before this read. So either that look found them, or this read sees the count.
-    if (room_waiters_.load(std::memory_order_relaxed) > 0) wake_waiters();
+    if (room_waiters_.load(std::memory_order_relaxed) == 0) return;
+    if (looking_in_ == this) {
+        room_cv_.notify_all();  // this thread is a waiter looking for room: it holds room_mu_ already
+        return;
+    }
+    wake_waiters();
 }
 
 void ArgumentStore::wake_waiters() {

@@ -59,6 +59,9 @@ private:
     void *take_from_arena(std::size_t len);                 // nullptr when full (flushes the stripes first)
     void flush_stripes();                                   // every cached block back to the arena
     void notify_freed();
+    // The store whose room_mu_ this thread holds while it looks for room (allocate_waiting); its own frees then
+    // notify without taking the lock again.
+    static thread_local const ArgumentStore *looking_in_;
 
     Segment &seg_;
     std::size_t stripe_cap_;  // bytes one stripe may cache
@@ -76,7 +79,13 @@ void *ArgumentStore::allocate_waiting(std::size_t len, GiveUp give_up) {
     room_waiters_.fetch_add(1, std::memory_order_seq_cst);
     void *p = nullptr;
     // Counted before it looks again: a free after this look sees the count and wakes it (under room_mu_).
-    while (!give_up() && !(p = allocate(len))) room_cv_.wait(lock);
+    looking_in_ = this;
+    while (!give_up() && !(p = allocate(len))) {
+        looking_in_ = nullptr;
+        room_cv_.wait(lock);
+        looking_in_ = this;
+    }
+    looking_in_ = nullptr;
     room_waiters_.fetch_sub(1, std::memory_order_relaxed);
     return p;
 }

@@ -2,6 +2,11 @@
 // freeing at once never share a block; what the stripes cache is taken back for a large request; a thread
 // waiting for room wakes on a free elsewhere, and gives up when told.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -127,6 +132,58 @@ TEST(ArgumentStore, AWaitingAllocationGivesUpWhenToldAndWoken) {
     waiter.join();
     EXPECT_EQ(got, nullptr);
     store.free(all, store.capacity());
+}
+
+TEST(ArgumentStore, AWaiterWhoseLookEmptiesTheStripesDoesNotBlockOnItself) {
+    // A waiting allocation looks again after each free; its look takes back what the stripes cache, and that
+    // wakes waiters: the looking thread must not then take the waiters' lock it already holds (found by the
+    // flake hunt: a submit waiting for room hung, and every thread freeing a block behind it).
+    auto seg = segment(64 << 10);
+    ArgumentStore store(*seg);
+    std::vector<void *> small, big;
+    for (int i = 0; i < 10; ++i) small.push_back(store.allocate(16));
+    void *extra = store.allocate(16);
+    ASSERT_NE(extra, nullptr);
+    while (void *p = store.allocate(4096)) big.push_back(p);  // the arena is full: no 8 KiB anywhere
+    for (void *p : small) ASSERT_NE(p, nullptr);
+    std::mutex mu;
+    std::condition_variable cv;
+    int looks = 0;
+    bool done = false;
+    void *got = nullptr;
+    std::thread waiter([&] {
+        void *p = store.allocate_waiting(8192, [&] {
+            std::lock_guard<std::mutex> lock(mu);
+            ++looks;  // counted as a waiter, about to look under the store's lock
+            cv.notify_all();
+            return false;
+        });
+        std::lock_guard<std::mutex> lock(mu);
+        got = p;
+        done = true;
+        cv.notify_all();
+    });
+    auto bounded_wait = [&](auto condition) {
+        std::unique_lock<std::mutex> lock(mu);
+        if (!cv.wait_for(lock, std::chrono::seconds(20), condition)) {
+            std::fprintf(stderr, "ArgumentStore: a waiting allocation blocked on itself \n");
+            std::_Exit(1);  // the waiter cannot be joined
+        }
+    };
+    bounded_wait([&] { return looks >= 1; });
+    // Cached in this thread's stripe, and the waiter woken: its second look takes them back (and finds no room).
+    for (void *p : small) store.free(p, 16);
+    bounded_wait([&] { return looks >= 2; });
+    // One more free wakes it for a third look, once the second has ended; on a thread of its own, since that
+    // free cannot return while the waiter holds its lock.
+    std::thread freer([&] { store.free(extra, 16); });
+    bounded_wait([&] { return looks >= 3; });
+    freer.join();
+    for (void *p : big) store.free(p, 4096);
+    bounded_wait([&] { return done; });
+    waiter.join();
+    EXPECT_NE(got, nullptr);
+    store.free(got, 8192);
 }
 
 }  // namespace
