@@ -131,7 +131,8 @@ public:
         config.shared_memory_bytes = kArenaBytes;
         pool_.reset(new ProcessPool(config));
         pool_->seg_ = Segment::create(kSlots, kArenaBytes, kHeapBytes);
-        pool_->workers_.resize(kSlots);  // none alive, pid 0: nothing is ever signalled or reaped
+        pool_->store_ = std::make_unique<cf::detail::ArgumentStore>(*pool_->seg_);
+        // The lanes the constructor made: none alive, pid 0, so nothing is ever signalled or reaped.
         seg_ = pool_->seg_.get();
         HeapRegion canary = heap_of(*seg_, kCanary);
         std::memset(seg_->at(canary.offset), kCanaryByte, canary.size);
@@ -155,25 +156,28 @@ public:
         }
     }
 
-    // A task the parent considers in flight on `slot`, as dispatch_locked/push_task_locked leave it.
-    std::uint64_t add_task(std::uint32_t slot, const std::string &name, void *block, std::size_t arg_len,
-                           shm::TaskKind kind, Held &held) {
-        std::lock_guard<SpinMutex> lock(pool_->mu_);
-        std::uint64_t id = pool_->next_id_++;
+    // A task the parent considers in flight on `slot`, as push_task_locked leaves it (block_len: what the
+    // argument store gave for the block).
+    std::uint64_t add_task(std::uint32_t slot, const std::string &name, void *block, std::size_t block_len,
+                           std::size_t arg_len, shm::TaskKind kind, Held &held) {
+        ProcessPool::Worker &lane = pool_->workers_[slot];
+        std::lock_guard<SpinMutex> lock(lane.mu);
+        std::uint64_t id = lane.next_id++;
         ProcessPool::Task t;
         t.name = name;
         t.block = block;
+        t.block_len = block_len;
         t.arg_len = arg_len;
         t.kind = kind;
-        t.worker = static_cast<int>(slot);
         t.promise.future_base().native_handle()->set_remote(&seg_->slot(slot).cancel_task, id);
         FUZZ_CHECK(t.promise.set_running_or_notify_cancel());
         held.future = t.promise.future_base();
         held.slot = slot;
         held.name = name;
         t.id = id;
-        pool_->workers_[slot].in_flight.push_back(std::move(t));
-        ++pool_->workers_[slot].dispatched;
+        lane.in_flight.push_back(std::move(t));
+        lane.depth.store(static_cast<std::uint32_t>(lane.in_flight.size()));
+        ++lane.dispatched;
         return id;
     }
 
@@ -203,14 +207,13 @@ public:
         } else {
             arg = p.ConsumeRandomLengthString(512);
         }
-        void *block;
-        {
-            // As enqueue lays it out: the task's name, then its argument, in one arena block.
-            std::lock_guard<SpinMutex> lock(pool_->mu_);
-            block = pool_->copy_to_arena_locked(name, arg);
-        }
+        // As enqueue lays it out: the task's name, then its argument, in one arena block.
+        std::size_t block_len = name.size() + arg.size();
+        void *block = pool_->store_->allocate(block_len);
         if (!block) return;
-        std::uint64_t id = add_task(kTrusted, name, block, arg.size(), kind, held);
+        std::memcpy(block, name.data(), name.size());
+        if (!arg.empty()) std::memcpy(static_cast<char *>(block) + name.size(), arg.data(), arg.size());
+        std::uint64_t id = add_task(kTrusted, name, block, block_len, arg.size(), kind, held);
         std::uint64_t at = seg_->offset_of(block);
         shm::TaskDescriptor d{id, at, name.size(), at + name.size(), arg.size(), kind, 0};
         // Corruptions the worker must refuse (descriptors are written by the parent, but checked anyway).
@@ -265,8 +268,9 @@ public:
         std::size_t n_tasks = p.ConsumeIntegralInRange<std::size_t>(0, 3);
         for (std::size_t i = 0; i < n_tasks; ++i) {
             Held held;
-            void *block = seg_->arena_allocate(p.ConsumeIntegralInRange<std::size_t>(0, 64));
-            add_task(kUntrusted, "untrusted", block, 0, shm::kSingle, held);
+            std::size_t block_len = p.ConsumeIntegralInRange<std::size_t>(0, 64);
+            void *block = pool_->store_->allocate(block_len);
+            add_task(kUntrusted, "untrusted", block, block_len, 0, shm::kSingle, held);
             held_.push_back(std::move(held));
         }
         std::size_t n = p.ConsumeIntegralInRange<std::size_t>(0, 6);
