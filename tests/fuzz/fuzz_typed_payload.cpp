@@ -215,6 +215,9 @@ void remote_error(std::string_view bytes) {
     } catch (const cf::Error &e) {
         FUZZ_CHECK(expected.status != cf::Status::TaskFailed);
         FUZZ_CHECK(e.status() == expected.status);
+    } catch (const std::bad_alloc &) {
+        // C++ raises a remote MemoryError (CF_E_NO_MEMORY) as the standard library's own exception.
+        FUZZ_CHECK(expected.status == cf::Status::NoMemory);
     }
     cf_error err;
     cf_future *handle = reinterpret_cast<cf_future *>(future.native_handle());
