@@ -281,6 +281,11 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     return future;
 }
 
+void ProcessPool::give_back_block(Task &t) {
+    store_->free(t.block, t.block_len);
+    t.block = nullptr;
+}
+
 void ProcessPool::throw_closed() {
     std::string broken;
     {
@@ -330,7 +335,7 @@ bool ProcessPool::place_directly(Task &t) {
         std::unique_lock<SpinMutex> lock(worker.mu);
         if (closed_.load(std::memory_order_acquire)) {
             lock.unlock();
-            store_->free(t.block, t.block_len);
+            give_back_block(t);
             throw_closed();
         }
         if (!worker.accepting.load(std::memory_order_relaxed)) continue;  // it stopped taking work meanwhile
@@ -347,7 +352,7 @@ void ProcessPool::queue_pending(Task t) {
         std::unique_lock<SpinMutex> lock(pending_mu_);
         if (closed_.load(std::memory_order_acquire)) {
             lock.unlock();
-            store_->free(t.block, t.block_len);
+            give_back_block(t);
             throw_closed();
         }
         pending_.push_back(std::move(t));
@@ -369,8 +374,7 @@ ProcessPool::Placed ProcessPool::push_task_locked(int w, Task &t) {
     f.set_remote(&c.cancel_task, id, shared_from_this());
     // Not pending any more: cancelled while it waited, or finished by a holder of the future.
     if (!t.started && !f.try_start()) {
-        store_->free(t.block, t.block_len);
-        t.block = nullptr;
+        give_back_block(t);
         return Placed::Dropped;
     }
     t.started = true;
@@ -635,10 +639,7 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
         for (std::size_t i = 0; i < n && bogus.empty(); ++i) complete_locked(static_cast<int>(slot), batch[i], settled, bogus);
         worker.depth.store(static_cast<std::uint32_t>(worker.in_flight.size()), std::memory_order_seq_cst);
     }
-    for (Settled &done : settled) {
-        store_->free(done.task.block, done.task.block_len);
-        done.task.block = nullptr;
-    }
+    for (Settled &done : settled) give_back_block(done.task);
     // The lane has room now: tasks waiting for one go (the other side of queue_pending's count-then-look).
     if (!settled.empty()) drain_pending();
     // What the results are is read out of shared memory while this thread is the ring's one consumer: a worker
@@ -930,7 +931,7 @@ void ProcessPool::reap(int w) {
             if (slot.state.load() == shm::kUnused) why += " before it started serving" + never_started_hint();
         }
         for (Task &t : in_flight) {
-            store_->free(t.block, t.block_len);
+            give_back_block(t);
             failed.push_back(std::move(t));
         }
         // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
@@ -963,7 +964,7 @@ void ProcessPool::break_pool_locked(const std::string &why, std::vector<Task> &f
     halted_.store(true, std::memory_order_seq_cst);
     auto take = [&](std::deque<Task> &tasks) {
         for (Task &t : tasks) {
-            store_->free(t.block, t.block_len);
+            give_back_block(t);
             failed.push_back(std::move(t));
         }
         tasks.clear();
@@ -1064,7 +1065,7 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
             {
                 std::lock_guard<SpinMutex> pending_lock(pending_mu_);
                 for (Task &t : pending_) {
-                    store_->free(t.block, t.block_len);
+                    give_back_block(t);
                     cancelled.push_back(std::move(t));
                 }
                 pending_.clear();

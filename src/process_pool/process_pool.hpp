@@ -109,6 +109,7 @@ private:
     void start();
     FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
     [[noreturn]] void throw_closed();
+    void give_back_block(Task &t);  // the task's argument block, back to the store
     bool place_directly(Task &t);
     void queue_pending(Task t);
     void drain_pending();

@@ -2353,7 +2353,7 @@ TEST_P(ProcessPoolDispatch, ShutdownAmidConcurrentSubmitsLosesNoTask) {
                 }
             }
         });
-    while (submitted.load() < 400) std::this_thread::yield();
+    (void)eventually([&] { return submitted.load() >= 400; });  // bounded: a stuck submit fails below
     ex.shutdown(true);
     for (auto &th : threads) th.join();
     EXPECT_EQ(refused.load(), kThreads);
@@ -2385,7 +2385,7 @@ TEST_P(ProcessPoolDispatch, AWorkerDeathAmidConcurrentSubmitsEndsEveryFuture) {
                 }
             }
         });
-    while (submitted.load() < 200) std::this_thread::yield();
+    (void)eventually([&] { return submitted.load() >= 200; });  // bounded: a stuck submit fails below
     cf::FutureBase crash = ex.submit_named("test_process_pool.die_now", "");
     EXPECT_EQ(crash.error(kLong).status, cf::Status::BrokenProcessPool);
     for (auto &th : threads) th.join();
