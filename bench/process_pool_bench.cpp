@@ -23,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <atomic>
 #include <vector>
 
 #include "bench_util.hpp"
@@ -58,6 +60,7 @@ struct Figures {
     double throughput_us = NAN, rt_median_us = NAN, rt_p99_us = NAN, map256_us = NAN, echo_mb_s = NAN;
     double start_fork_ms = NAN, start_forkserver_ms = NAN, start_spawn_ms = NAN;
     double cpu_seq_ms = NAN, cpu_pool_ms = NAN, cpu_caller_ms = NAN, primes_seq_ms = NAN, primes_pool_ms = NAN;
+    double primes_threads_ms = NAN;
 };
 
 struct Sizes {
@@ -202,6 +205,25 @@ void primes(const Sizes &n, Figures &out) {
             }
         return (bench::now_us() - t0) / 1e3;
     });
+    // The machine's own ceiling for this split: the same tasks on as many plain threads in this process, each
+    // taking the next task in order (the pool's dispatch order), with no pool, no processes and no start-up.
+    out.primes_threads_ms = best_of(3, [&] {
+        std::atomic<std::size_t> next{0};
+        std::atomic<bool> wrong{false};
+        double t0 = bench::now_us();
+        std::vector<std::thread> threads;
+        for (std::size_t t = 0; t < n.workers; ++t)
+            threads.emplace_back([&] {
+                for (std::size_t i; (i = next.fetch_add(1)) < kCount;)
+                    if (is_prime(kPrimes[i]) != kExpected[i]) wrong = true;
+            });
+        for (auto &t : threads) t.join();
+        if (wrong) {
+            std::fprintf(stderr, "process_pool_bench: (g) is_prime on a thread is wrong\n");
+            std::exit(1);
+        }
+        return (bench::now_us() - t0) / 1e3;
+    });
     cf_slice args[kCount];
     for (std::size_t i = 0; i < kCount; ++i) args[i] = cf_slice{&kPrimes[i], sizeof kPrimes[i]};
     out.primes_pool_ms = best_of(3, [&] {
@@ -301,6 +323,8 @@ int main(int argc, char **argv) {
              ours.primes_pool_ms, {get("primes_pool_ms")}, false, false},
             {"(g) speed-up, pool vs own sequential run (x; the best split over 2 workers gives 1.78x)",
              ours_primes_speedup, {get("primes_seq_ms") / get("primes_pool_ms")}, true},
+            {"(g) the same split on " + w + " plain threads, no pool: the machine's ceiling (x; no peer)",
+             ours.primes_seq_ms / ours.primes_threads_ms, {NAN}, true},
         });
     return 0;
 }
