@@ -1,5 +1,7 @@
 // Executors through the C ABI: options, cf_thread_pool_new, cf_submit*, shutdown and free.
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "../src/executor/executor_core.hpp"
@@ -17,7 +19,16 @@ namespace {
 constexpr std::size_t kThreadPoolOptionsV1 = offsetof(cf_thread_pool_options, initializer_data) + sizeof(void *);
 constexpr std::size_t kProcessPoolOptionsV1 = offsetof(cf_process_pool_options, worker_program) + sizeof(char *);
 
+constexpr std::size_t kSubmitOptionsV1 = offsetof(cf_submit_options, time_limit) + sizeof(double);
+constexpr std::size_t kExecutorStatsV1 = offsetof(cf_executor_stats, workers_replaced) + sizeof(uint64_t);
+
 cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
+
+cf::SubmitOptions submit_options(const cf_submit_options &o) {
+    cf::SubmitOptions out;
+    out.time_limit = o.time_limit;
+    return out;
+}
 
 // A C initializer as the C++ pool wants it: a function that throws when the initializer fails.
 std::function<void()> c_initializer(const cf_thread_pool_options &o) {
@@ -59,6 +70,7 @@ CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out
         options.max_workers = opts.max_workers;
         if (opts.thread_name_prefix) options.thread_name_prefix = opts.thread_name_prefix;
         options.initializer = c_initializer(opts);
+        options.cancel_running = opts.cancel_running != 0;
         auto handle = std::make_unique<cf_executor>();
         handle->executor = std::make_unique<cf::ThreadPoolExecutor>(std::move(options));
         *out = handle.release();
@@ -84,6 +96,10 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: start_method " + std::to_string(method) +
                                                " is not one of CF_START_DEFAULT, _FORK, _FORKSERVER, _SPAWN");
     if (opts.initarg_len && !opts.initarg) return null_argument("cf_process_pool_new", "initarg (with a length)");
+    int death = raw_enum(opts.on_worker_death);
+    if (death != CF_WORKER_DEATH_BREAK && death != CF_WORKER_DEATH_REPLACE)
+        return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: on_worker_death " + std::to_string(death) +
+                                               " is not CF_WORKER_DEATH_BREAK or CF_WORKER_DEATH_REPLACE");
     return guarded([&]() -> int {
         cf::ProcessPoolExecutor::Options options;
         options.max_workers = opts.max_workers;
@@ -94,6 +110,10 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         options.shared_memory_bytes = opts.shared_memory_bytes;
         if (opts.worker_program) options.worker_program = opts.worker_program;
         options.worker_start_timeout = opts.worker_start_timeout;
+        options.cancel_running = opts.cancel_running != 0;
+        options.on_worker_death = static_cast<cf::WorkerDeath>(death);
+        options.max_restarts = opts.max_restarts;
+        options.restart_period = opts.restart_period;
         auto handle = std::make_unique<cf_executor>();
         handle->executor = std::make_unique<cf::ProcessPoolExecutor>(std::move(options));
         *out = handle.release();
@@ -106,30 +126,83 @@ CF_API int cf_process_worker_entry(void) {
     return CF_OK;
 }
 
-CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
-                     cf_future **out) {
+CF_API void cf_submit_options_init(cf_submit_options *o) {
+    if (!o) return;
+    std::memset(static_cast<void *>(o), 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->time_limit = CF_FOREVER;
+}
+
+CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
+                        const cf_submit_options *o, cf_future **out) {
+    const char *name = o ? "cf_submit_ex" : "cf_submit";
     cf_executor *e = executor_of(ex);
-    if (!e) return bad_handle("cf_submit", "executor", ex);
-    if (!fn) return null_argument("cf_submit", "fn");
-    if (!out) return null_argument("cf_submit", "out");
-    if (!arg && arg_len) return null_argument("cf_submit", "arg (with a non-zero length)");
+    if (!e) return bad_handle(name, "executor", ex);
+    if (!fn) return null_argument(name, "fn");
+    if (!out) return null_argument(name, "out");
+    if (!arg && arg_len) return null_argument(name, "arg (with a non-zero length)");
     *out = nullptr;
+    cf_submit_options opts;
+    cf_submit_options_init(&opts);
+    int rc = read_options(o, kSubmitOptionsV1, opts, name);
+    if (rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_bytes(c_task_call(fn, user_data), a));
+        return hand_out(out, e->executor->submit_bytes(c_task_call(fn, user_data), a, submit_options(opts)));
+    });
+}
+
+CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
+                     cf_future **out) {
+    return cf_submit_ex(ex, fn, user_data, arg, arg_len, nullptr, out);
+}
+
+CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg, size_t arg_len,
+                              const cf_submit_options *o, cf_future **out) {
+    const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
+    cf_executor *e = executor_of(ex);
+    if (!e) return bad_handle(name, "executor", ex);
+    if (!task) return null_argument(name, "task");
+    if (!out) return null_argument(name, "out");
+    if (!arg && arg_len) return null_argument(name, "arg (with a non-zero length)");
+    *out = nullptr;
+    cf_submit_options opts;
+    cf_submit_options_init(&opts);
+    int rc = read_options(o, kSubmitOptionsV1, opts, name);
+    if (rc != CF_OK) return rc;
+    return guarded([&]() -> int {
+        std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
+        return hand_out(out, e->executor->submit_named(task, a, submit_options(opts)));
     });
 }
 
 CF_API int cf_submit_named(cf_executor *ex, const char *task, const void *arg, size_t arg_len, cf_future **out) {
+    return cf_submit_named_ex(ex, task, arg, arg_len, nullptr, out);
+}
+
+CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
     cf_executor *e = executor_of(ex);
-    if (!e) return bad_handle("cf_submit_named", "executor", ex);
-    if (!task) return null_argument("cf_submit_named", "task");
-    if (!out) return null_argument("cf_submit_named", "out");
-    if (!arg && arg_len) return null_argument("cf_submit_named", "arg (with a non-zero length)");
-    *out = nullptr;
+    if (!e) return bad_handle("cf_executor_stats_get", "executor", ex);
+    if (!out) return null_argument("cf_executor_stats_get", "out");
+    if (out->struct_size < kExecutorStatsV1)
+        return fail(CF_E_INVALID_ARGUMENT, "cf_executor_stats_get: out->struct_size " +
+                                               std::to_string(out->struct_size) + " is smaller than " +
+                                               std::to_string(kExecutorStatsV1) + " (set it to sizeof(cf_executor_stats))");
     return guarded([&]() -> int {
-        std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_named(task, a));
+        cf::ExecutorStats s = e->executor->stats();
+        cf_executor_stats c;
+        c.struct_size = out->struct_size;
+        c.workers = s.workers;
+        c.idle_workers = s.idle_workers;
+        c.queued = s.queued;
+        c.running = s.running;
+        c.completed = s.completed;
+        c.failed = s.failed;
+        c.cancelled = s.cancelled;
+        c.worker_deaths = s.worker_deaths;
+        c.workers_replaced = s.workers_replaced;
+        std::memcpy(static_cast<void *>(out), &c, std::min(out->struct_size, sizeof c));
+        return CF_OK;
     });
 }
 
@@ -161,5 +234,7 @@ CF_API int cf_executor_kill_workers(cf_executor *ex) {
 }
 
 CF_API void cf_executor_free(cf_executor *ex) { delete executor_of(ex); }
+
+CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data) { cf::set_log_handler(fn, user_data); }
 
 }  // extern "C"

@@ -16,6 +16,8 @@ static_assert(CF_E_UNKNOWN_TASK == static_cast<int>(cf::Status::UnknownTask));
 static_assert(CF_E_DEADLOCK == static_cast<int>(cf::Status::Deadlock));
 static_assert(CF_E_SYSTEM == static_cast<int>(cf::Status::System));
 static_assert(CF_E_TOO_LARGE == static_cast<int>(cf::Status::TooLarge));
+static_assert(CF_E_TIME_LIMIT == static_cast<int>(cf::Status::TimeLimit));
+static_assert(CF_E_WORKER_DIED == static_cast<int>(cf::Status::WorkerDied));
 
 namespace cf::capi {
 namespace {

@@ -24,6 +24,11 @@ mkdir -p "$build/bin" "$build/tmp"
 export GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOENV=off GOTOOLCHAIN=local
 export GOCACHE="$build/gocache${sanitizer:+-$sanitizer}" GOPATH="$build/gopath" GOTMPDIR="$build/tmp"
 export CGO_ENABLED=1
+# Go's build cache does not notice a change in a C header from outside the module (the installed cfutures.h):
+# a cached object built against an older header would see options structs of the old size. The header's hash
+# in CGO_CFLAGS (part of the cache key) makes a new header a new build.
+header_hash="$(cat "$(pkg-config --variable=includedir cfutures)"/cfutures/*.h | sha256sum | cut -c1-16)"
+export CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DCFGO_HEADERS_${header_hash}"
 
 cd "$here"
 start=$SECONDS

@@ -19,6 +19,7 @@
 #define CFUTURES_CFUTURES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cf_export.h"
 
@@ -60,6 +61,8 @@ typedef enum cf_status {
     CF_E_DEADLOCK = -11,             /* a wait that can never finish */
     CF_E_SYSTEM = -12,               /* an operating-system call failed (errno text in cf_last_error) */
     CF_E_TOO_LARGE = -13,            /* a payload larger than the pool can carry */
+    CF_E_TIME_LIMIT = -14,           /* the task ran past its time limit (Python: TimeoutError) */
+    CF_E_WORKER_DIED = -15,          /* its worker died and was replaced (on_worker_death CF_WORKER_DEATH_REPLACE) */
     CF_STATUS_MAX_ENUM = 0x7FFFFFFF
 } cf_status;
 
@@ -213,6 +216,10 @@ typedef struct cf_thread_pool_options {
     const void *initarg;
     size_t initarg_len;
     void *initializer_data;
+    /* Added after 0.1.0: 1 lets cf_future_cancel cancel a running task: its future ends CANCELLED at once and the
+     * task sees cf_task_cancel_requested; the thread cannot be stopped, so the task runs on and its late result
+     * is discarded. Shutdown with cancel_futures then cancels running tasks too. 0 (default): as CPython. */
+    int cancel_running;
 } cf_thread_pool_options;
 
 typedef enum cf_start_method {
@@ -222,6 +229,13 @@ typedef enum cf_start_method {
     CF_START_SPAWN = 3,              /* re-executes the program (or worker_program); see cf_process_worker_entry */
     CF_START_METHOD_MAX_ENUM = 0x7FFFFFFF
 } cf_start_method;
+
+typedef enum cf_worker_death {
+    CF_WORKER_DEATH_BREAK = 0,       /* as CPython: the pool breaks, every pending future fails BROKEN_PROCESS_POOL */
+    CF_WORKER_DEATH_REPLACE = 1,     /* only the task it was running fails (CF_E_WORKER_DIED); a new worker takes
+                                        its place, the tasks queued behind it run elsewhere, the pool goes on */
+    CF_WORKER_DEATH_MAX_ENUM = 0x7FFFFFFF
+} cf_worker_death;
 
 typedef struct cf_process_pool_options {
     size_t struct_size;               /* sizeof(cf_process_pool_options), set by cf_process_pool_options_init */
@@ -236,6 +250,17 @@ typedef struct cf_process_pool_options {
     /* Added after 0.1.0: seconds a new worker has to reach its worker loop (spawn: cf_process_worker_entry()); one that
      * does not breaks the pool (CF_E_BROKEN_PROCESS_POOL). 0 or less: 60. */
     double worker_start_timeout;
+    /* Added after 0.1.0: 1 lets cf_future_cancel cancel a running task by killing its worker (a new one takes the
+     * slot); shutdown with cancel_futures then cancels running tasks too. 0 (default): as CPython, a running
+     * task is only asked to stop (cf_task_cancel_requested). */
+    int cancel_running;
+    /* What a worker that dies (crashes, exits, is killed from outside) does to the pool: see cf_worker_death. */
+    cf_worker_death on_worker_death;
+    /* CF_WORKER_DEATH_REPLACE: more than max_restarts deaths within restart_period seconds break the pool
+     * (restart intensity, as in Erlang/OTP supervisors). 0: 10 deaths; 0 or less seconds: 60. Workers killed by
+     * the pool itself (time limits, cancel_running, max_tasks_per_child) do not count. */
+    size_t max_restarts;
+    double restart_period;
 } cf_process_pool_options;
 
 CF_API void cf_thread_pool_options_init(cf_thread_pool_options *o);
@@ -253,6 +278,23 @@ CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void
                      cf_future **out);
 /* Runs the task registered under `task`. */
 CF_API int cf_submit_named(cf_executor *ex, const char *task, const void *arg, size_t arg_len, cf_future **out);
+/* Per-task options of cf_submit_ex / cf_submit_named_ex (added after 0.1.0). */
+typedef struct cf_submit_options {
+    size_t struct_size;               /* sizeof(cf_submit_options), set by cf_submit_options_init */
+    /* Seconds the task may run, counted from when it starts running (not from submit); negative or +Inf: no
+     * limit; NaN is invalid. Past it, a process pool kills the worker (a new one takes its place) and the future
+     * fails with CF_E_TIME_LIMIT; a thread pool fails the future at the limit, raises the task's
+     * cf_task_cancel_requested and discards its late result (a thread cannot be killed). */
+    double time_limit;
+} cf_submit_options;
+
+CF_API void cf_submit_options_init(cf_submit_options *o);
+/* cf_submit / cf_submit_named with options; o NULL: defaults. */
+CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
+                        const cf_submit_options *o, cf_future **out);
+CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg, size_t arg_len,
+                              const cf_submit_options *o, cf_future **out);
+
 /* Idempotent. wait: until all tasks have finished; cancel_futures: cancel those not started. */
 CF_API int cf_executor_shutdown(cf_executor *ex, int wait, int cancel_futures);
 /* Process pools: stop the workers with SIGTERM / SIGKILL. On a thread pool: CF_E_INVALID_ARGUMENT. */
@@ -260,6 +302,25 @@ CF_API int cf_executor_terminate_workers(cf_executor *ex);
 CF_API int cf_executor_kill_workers(cf_executor *ex);
 /* Shuts down (waiting) and frees; NULL is a no-op. */
 CF_API void cf_executor_free(cf_executor *ex);
+
+/* A snapshot of an executor's counters (added after 0.1.0). Each is read on its own, so a snapshot taken under
+ * load may be off by the tasks that moved meanwhile; once every future is done, completed + failed + cancelled
+ * equals the number of tasks submitted. */
+typedef struct cf_executor_stats {
+    size_t struct_size;               /* set by the caller: sizeof(cf_executor_stats) */
+    uint64_t workers;                 /* threads or worker processes alive */
+    uint64_t idle_workers;            /* of those, waiting for work */
+    uint64_t queued;                  /* submitted, not running yet */
+    uint64_t running;
+    uint64_t completed;               /* finished with a result */
+    uint64_t failed;                  /* finished with an exception (a task's, a time limit, a dead worker, ...) */
+    uint64_t cancelled;
+    uint64_t worker_deaths;           /* workers that died unasked (crash, exit, a signal from outside) */
+    uint64_t workers_replaced;        /* new workers started in place of dead, killed or retired ones */
+} cf_executor_stats;
+
+/* Fills *out up to out->struct_size. */
+CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out);
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* map                                                                                                            */
@@ -296,6 +357,26 @@ CF_API int cf_map_next(cf_map_iter *it, cf_slice *result);
 CF_API int cf_map_error(const cf_map_iter *it, cf_error *out);
 /* Cancels what has not started; NULL is a no-op. */
 CF_API void cf_map_free(cf_map_iter *it);
+
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Logging (added after 0.1.0)                                                                                    */
+
+/* Levels as Python's logging module numbers them. */
+typedef enum cf_log_level {
+    CF_LOG_DEBUG = 10,
+    CF_LOG_INFO = 20,
+    CF_LOG_WARNING = 30,
+    CF_LOG_ERROR = 40,
+    CF_LOG_LEVEL_MAX_ENUM = 0x7FFFFFFF
+} cf_log_level;
+
+/* Receives every message the library would otherwise write to stderr, one line without its newline. It may be
+ * called on any thread (a pool's supervisor, a worker thread) and in a forked worker process; it must not call
+ * back into the library's executors. */
+typedef void (*cf_log_fn)(int level, const char *message, void *user_data);
+/* Process-wide; NULL restores the default (stderr). A worker started with the spawn method runs a new program
+ * image, so only a handler that program sets (before cf_process_worker_entry) reaches it. */
+CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data);
 
 #ifdef __cplusplus
 } /* extern "C" */

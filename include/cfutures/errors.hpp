@@ -26,6 +26,8 @@ enum class Status : int {
     Deadlock = -11,
     System = -12,
     TooLarge = -13,
+    TimeLimit = -14,    // a task ran past its time limit (its worker was killed, or its future failed)
+    WorkerDied = -15,   // the worker running the task died; the pool replaced it and goes on
 };
 
 // "CF_E_TIMEOUT" for Status::Timeout; "CF_UNKNOWN_STATUS" for a value that is no status.
@@ -66,6 +68,8 @@ CF_DECLARE_ERROR(UnknownTaskError, Error);    // a function not registered for c
 CF_DECLARE_ERROR(DeadlockError, Error);       // a wait that can never finish
 CF_DECLARE_ERROR(SystemError, Error);         // an operating-system call failed
 CF_DECLARE_ERROR(TooLargeError, Error);       // a payload larger than the pool can carry
+CF_DECLARE_ERROR(TimeLimitError, TimeoutError);  // the task ran past its time limit (Python: TimeoutError)
+CF_DECLARE_ERROR(WorkerDiedError, Error);     // its worker died; the pool (on_worker_death REPLACE) goes on
 
 #undef CF_DECLARE_ERROR
 

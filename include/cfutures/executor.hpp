@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -49,6 +50,28 @@ struct TaskCall {
     Invoker invoke = nullptr;
     void (*fn)() = nullptr;
     void *user_data = nullptr;
+};
+
+// The library's log (the C ABI's cf_set_log_handler): levels as Python's logging numbers them.
+enum class LogLevel : int { Debug = 10, Info = 20, Warning = 30, Error = 40 };
+using LogHandler = void (*)(int level, const char *message, void *user_data);
+// Every message the library would write to stderr goes to fn instead, on whatever thread (or forked worker)
+// writes it; fn must not call back into executors. nullptr restores stderr. Process-wide.
+CF_API void set_log_handler(LogHandler fn, void *user_data = nullptr);
+
+// Per-task options (the C ABI's cf_submit_options).
+struct SubmitOptions {
+    // Seconds the task may run, from when it starts; negative or infinite: no limit. Past it the future fails
+    // with TimeLimitError: a process pool kills the worker (and starts another), a thread pool raises the task's
+    // cancel flag and discards its late result.
+    double time_limit = forever;
+};
+
+// A snapshot of an executor's counters (the C ABI's cf_executor_stats).
+struct ExecutorStats {
+    std::uint64_t workers = 0, idle_workers = 0, queued = 0, running = 0;
+    std::uint64_t completed = 0, failed = 0, cancelled = 0;
+    std::uint64_t worker_deaths = 0, workers_replaced = 0;
 };
 
 struct MapOptions {
@@ -97,14 +120,17 @@ public:
     virtual ~Executor();
 
     // Runs a byte-string task: the argument is copied before submit returns.
-    FutureBase submit_bytes(const TaskCall &call, std::string_view arg);
+    FutureBase submit_bytes(const TaskCall &call, std::string_view arg, const SubmitOptions &options = {});
     // Runs the task registered under name (cf_task_register / CF_TASK).
-    FutureBase submit_named(std::string_view name, std::string_view arg);
+    FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options = {});
     // Runs a byte-string task over every argument, as concurrent.futures' map does.
     MapResults map_bytes(const TaskCall &call, detail::ArgSource source, const MapOptions &options = {});
 
     // Idempotent. wait: until every task has finished; cancel_futures: cancel those not started.
     void shutdown(bool wait = true, bool cancel_futures = false);
+
+    // Workers, queue and task counters now.
+    ExecutorStats stats() const;
 
     detail::ExecutorCore &core() const noexcept { return *core_; }
     std::shared_ptr<detail::ExecutorCore> shared_core() const noexcept { return core_; }
@@ -147,6 +173,9 @@ public:
         std::size_t max_workers = 0;          // 0: min(32, usable CPUs + 4); more than 65536 is invalid
         std::string thread_name_prefix;       // empty: "cf<k>"; threads are named <prefix>_<i> (15 bytes kept)
         std::function<void()> initializer;    // run once in each new worker; if it throws, the pool is broken
+        // true: cancel() on a running task cancels its future at once and raises the task's cancel flag (the
+        // thread runs on; its late result is discarded); shutdown with cancel_futures cancels running tasks too.
+        bool cancel_running = false;
     };
 
     ThreadPoolExecutor();

@@ -12,6 +12,8 @@
 namespace cf {
 
 enum class StartMethod : int { Default = 0, Fork = 1, Forkserver = 2, Spawn = 3 };
+// What a worker that dies unasked does to the pool (the C ABI's cf_worker_death).
+enum class WorkerDeath : int { Break = 0, Replace = 1 };
 
 // Runs registered byte-string tasks (cf_task_register / CF_TASK) in worker processes; arguments and results
 // travel through shared memory. A worker that dies breaks the pool (BrokenProcessPool), as in Python.
@@ -26,6 +28,15 @@ public:
         std::size_t shared_memory_bytes = 0;    // 0: 256 MiB; the arena for arguments (and each worker's results)
         std::string worker_program;             // spawn: empty re-executes this program
         double worker_start_timeout = 0;        // seconds a new worker has to start serving; <= 0: 60
+        // true: cancel() on a running task kills its worker (a new one takes the slot) and the future ends
+        // cancelled; shutdown with cancel_futures cancels running tasks too. false: as CPython.
+        bool cancel_running = false;
+        // Break (as CPython): a dead worker breaks the pool. Replace: only its running task fails
+        // (WorkerDiedError), a new worker takes its place; more than max_restarts deaths within restart_period
+        // seconds break the pool all the same.
+        WorkerDeath on_worker_death = WorkerDeath::Break;
+        std::size_t max_restarts = 0;           // 0: 10
+        double restart_period = 0;              // seconds; <= 0: 60
     };
 
     ProcessPoolExecutor();

@@ -28,6 +28,8 @@ constexpr StatusText kStatusTexts[] = {
     {Status::Deadlock, "CF_E_DEADLOCK", "the wait could never finish"},
     {Status::System, "CF_E_SYSTEM", "an operating-system call failed"},
     {Status::TooLarge, "CF_E_TOO_LARGE", "the payload is larger than the pool can carry"},
+    {Status::TimeLimit, "CF_E_TIME_LIMIT", "the task ran past its time limit"},
+    {Status::WorkerDied, "CF_E_WORKER_DIED", "the worker running the task died (the pool replaced it)"},
 };
 
 const StatusText *find(int status) {
@@ -68,6 +70,8 @@ CF_DEFINE_ERROR(UnknownTaskError, Error, UnknownTask)
 CF_DEFINE_ERROR(DeadlockError, Error, Deadlock)
 CF_DEFINE_ERROR(SystemError, Error, System)
 CF_DEFINE_ERROR(TooLargeError, Error, TooLarge)
+CF_DEFINE_ERROR(TimeLimitError, TimeoutError, TimeLimit)
+CF_DEFINE_ERROR(WorkerDiedError, Error, WorkerDied)
 
 #undef CF_DEFINE_ERROR
 
@@ -97,6 +101,8 @@ void throw_status(Status status, const std::string &message) {
         case Status::Deadlock: throw DeadlockError(message);
         case Status::System: throw SystemError(message);
         case Status::TooLarge: throw TooLargeError(message);
+        case Status::TimeLimit: throw TimeLimitError(message);
+        case Status::WorkerDied: throw WorkerDiedError(message);
         case Status::TaskFailed: throw TaskError("cf::TaskError", message, {});
         case Status::NoMemory: throw std::bad_alloc();
         default: throw InvalidArgument(message);

@@ -1,15 +1,29 @@
 #include "executor_core.hpp"
 
+#include <limits>
+
 #include "registry/registry.hpp"
 
 namespace cf::detail {
 
 ExecutorCore::~ExecutorCore() = default;
 
-FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view arg) {
+FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
     std::optional<RegisteredTask> task = find_task(name);
     if (!task) throw UnknownTaskError("no task is registered as '" + std::string(name) + "'");
-    return submit_call(task->call, arg);
+    return submit_call(task->call, arg, options);
+}
+
+void ExecutorCore::read_counters(ExecutorStats &out) const noexcept {
+    out.completed = counters_->completed.load(std::memory_order_relaxed);
+    out.failed = counters_->failed.load(std::memory_order_relaxed);
+    out.cancelled = counters_->cancelled.load(std::memory_order_relaxed);
+}
+
+double ExecutorCore::checked_time_limit(const SubmitOptions &options) {
+    double t = options.time_limit;
+    if (t != t) throw InvalidArgument("time_limit is NaN (use a negative value or infinity for no limit)");
+    return t < 0 ? std::numeric_limits<double>::infinity() : t;
 }
 
 void ExecutorCore::check_creator_process(const char *what) const {

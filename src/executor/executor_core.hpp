@@ -26,15 +26,17 @@ public:
     // Runs a C++ job (thread pools only).
     virtual FutureBase submit_job(std::unique_ptr<Job> job) = 0;
     // Runs a byte-string task; the argument is copied before this returns.
-    virtual FutureBase submit_call(const TaskCall &call, std::string_view arg) = 0;
+    virtual FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) = 0;
     // Runs the task registered under name; by default looks it up in this process.
-    virtual FutureBase submit_named(std::string_view name, std::string_view arg);
+    virtual FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options);
     // Runs the task over each argument in turn as one unit; the future holds a ChunkResults.
     virtual FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) = 0;
     virtual void shutdown(bool wait, bool cancel_futures) = 0;
     // Process pools only: stop the workers with SIGTERM / SIGKILL.
     virtual void terminate_workers();
     virtual void kill_workers();
+    // Workers, queue and the counters of how tasks ended.
+    virtual ExecutorStats stats() const = 0;
 
     // False in a forked child of the process that made the pool: there the pool is inert (its threads or
     // workers belong to the parent), and every use but release is refused.
@@ -42,8 +44,20 @@ public:
     // Throws InvalidStateError naming the call when not in_creator_process().
     void check_creator_process(const char *what) const;
 
+protected:
+    // A new future counts itself in this executor's stats as it ends; counted as submitted now.
+    void count_submitted(FutureState &f) const {
+        f.count_in(counters_);
+        TaskCounters::bump(counters_->submitted);
+    }
+    // The task counters into out (completed, failed, cancelled); the executor fills in the rest.
+    void read_counters(ExecutorStats &out) const noexcept;
+    // Validates a time limit: seconds, negative or infinite for none; throws InvalidArgument on NaN.
+    static double checked_time_limit(const SubmitOptions &options);
+
 private:
     ProcessOwner owner_;
+    const std::shared_ptr<TaskCounters> counters_ = std::make_shared<TaskCounters>();
 };
 
 }  // namespace cf::detail

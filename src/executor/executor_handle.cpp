@@ -38,16 +38,18 @@ Executor::~Executor() {
     }
 }
 
-FutureBase Executor::submit_bytes(const TaskCall &call, std::string_view arg) {
+FutureBase Executor::submit_bytes(const TaskCall &call, std::string_view arg, const SubmitOptions &options) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
     check_argument_size(arg);
-    return core_->submit_call(call, arg);
+    return core_->submit_call(call, arg, options);
 }
 
-FutureBase Executor::submit_named(std::string_view name, std::string_view arg) {
+FutureBase Executor::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
     check_argument_size(arg);
-    return core_->submit_named(name, arg);
+    return core_->submit_named(name, arg, options);
 }
+
+ExecutorStats Executor::stats() const { return core_->stats(); }
 
 FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) { return core_->submit_job(std::move(job)); }
 

@@ -4,6 +4,8 @@
 // no API.
 #pragma once
 
+#include <cstdint>
+
 #include "deadline.hpp"
 #include "waiter.hpp"
 
@@ -14,6 +16,9 @@ public:
     // Like w.sleep_until(deadline), but collects the executor's completions meanwhile; returns whether w's
     // condition holds.
     virtual bool collect_while_waiting(Waiter &w, const Deadline &deadline) = 0;
+    // Stops the task with this id on that lane from running any further (cancel_running): true when it was
+    // running and is being stopped, or had not started and never will; false when it finished already.
+    virtual bool stop_running(std::uint32_t lane, std::uint64_t id) = 0;
 
 protected:
     ~CompletionSource() = default;

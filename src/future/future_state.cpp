@@ -23,26 +23,50 @@ bool FutureState::done() const noexcept {
 
 bool FutureState::cancel() {
     std::vector<Callback> callbacks;
-    std::shared_ptr<CompletionSource> source;
+    std::shared_ptr<CompletionSource> source;  // let go of after the lock (it may be the executor's last owner)
+    std::shared_ptr<CompletionSource> stopper;  // cancel_running in another process: the pool that stops it
+    std::uint32_t lane = 0;
+    std::uint64_t id = 0;
     {
         std::lock_guard<std::mutex> lock(mu_);
         State s = state();
         if (s == State::Cancelled) return true;
         if (s == State::Finished) return false;
-        if (s == State::Running) {
-            request_cancel();
-            if (remote_cancel_word_) remote_cancel_word_->store(remote_cancel_id_, std::memory_order_release);
-            return false;
-        }
         // Pending: becomes cancelled, and waiters hear of it at once (no "cancelled but not notified" limbo).
         // The one change that may race with ours is Pending -> Running, made without the lock.
-        if (!state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) {
+        if (s == State::Pending && state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) {
+            notify_locked(callbacks, source);
+        } else {
+            // Running: the task is asked to stop (cf_task_cancel_requested), and that is all, as in CPython,
+            // unless the executor lets running tasks be cancelled.
             request_cancel();
-            return false;
+            if (remote_cancel_word_) remote_cancel_word_->store(remote_cancel_id_, std::memory_order_release);
+            if (!cancel_running_.load(std::memory_order_acquire)) return false;
+            if (source_) {
+                stopper = source_;
+                lane = remote_lane_;
+                id = remote_cancel_id_;
+            } else if (!cancel_running_locked(callbacks, source)) {
+                // A thread cannot be stopped: the future is cancelled now and the task's late result discarded.
+                return false;
+            }
         }
-        notify_locked(callbacks, source);
+    }
+    if (stopper) {
+        // The pool is called without this future's lock (its lane locks come first). The future becomes
+        // cancelled unless the task's result arrived meanwhile.
+        if (!stopper->stop_running(lane, id)) return state() == State::Cancelled;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!cancel_running_locked(callbacks, source)) return state() == State::Cancelled;
     }
     run_callbacks(callbacks);
+    return true;
+}
+
+bool FutureState::cancel_running_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
+    State s = State::Running;
+    if (!state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) return false;
+    notify_locked(callbacks, source);
     return true;
 }
 
@@ -100,11 +124,12 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
 }
 
 void FutureState::set_remote(std::atomic<std::uint64_t> *word, std::uint64_t id,
-                             std::shared_ptr<CompletionSource> source) {
+                             std::shared_ptr<CompletionSource> source, std::uint32_t lane) {
     std::lock_guard<std::mutex> lock(mu_);
     if (done()) return;
     remote_cancel_word_ = word;
     remote_cancel_id_ = id;
+    remote_lane_ = lane;
     has_source_.store(source != nullptr, std::memory_order_release);
     source_ = std::move(source);
 }
@@ -117,6 +142,10 @@ std::shared_ptr<CompletionSource> FutureState::completion_source() {
 
 void FutureState::notify_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
     remote_cancel_word_ = nullptr;
+    if (counters_) {
+        TaskCounters &c = *counters_;
+        TaskCounters::bump(state() == State::Cancelled ? c.cancelled : failure_ ? c.failed : c.completed);
+    }
     source.swap(source_);
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.

@@ -15,6 +15,7 @@
 #include "cfutures/future.hpp"
 #include "common/handle_storage.hpp"
 #include "deadline.hpp"
+#include "executor/task_counters.hpp"
 
 namespace cf::detail {
 
@@ -85,7 +86,13 @@ public:
     // a thread waiting for the future collects completions from source (when given). Both are dropped when the
     // future finishes; the caller must keep word valid until then.
     void set_remote(std::atomic<std::uint64_t> *word, std::uint64_t id,
-                    std::shared_ptr<CompletionSource> source = nullptr);
+                    std::shared_ptr<CompletionSource> source = nullptr, std::uint32_t lane = 0);
+    // Lets cancel() cancel this future while it runs (the executor's cancel_running option): a remote task is
+    // stopped through its source (stop_running), a local one is only told (cancel_requested) and its late
+    // result is discarded. Set before the future starts running.
+    void allow_cancel_running() noexcept { cancel_running_.store(true, std::memory_order_release); }
+    // Counts the future's ending in its executor's counters. Set once, before anyone else sees the future.
+    void count_in(std::shared_ptr<TaskCounters> counters) noexcept { counters_ = std::move(counters); }
     // The executor a waiter can collect this future's completion from; null once done or when there is none.
     std::shared_ptr<CompletionSource> completion_source();
 
@@ -113,6 +120,8 @@ public:
 private:
     FutureState() = default;
     ~FutureState();
+    // Running -> Cancelled under the lock (cancel_running); false when it is no longer running.
+    bool cancel_running_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source);
     // Moves to Finished and notifies; false if already done.
     bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure, std::string *bytes);
     // Tells the waiters and hands back the callbacks to run once the lock is released.
@@ -125,6 +134,9 @@ private:
     std::atomic<bool> cancel_requested_{false};
     std::atomic<std::uint64_t> *remote_cancel_word_ = nullptr;  // guarded by mu_
     std::uint64_t remote_cancel_id_ = 0;
+    std::uint32_t remote_lane_ = 0;
+    std::atomic<bool> cancel_running_{false};
+    std::shared_ptr<TaskCounters> counters_;
     std::shared_ptr<CompletionSource> source_;  // guarded by mu_
     std::atomic<bool> has_source_{false};
     std::atomic<bool> has_callbacks_{false};       // source_ was set (a hint read without the lock)

@@ -315,10 +315,13 @@ std::unique_ptr<ForkServerClient> ForkServerClient::start_private(std::function<
         throw_errno("fork of the pool's reaper");
     }
     close(sv[1]);
-    return std::unique_ptr<ForkServerClient>(new ForkServerClient(sv[0]));
+    return std::unique_ptr<ForkServerClient>(new ForkServerClient(sv[0], pid));
 }
 
-ForkServerClient::~ForkServerClient() { close(conn_); }
+ForkServerClient::~ForkServerClient() {
+    close(conn_);  // the server kills what is left of its workers and exits
+    if (private_server_ > 0) retry_eintr([&] { return waitpid(private_server_, nullptr, __WALL); });
+}
 
 ForkServerClient::Message ForkServerClient::receive() {
     Message m{};

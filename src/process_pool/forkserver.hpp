@@ -38,7 +38,7 @@ public:
     int wait_status(pid_t pid);
 
 private:
-    explicit ForkServerClient(int conn) : conn_(conn) {}
+    explicit ForkServerClient(int conn, pid_t private_server = -1) : conn_(conn), private_server_(private_server) {}
     struct Message {
         std::int32_t kind;  // kStarted or kEnded
         std::int32_t pid;
@@ -47,6 +47,7 @@ private:
     Message receive();
 
     int conn_;
+    pid_t private_server_;  // a private server is this process's child: reaped when the client goes
     std::map<pid_t, int> ended_;  // statuses that arrived while waiting for something else
 };
 

@@ -30,15 +30,18 @@ bool program_discards_child_statuses() {
     return chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT);
 }
 
-// Fork and spawn: the workers are this program's children, or a private reaper's where the program ignores
-// SIGCHLD (forked at the first start, on the supervisor thread, so that it is the snapshot a fork pool's
-// workers would have been).
+// Fork and spawn: the workers are this program's children, or a private server's: always under fork, and where
+// the program ignores SIGCHLD (then the system would discard how they ended). The server is forked at the
+// first start, on the supervisor thread while the pool's creator waits, so that it is the snapshot a fork
+// pool's workers would have been; it stays single-threaded, so that a worker started later (in place of one
+// that died or retired) never comes from a fork of the multithreaded program.
 class DirectLauncher : public Launcher {
 public:
-    DirectLauncher(Segment &seg, int event_fd) : seg_(seg), event_fd_(event_fd) {}
+    DirectLauncher(Segment &seg, int event_fd, bool through_server)
+        : seg_(seg), event_fd_(event_fd), through_server_(through_server || program_discards_child_statuses()) {}
 
     pid_t start_worker(std::uint32_t slot) final {
-        if (!reaper_ && discards_statuses_)
+        if (!reaper_ && through_server_)
             reaper_ = ForkServerClient::start_private([this](std::uint32_t s) { return fork_worker(s); });
         if (reaper_) return reaper_->start_worker(slot);
         return fork_worker(slot);
@@ -63,13 +66,13 @@ protected:
     const int event_fd_;
 
 private:
-    const bool discards_statuses_ = program_discards_child_statuses();
+    const bool through_server_;
     std::unique_ptr<ForkServerClient> reaper_;
 };
 
 class ForkLauncher final : public DirectLauncher {
 public:
-    using DirectLauncher::DirectLauncher;
+    ForkLauncher(Segment &seg, int event_fd) : DirectLauncher(seg, event_fd, true) {}
 
 private:
     pid_t fork_worker(std::uint32_t slot) override {
@@ -84,7 +87,7 @@ private:
 class SpawnLauncher final : public DirectLauncher {
 public:
     SpawnLauncher(Segment &seg, int event_fd, std::string program)
-        : DirectLauncher(seg, event_fd), program_(std::move(program)) {
+        : DirectLauncher(seg, event_fd, false), program_(std::move(program)) {
         if (!program_.empty()) return;
         char path[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);

@@ -139,9 +139,7 @@ std::shared_ptr<ProcessPool> ProcessPool::create(Config config) {
     if (config.start_method != StartMethod::Fork && config.start_method != StartMethod::Spawn &&
         config.start_method != StartMethod::Forkserver)
         throw InvalidArgument("unknown start method");
-    if (config.start_method == StartMethod::Fork && config.max_tasks_per_child)
-        throw InvalidArgument("max_tasks_per_child cannot be used with the fork start method (as in CPython): "
-                              "use forkserver or spawn");
+    if (config.restart_period != config.restart_period) throw InvalidArgument("restart_period is NaN");
     if (!config.initializer.empty() && !find_task(config.initializer) && config.worker_program.empty())
         throw UnknownTaskError("initializer '" + config.initializer + "' is not registered");
     std::string conflict = load_time_conflict();
@@ -155,6 +153,8 @@ ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (config_.max_workers == 0) config_.max_workers = usable_cpus();
     if (config_.shared_memory_bytes == 0) config_.shared_memory_bytes = kDefaultArenaBytes;
     if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
+    if (config_.max_restarts == 0) config_.max_restarts = kDefaultMaxRestarts;
+    if (!(config_.restart_period > 0)) config_.restart_period = kDefaultRestartPeriod;
     collectors_.reset(new RingCollector[config_.max_workers]);
     workers_.reset(new Worker[config_.max_workers]);
 }
@@ -225,18 +225,20 @@ FutureBase ProcessPool::submit_job(std::unique_ptr<Job>) {
     throw InvalidArgument("a process pool runs registered tasks only (cf_task_register / CF_TASK)");
 }
 
-FutureBase ProcessPool::submit_call(const TaskCall &call, std::string_view arg) {
+FutureBase ProcessPool::submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) {
+    double limit = checked_time_limit(options);
     auto task = find_task(call);
     if (!task) throw UnknownTaskError("the function is not registered (cf_task_register / CF_TASK), so no "
                                       "worker process can find it");
-    return enqueue(task->name, arg, shm::kSingle);
+    return enqueue(task->name, arg, shm::kSingle, limit);
 }
 
-FutureBase ProcessPool::submit_named(std::string_view name, std::string_view arg) {
+FutureBase ProcessPool::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
+    double limit = checked_time_limit(options);
     // A separate worker program has its own registry: then the worker reports an unknown name on the future.
     if (config_.worker_program.empty() && !find_task(name))
         throw UnknownTaskError("no task is registered as '" + std::string(name) + "'");
-    return enqueue(std::string(name), arg, shm::kSingle);
+    return enqueue(std::string(name), arg, shm::kSingle, limit);
 }
 
 FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
@@ -245,7 +247,8 @@ FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std
     return enqueue(task->name, wire::encode_chunk_args(args), shm::kChunk);
 }
 
-FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind) {
+FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind,
+                                double time_limit) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     std::size_t capacity = store_->capacity();
     if (name.size() > capacity || bytes.size() > capacity - name.size())
@@ -257,7 +260,9 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     t.arg_len = bytes.size();
     t.kind = kind;
     t.block_len = name.size() + bytes.size();
+    t.time_limit = time_limit;
     FutureBase future = t.promise.future_base();
+    count_submitted(*future.native_handle());
     // A full arena makes submit wait for room, as a full queue would. Room comes back as results are collected,
     // by waiting callers or, failing them, the supervisor: when the supervisor is the one submitting (from a
     // done-callback) the argument waits in private memory instead.
@@ -368,10 +373,17 @@ ProcessPool::Placed ProcessPool::push_task_locked(int w, Task &t) {
     Worker &worker = lane(w);
     shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
     FutureState &f = *t.promise.future_base().native_handle();
+    // A task whose worker died waits again with its future running: cancelled meanwhile (cancel_running), it
+    // goes no further.
+    if (t.started && f.done()) {
+        give_back_block(t);
+        return Placed::Dropped;
+    }
     std::uint64_t id = worker.next_id++;
     // Where a cancel() of the running task must write, and where a waiter collects its completion: known
     // before anyone can see it running.
-    f.set_remote(&c.cancel_task, id, shared_from_this());
+    f.set_remote(&c.cancel_task, id, shared_from_this(), static_cast<std::uint32_t>(w));
+    if (config_.cancel_running) f.allow_cancel_running();
     // Not pending any more: cancelled while it waited, or finished by a holder of the future.
     if (!t.started && !f.try_start()) {
         give_back_block(t);
@@ -379,6 +391,7 @@ ProcessPool::Placed ProcessPool::push_task_locked(int w, Task &t) {
     }
     t.started = true;
     t.id = id;
+    t.lane = w;
     std::uint64_t at = seg_->offset_of(t.block);
     // Never more in flight than the ring holds (kDeepQueue): a full ring means its indices were overwritten.
     // That worker gets nothing more and is killed; the pool breaks when it is reaped.
@@ -432,8 +445,9 @@ bool ProcessPool::wants_worker_locked() const {
     }
     std::size_t waiting = pending_count_.load(std::memory_order_seq_cst);
     if (live >= n_lanes() || waiting == 0) return false;
-    // Fork starts the whole pool at once (see start()); the others start a worker only when none is idle.
-    if (config_.start_method == StartMethod::Fork) return live == 0 && broken_.empty();
+    // Fork starts the whole pool at once (see start()) and replaces any that are gone; the others start a
+    // worker only when none is idle.
+    if (config_.start_method == StartMethod::Fork) return broken_.empty();
     return idle < waiting && broken_.empty();
 }
 
@@ -547,6 +561,7 @@ void ProcessPool::check_timers() {
     }
     // Breaking the pool kills that worker too; it is reaped as it ends.
     if (!why.empty()) break_pool(why);
+    check_time_limits();
 }
 
 int ProcessPool::sleep_timeout_ms_locked() {
@@ -559,6 +574,7 @@ int ProcessPool::sleep_timeout_ms_locked() {
         if (!w.serving) wake = std::min(wake, start_deadline(w));
     }
     wake = std::min(wake, kill_at_);
+    wake = std::min(wake, next_time_limit_locked());
     // The heartbeat goes on for a while after the last task: a pool in use then never needs a wake-up to arm it
     // again when work is dispatched (push_task_locked), only one that has been idle for a second.
     if (in_flight) last_in_flight_ = now;
@@ -772,6 +788,9 @@ void ProcessPool::settle(Settled &done, int w) {
     if (c.kind == shm::kEmpty) {
         if (c.status == 0 && !task.has_parts) {
             f.set_bytes({});
+        } else if (c.status == static_cast<std::int32_t>(Status::Cancelled)) {
+            // Stopped before it started (cancel_running): its future is cancelled already.
+            f.set_failure(make_failure(Status::Cancelled, "CancelledError", "cancelled before it started"));
         } else if (c.status == static_cast<std::int32_t>(Status::TooLarge)) {
             f.set_failure(remote_failure(Status::TooLarge, "TooLargeError",
                                        "the task's result did not fit the worker's result heap",
@@ -856,8 +875,14 @@ void ProcessPool::start_workers() {
         Worker &w = workers_[i];
         if (w.alive) continue;
         // The start-up handshake: the new worker moves its slot out of kUnused when it reaches the worker loop.
-        seg_->slot(static_cast<std::uint32_t>(i)).state.store(shm::kUnused, std::memory_order_release);
-        seg_->slot(static_cast<std::uint32_t>(i)).wake_lost.store(0, std::memory_order_relaxed);
+        shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(i));
+        slot.state.store(shm::kUnused, std::memory_order_release);
+        slot.wake_lost.store(0, std::memory_order_relaxed);
+        slot.running.store(0, std::memory_order_relaxed);
+        slot.finished.store(0, std::memory_order_relaxed);
+        slot.doomed.store(0, std::memory_order_relaxed);
+        if (w.ever_started) workers_replaced_.fetch_add(1, std::memory_order_relaxed);
+        w.ever_started = true;
         pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere()) {
@@ -899,12 +924,15 @@ void ProcessPool::start_workers() {
 
 void ProcessPool::reap(int w) {
     std::vector<Task> failed;
+    std::vector<std::pair<Task, Failure>> lost;  // the one task a replaced worker took with it
     std::string why;
     {
         std::lock_guard<SpinMutex> lock(mu_);
         Worker &worker = lane(w);
         int status = wait_worker(worker.pid);
         std::deque<Task> in_flight;
+        std::uint64_t doomed;
+        Status doom_reason;
         {
             std::lock_guard<SpinMutex> lane_lock(worker.mu);
             worker.alive = false;
@@ -913,6 +941,8 @@ void ProcessPool::reap(int w) {
             worker.pidfd = -1;
             in_flight.swap(worker.in_flight);
             worker.depth.store(0, std::memory_order_seq_cst);
+            doomed = std::exchange(worker.doomed, 0);
+            doom_reason = worker.doom_reason;
         }
         live_.fetch_sub(1, std::memory_order_relaxed);
         forget_cpu(w);
@@ -920,24 +950,176 @@ void ProcessPool::reap(int w) {
         bool clean = status == kStatusUnknown || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
         bool retired = clean && in_flight.empty();
         if (retired && !stopped_) return;  // max_tasks_per_child, or asked to exit: a clean end
-        if (slot.state.load() == shm::kInitFailed) {
-            char text[sizeof slot.init_error + 1] = {};
-            std::memcpy(text, slot.init_error, sizeof slot.init_error);
-            why = "A process in the process pool was terminated abruptly: its initializer failed (" +
-                  std::string(text) + ")";
+        bool init_failed = slot.state.load() == shm::kInitFailed;
+        bool never_served = slot.state.load() == shm::kUnused;
+        std::string death = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
+        // The task it was on: the oldest of its ring, if it had begun it (a worker runs its ring in order).
+        std::uint64_t running = slot.running.load(std::memory_order_acquire);
+        bool front_ran = !in_flight.empty() && (running == in_flight.front().id || doomed == in_flight.front().id);
+        bool open = !stopped_ && broken_.empty() && !init_failed && !never_served;
+        // Killed by the pool itself (a time limit, cancel_running): only that task ends; the pool goes on. A
+        // death nobody asked for: the same with replace_dead, within the restart intensity; else the pool breaks.
+        bool deliberate = doomed != 0;
+        if (open && !deliberate && config_.replace_dead) {
+            worker_deaths_.fetch_add(1, std::memory_order_relaxed);
+            open = restart_allowed_locked();
+        } else if (!deliberate) {
+            open = false;
+        }
+        if (open) {
+            if (front_ran) {
+                Task t = std::move(in_flight.front());
+                in_flight.pop_front();
+                Failure f;
+                if (deliberate && doom_reason == Status::TimeLimit) {
+                    std::ostringstream secs;
+                    secs << t.time_limit;
+                    f = make_failure(Status::TimeLimit, "TimeLimitError",
+                                     "task '" + t.name + "' ran past its time limit of " + secs.str() + " s",
+                                     "worker " + std::to_string(worker.pid) + " was killed; a new worker takes its place");
+                } else if (deliberate) {
+                    f = make_failure(Status::Cancelled, "CancelledError", "cancelled while running");
+                } else {
+                    f = make_failure(Status::WorkerDied, "WorkerDiedError",
+                                     death + " while running task '" + t.name + "'",
+                                     "the pool replaces the worker (on_worker_death REPLACE)");
+                }
+                give_back_block(t);
+                lost.emplace_back(std::move(t), std::move(f));
+            }
+            requeue_locked(in_flight);
         } else {
-            why = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
-            if (!in_flight.empty()) why += " while running task '" + in_flight.front().name + "'";
-            if (slot.state.load() == shm::kUnused) why += " before it started serving" + never_started_hint();
+            if (init_failed) {
+                char text[sizeof slot.init_error + 1] = {};
+                std::memcpy(text, slot.init_error, sizeof slot.init_error);
+                why = "A process in the process pool was terminated abruptly: its initializer failed (" +
+                      std::string(text) + ")";
+            } else {
+                why = death;
+                if (!in_flight.empty()) why += " while running task '" + in_flight.front().name + "'";
+                if (never_served) why += " before it started serving" + never_started_hint();
+                if (config_.replace_dead && !deliberate && broken_.empty() && !stopped_)
+                    why += " (more than " + std::to_string(config_.max_restarts) + " workers died within " +
+                           std::to_string(config_.restart_period) + " s)";
+            }
+            for (Task &t : in_flight) {
+                give_back_block(t);
+                failed.push_back(std::move(t));
+            }
+            // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
+            if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
         }
-        for (Task &t : in_flight) {
-            give_back_block(t);
-            failed.push_back(std::move(t));
-        }
-        // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
-        if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
     }
+    for (auto &[t, f] : lost) t.promise.future_base().native_handle()->set_failure(std::move(f));
     fail_all(failed, why);
+    // The waiting tasks need a worker: the supervisor starts one on its next round.
+    drain_pending();
+}
+
+bool ProcessPool::restart_allowed_locked() {
+    Clock::time_point now = Clock::now();
+    auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.restart_period));
+    while (!deaths_.empty() && now - deaths_.front() > period) deaths_.pop_front();
+    deaths_.push_back(now);
+    return deaths_.size() <= config_.max_restarts;
+}
+
+void ProcessPool::requeue_locked(std::deque<Task> &tasks) {
+    if (tasks.empty()) return;
+    std::lock_guard<SpinMutex> pending_lock(pending_mu_);
+    for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) pending_.push_front(std::move(*it));
+    tasks.clear();
+    pending_count_.store(pending_.size(), std::memory_order_seq_cst);
+}
+
+bool ProcessPool::stop_running(std::uint32_t lane_index, std::uint64_t id) {
+    if (lane_index >= n_lanes()) return false;
+    int w = static_cast<int>(lane_index);
+    {
+        std::lock_guard<SpinMutex> lane_lock(lane(w).mu);
+        for (const Task &t : lane(w).in_flight)
+            if (t.id == id) return stop_task_locked(w, id, Status::Cancelled);
+    }
+    // Not in that worker's ring: finished, or waiting again after its worker died (then it is dropped when its
+    // turn comes, its future being cancelled).
+    std::lock_guard<SpinMutex> pending_lock(pending_mu_);
+    for (const Task &t : pending_)
+        if (t.started && t.lane == w && t.id == id) return true;
+    return false;
+}
+
+bool ProcessPool::stop_task_locked(int w, std::uint64_t id, Status reason) {
+    Worker &worker = lane(w);
+    if (!worker.alive) return true;  // it dies anyway; the task waits again or fails with it
+    if (worker.doomed) return true;  // being killed already: the tasks behind the one it runs wait again
+    shm::WorkerControl &c = seg_->slot(static_cast<std::uint32_t>(w));
+    // The other half of the worker's begin_task / end_task (both sequentially consistent): if the worker does
+    // not show the task as running here, it either has not begun it (and will see `doomed` and skip it) or has
+    // finished it (and waits on doom_bell until the word is cleared).
+    c.doomed.store(id, std::memory_order_seq_cst);
+    if (c.running.load(std::memory_order_seq_cst) == id) {
+        worker.doomed = id;
+        worker.doom_reason = reason;
+        worker.accepting.store(false, std::memory_order_relaxed);
+        kill(worker.pid, SIGKILL);
+        signal_supervisor();
+        return true;
+    }
+    if (c.finished.load(std::memory_order_seq_cst) >= id) {
+        c.doomed.store(0, std::memory_order_seq_cst);
+        c.doom_bell.ring_all();
+        return false;
+    }
+    return true;
+}
+
+namespace {
+std::int64_t monotonic_ns() {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return std::int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+// Where the task at the head of a worker's ring started, if it is running: its start in CLOCK_MONOTONIC ns.
+bool started_at(const shm::WorkerControl &c, std::uint64_t id, std::int64_t &ns) {
+    if (c.running.load(std::memory_order_seq_cst) != id) return false;
+    ns = c.started_ns.load(std::memory_order_relaxed);
+    return c.running.load(std::memory_order_seq_cst) == id;
+}
+}  // namespace
+
+void ProcessPool::check_time_limits() {
+    std::int64_t now = monotonic_ns();
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        Worker &w = workers_[i];
+        std::lock_guard<SpinMutex> lane_lock(w.mu);
+        if (!w.alive || w.doomed || w.in_flight.empty()) continue;
+        const Task &t = w.in_flight.front();
+        if (t.time_limit == std::numeric_limits<double>::infinity()) continue;
+        std::int64_t started;
+        if (!started_at(seg_->slot(static_cast<std::uint32_t>(i)), t.id, started)) continue;
+        if (static_cast<double>(now - started) >= t.time_limit * 1e9)
+            stop_task_locked(static_cast<int>(i), t.id, Status::TimeLimit);
+    }
+}
+
+ProcessPool::Clock::time_point ProcessPool::next_time_limit_locked() const {
+    Clock::time_point next = Clock::time_point::max();
+    std::int64_t now = monotonic_ns();
+    Clock::time_point clock_now = Clock::now();
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        const Worker &w = workers_[i];
+        std::lock_guard<SpinMutex> lane_lock(w.mu);
+        if (!w.alive || w.doomed || w.in_flight.empty()) continue;
+        const Task &t = w.in_flight.front();
+        if (t.time_limit == std::numeric_limits<double>::infinity()) continue;
+        std::int64_t started;
+        if (!started_at(seg_->slot(static_cast<std::uint32_t>(i)), t.id, started)) continue;
+        double left_s = t.time_limit - static_cast<double>(now - started) / 1e9;
+        next = std::min(next, clock_now + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(std::max(left_s, 0.0))));
+    }
+    return next;
 }
 
 void ProcessPool::forget_cpu(int w) {
@@ -1057,6 +1239,7 @@ void ProcessPool::stop_workers() {
 
 void ProcessPool::shutdown(bool wait, bool cancel_futures) {
     std::vector<Task> cancelled;
+    std::vector<FutureBase> running;  // cancel_running: the tasks in the workers' rings, to cancel
     {
         std::lock_guard<SpinMutex> lock(mu_);
         shutdown_ = true;
@@ -1073,17 +1256,21 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
             }
             // Running tasks are asked to stop (cf_task_cancel_requested), as on a thread pool; but not when the
             // workers are about to be killed (stop_now): those tasks fail with BrokenProcessPool, and must not
-            // finish first with whatever they return on a cancel request.
+            // finish first with whatever they return on a cancel request. With cancel_running, every task
+            // handed to a worker is cancelled (below, without the locks: cancel() stops it through the pool).
             for (std::size_t i = 0; i < n_lanes() && !stopped_; ++i) {
                 Worker &w = workers_[i];
                 std::lock_guard<SpinMutex> lane_lock(w.mu);
                 if (w.alive && !w.in_flight.empty())
                     seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(w.in_flight.front().id);
+                if (config_.cancel_running && !stopped_)
+                    for (Task &t : w.in_flight) running.push_back(t.promise.future_base());
             }
         }
         store_->wake_waiters();
     }
     for (Task &t : cancelled) t.promise.future_base().native_handle()->cancel();
+    for (FutureBase &f : running) f.native_handle()->cancel();
     signal_supervisor();
     if (!wait || on_supervisor()) return;
     {
@@ -1129,6 +1316,25 @@ std::vector<pid_t> ProcessPool::worker_pids() const {
     for (std::size_t i = 0; i < n_lanes(); ++i)
         if (workers_[i].alive) pids.push_back(workers_[i].pid);
     return pids;
+}
+
+ExecutorStats ProcessPool::stats() const {
+    ExecutorStats out;
+    read_counters(out);
+    out.worker_deaths = worker_deaths_.load(std::memory_order_relaxed);
+    out.workers_replaced = workers_replaced_.load(std::memory_order_relaxed);
+    out.queued = pending_count_.load(std::memory_order_relaxed);
+    // From the lanes' atomics: a worker runs the oldest task of its ring, the others wait there.
+    for (std::size_t i = 0; i < n_lanes(); ++i) {
+        const Worker &w = workers_[i];
+        if (!w.accepting.load(std::memory_order_relaxed) && w.depth.load(std::memory_order_relaxed) == 0) continue;
+        std::uint32_t depth = w.depth.load(std::memory_order_relaxed);
+        out.running += depth > 0;
+        out.queued += depth > 0 ? depth - 1 : 0;
+    }
+    out.workers = live_.load(std::memory_order_relaxed);
+    out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
+    return out;
 }
 
 }  // namespace cf::detail

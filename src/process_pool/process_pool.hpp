@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,7 +48,13 @@ public:
         std::size_t shared_memory_bytes = 0;  // 0: kDefaultArenaBytes
         std::string worker_program;         // spawn: empty re-executes this program
         double worker_start_timeout = 0;    // seconds a new worker has to start serving; <= 0: the default
+        bool cancel_running = false;        // cancel() of a running task kills its worker
+        bool replace_dead = false;          // a worker that dies is replaced; only its running task fails
+        std::size_t max_restarts = 0;       // replace_dead: deaths within restart_period that break the pool; 0: 10
+        double restart_period = 0;          // seconds; <= 0: 60
     };
+    static constexpr std::size_t kDefaultMaxRestarts = 10;
+    static constexpr double kDefaultRestartPeriod = 60.0;
     static constexpr double kDefaultStartTimeout = 60.0;
     static constexpr std::size_t kMaxWorkers = 4096;
     static constexpr std::size_t kDefaultArenaBytes = std::size_t(256) << 20;
@@ -56,8 +63,8 @@ public:
     ~ProcessPool() override;
 
     FutureBase submit_job(std::unique_ptr<Job> job) override;
-    FutureBase submit_call(const TaskCall &call, std::string_view arg) override;
-    FutureBase submit_named(std::string_view name, std::string_view arg) override;
+    FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
+    FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
     void terminate_workers() override;
@@ -65,6 +72,9 @@ public:
 
     // A thread waiting on one of this pool's futures collects completions (and hands out waiting work) itself.
     bool collect_while_waiting(Waiter &w, const Deadline &deadline) override;
+    // cancel_running: stops the task (kills its worker if it runs; skips it if it has not started).
+    bool stop_running(std::uint32_t lane, std::uint64_t id) override;
+    ExecutorStats stats() const override;
 
     std::vector<pid_t> worker_pids() const;  // live workers, for tests and diagnostics
     std::size_t max_workers() const noexcept { return config_.max_workers; }
@@ -85,6 +95,8 @@ private:
         std::string streamed;  // a result too large for the worker's heap, arriving in parts
         bool has_parts = false;
         bool started = false;  // its future is running (it stays pending only if its worker's ring broke)
+        double time_limit = 0;  // seconds it may run; infinity: no limit
+        int lane = -1;          // where it was last handed (a task whose worker died waits again, under its id there)
     };
     // One worker slot's books. Its lock guards the slot's task ring (the parent is the ring's one producer), the
     // tasks in flight there and next_id / dispatched. pid, pidfd and alive are written holding both mu_ and this
@@ -99,6 +111,10 @@ private:
         bool alive = false;
         bool serving = false;                 // it has reached the worker loop (the start-up handshake)
         Clock::time_point launched{};
+        bool ever_started = false;            // a worker has served this slot before (a new one replaces it)
+        // The task this worker is being killed for (0: none), and why: a time limit or cancel_running.
+        std::uint64_t doomed = 0;
+        Status doom_reason = Status::Ok;
         // Read without the lock to choose a lane; written under it.
         std::atomic<std::uint32_t> depth{0};  // in_flight.size()
         std::atomic<bool> accepting{false};   // alive, its ring intact, below max_tasks_per_child
@@ -107,7 +123,8 @@ private:
 
     explicit ProcessPool(Config config);
     void start();
-    FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind);
+    FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind,
+                       double time_limit = std::numeric_limits<double>::infinity());
     [[noreturn]] void throw_closed();
     void give_back_block(Task &t);  // the task's argument block, back to the store
     bool place_directly(Task &t);
@@ -137,6 +154,16 @@ private:
     // Reads what a finished task's completion says into done.outcome (under the ring's consumer lock).
     void settle(Settled &done, int w);
     void start_workers();
+    // Stops task id on lane w for good (the lane's lock held): kills the worker if it runs the task, else
+    // leaves word for the worker to skip it. False when the worker has finished it already.
+    bool stop_task_locked(int w, std::uint64_t id, Status reason);
+    void check_time_limits();
+    // When the next running task reaches its time limit (Clock::time_point::max(): none). mu_ held.
+    Clock::time_point next_time_limit_locked() const;
+    // A worker died unasked: whether the pool may replace it (restart intensity). mu_ held.
+    bool restart_allowed_locked();
+    // Tasks a dead worker had not started, back to the front of the queue, in their order. mu_ held.
+    void requeue_locked(std::deque<Task> &tasks);
     void reap(int w);
     void forget_cpu(int w);
     void break_pool(const std::string &why);
@@ -188,6 +215,8 @@ private:
     Clock::time_point kill_at_{Clock::time_point::max()};  // terminate_workers: when SIGTERM turns to SIGKILL
     std::atomic<bool> supervisor_sleeps_long_{false};  // it sleeps without the heartbeat (nothing in flight for a while)
     Clock::time_point last_in_flight_{};   // when the supervisor last saw a task in flight
+    std::deque<Clock::time_point> deaths_;  // replace_dead: when workers died, within the restart period
+    std::atomic<std::uint64_t> worker_deaths_{0}, workers_replaced_{0};
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor
     bool on_supervisor() const noexcept;

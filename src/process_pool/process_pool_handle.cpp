@@ -26,6 +26,14 @@ std::shared_ptr<detail::ProcessPool> make_pool(ProcessPoolExecutor::Options o) {
     c.shared_memory_bytes = o.shared_memory_bytes;
     c.worker_program = std::move(o.worker_program);
     c.worker_start_timeout = o.worker_start_timeout;
+    c.cancel_running = o.cancel_running;
+    switch (o.on_worker_death) {
+        case WorkerDeath::Break: c.replace_dead = false; break;
+        case WorkerDeath::Replace: c.replace_dead = true; break;
+        default: throw InvalidArgument("unknown on_worker_death " + std::to_string(static_cast<int>(o.on_worker_death)));
+    }
+    c.max_restarts = o.max_restarts;
+    c.restart_period = o.restart_period;
     return detail::ProcessPool::create(std::move(c));
 }
 

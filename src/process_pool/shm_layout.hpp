@@ -13,7 +13,7 @@
 namespace cf::detail::shm {
 
 constexpr std::uint64_t kMagic = 0x6366757475726573ull;  // "cfutures"
-constexpr std::uint32_t kLayoutVersion = 3;
+constexpr std::uint32_t kLayoutVersion = 4;
 constexpr std::size_t kRingSlots = 64;  // tasks in flight per worker, at most
 
 // A task handed to a worker. task_id 0 asks the worker to exit.
@@ -60,6 +60,17 @@ struct alignas(64) WorkerControl {
     std::atomic<std::uint32_t> heap_ready;  // the slot's result heap is built (it outlives one worker)
     Doorbell room_bell;                     // the worker waits here for the parent to hand blocks back
     std::atomic<std::uint32_t> wake_lost;   // 1 once a task closed the worker's descriptor for waking the parent
+    // Which task the worker is on, for time limits and for stopping a running task (cancel_running). The
+    // worker writes started_ns (CLOCK_MONOTONIC) then running before it runs a task, and finished then
+    // running = 0 after it has posted the task's completion.
+    std::atomic<std::uint64_t> running;     // the id of the task running now; 0 between tasks
+    std::atomic<std::int64_t> started_ns;   // when it started
+    std::atomic<std::uint64_t> finished;    // the id of the last task it finished
+    // The parent's "this task must go no further" (see ProcessPool::stop_task_locked): a worker that takes the
+    // task from its ring skips it; one that has just finished it waits on doom_bell until the parent either
+    // kills it or clears the word. Written by the parent only.
+    std::atomic<std::uint64_t> doomed;
+    Doorbell doom_bell;
     std::uint64_t heap_offset;
     std::uint64_t heap_size;
     char init_error[512];                   // why the initializer failed (NUL-terminated)

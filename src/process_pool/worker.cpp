@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <new>
 
 #include "common/memory_limit.hpp"
+#include "common/log.hpp"
 #include "common/spin.hpp"
 #include "executor/task_context.hpp"
 #include "futex.hpp"
@@ -89,7 +91,9 @@ public:
         for (;;) {
             shm::TaskDescriptor d = next_task();
             if (d.kind == shm::kExit) _exit(0);
+            if (!begin_task(d.task_id)) continue;  // stopped by the parent before it started
             run_task(d);
+            end_task(d.task_id);
             if (max_tasks_ && ++done == max_tasks_) _exit(0);
         }
     }
@@ -118,6 +122,29 @@ private:
         _exit(3);
     }
 
+    // The start and end of a task, as the parent sees them (running, started_ns, finished). False: the parent
+    // stopped the task before it began; it is reported as cancelled and not run.
+    bool begin_task(std::uint64_t id) {
+        timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        control_.started_ns.store(std::int64_t(now.tv_sec) * 1000000000 + now.tv_nsec, std::memory_order_relaxed);
+        control_.running.store(id, std::memory_order_seq_cst);
+        if (control_.doomed.load(std::memory_order_seq_cst) != id) return true;
+        control_.running.store(0, std::memory_order_seq_cst);
+        post(shm::Completion{id, 0, 0, static_cast<std::int32_t>(Status::Cancelled), shm::kEmpty});
+        return false;
+    }
+
+    void end_task(std::uint64_t id) {
+        control_.finished.store(id, std::memory_order_seq_cst);
+        control_.running.store(0, std::memory_order_seq_cst);
+        // The parent may have decided to kill this worker for the task just finished (it read `running` before
+        // the store above): wait here for the signal, or for the parent to see the task finished and let go.
+        while (control_.doomed.load(std::memory_order_seq_cst) == id)
+            control_.doom_bell.sleep_unless([&] { return control_.doomed.load(std::memory_order_seq_cst) != id; },
+                                            10000000);
+    }
+
     // The next task: from the ring while there is one, else spinning while the pool has a CPU to spare, else
     // asleep on the task doorbell. A worker counts itself on a CPU (CpuBudget) from the moment it wakes until it
     // sleeps again.
@@ -143,7 +170,8 @@ private:
             default:
                 // Only a task running in some worker can have written these indices: this worker stops, and the
                 // parent reports its exit.
-                std::fprintf(stderr, "cfutures: worker %d: its task ring was overwritten\n", static_cast<int>(getpid()));
+                log_message(LogLevel::Error,
+                            "worker " + std::to_string(getpid()) + ": its task ring was overwritten");
                 _exit(shm::kExitRingCorrupt);
         }
     }

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <string>
+
+#include "common/log.hpp"
 #include "segment.hpp"
 #include "worker.hpp"
 
@@ -19,7 +22,7 @@ bool enter_worker_if_spawned() {
     unsigned slot = 0;
     long parent = 0;
     if (std::sscanf(spec, "%d,%u,%ld,%d", &fd, &slot, &parent, &event_fd) != 4) {
-        std::fprintf(stderr, "cfutures: malformed CFUTURES_WORKER=%s\n", spec);
+        log_message(LogLevel::Error, std::string("malformed CFUTURES_WORKER=") + spec);
         _exit(2);
     }
     unsetenv("CFUTURES_WORKER");  // the task's own children are no workers
@@ -29,7 +32,7 @@ bool enter_worker_if_spawned() {
         WorkerConfig config{slot, static_cast<pid_t>(parent), event_fd};
         run_worker(*seg, config);
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "cfutures: worker cannot start: %s\n", e.what());
+        log_message(LogLevel::Error, std::string("worker cannot start: ") + e.what());
     }
     _exit(2);
 }

@@ -107,7 +107,8 @@ ThreadPool::~ThreadPool() {
     }
 }
 
-FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg) {
+FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) {
+    (void)checked_time_limit(options);
     // Kept in the queue entry itself: a byte-string task costs no allocation beyond its future.
     return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg)});
 }
@@ -126,6 +127,7 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
 FutureBase ThreadPool::enqueue(WorkItem item) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     FutureBase future = item.promise.future_base();
+    count_submitted(*future.native_handle());
     if (started_.load(std::memory_order_acquire) < max_workers_ && !take_idle_token()) {
         std::optional<WorkItem> first(std::move(item));
         bool started;
@@ -581,6 +583,13 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
     }
     leave();
     return ready;
+}
+
+ExecutorStats ThreadPool::stats() const {
+    ExecutorStats out;
+    read_counters(out);
+    out.workers = thread_count();
+    return out;
 }
 
 }  // namespace cf::detail

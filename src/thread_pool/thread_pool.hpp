@@ -38,6 +38,7 @@ public:
         std::size_t max_workers = 0;        // 0: min(32, usable CPUs + 4)
         std::string thread_name_prefix;     // empty: "cf<k>"
         std::function<void()> initializer;  // throws to report failure
+        bool cancel_running = false;        // cancel() of a running task cancels its future (the task runs on)
     };
     static constexpr std::size_t kMaxWorkers = 65536;
 
@@ -46,9 +47,10 @@ public:
     ~ThreadPool() override;
 
     FutureBase submit_job(std::unique_ptr<Job> job) override;
-    FutureBase submit_call(const TaskCall &call, std::string_view arg) override;
+    FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
+    ExecutorStats stats() const override;
 
     bool help_sleep(Waiter &w, const Deadline &deadline, WaitTargets targets) override;
     // Tasks a worker runs nested inside its waits: any queued task up to kHelpAnyDepth deep, then only the tasks

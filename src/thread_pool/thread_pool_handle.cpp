@@ -9,6 +9,7 @@ std::shared_ptr<detail::ThreadPool> make_pool(ThreadPoolExecutor::Options option
     config.max_workers = options.max_workers;
     config.thread_name_prefix = std::move(options.thread_name_prefix);
     config.initializer = std::move(options.initializer);
+    config.cancel_running = options.cancel_running;
     return detail::ThreadPool::create(std::move(config));
 }
 

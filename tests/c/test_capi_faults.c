@@ -550,8 +550,9 @@ static void ignored_sigchld(void) {
     cf_executor *late;
     char why[512], code = 3;
     int m;
-    /* A pool made before the program ignores SIGCHLD: its workers' statuses are discarded, and it says so. */
-    late = process_pool(CF_START_FORK, 1, (size_t)8 << 20);
+    /* A spawn pool made before the program ignores SIGCHLD: its workers are the program's own children, so their
+     * statuses are discarded, and it says so. (A fork pool's workers are children of the pool's own server.) */
+    late = process_pool(CF_START_SPAWN, 1, (size_t)8 << 20);
     signal(SIGCHLD, SIG_IGN);
     CHECK_INT(run_named(late, "exit_with", &code, 1, why, sizeof why), CF_E_BROKEN_PROCESS_POOL);
     CHECK(strstr(why, "exited with code 0") == NULL && strstr(why, "exit status the system discarded"));
