@@ -374,7 +374,7 @@ typedef enum cf_log_level {
  * called on any thread (a pool's supervisor, a worker thread) and in a forked worker process; it must not call
  * back into the library's executors. */
 typedef void (*cf_log_fn)(int level, const char *message, void *user_data);
-/* Process-wide; NULL restores the default (stderr). A worker started with the spawn method runs a new program
+/* Process-wide; NULL restores the default: stderr, warnings and errors only. A worker started with the spawn method runs a new program
  * image, so only a handler that program sets (before cf_process_worker_entry) reaches it. */
 CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data);
 

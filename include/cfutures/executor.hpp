@@ -56,7 +56,8 @@ struct TaskCall {
 enum class LogLevel : int { Debug = 10, Info = 20, Warning = 30, Error = 40 };
 using LogHandler = void (*)(int level, const char *message, void *user_data);
 // Every message the library would write to stderr goes to fn instead, on whatever thread (or forked worker)
-// writes it; fn must not call back into executors. nullptr restores stderr. Process-wide.
+// writes it; fn must not call back into executors. nullptr restores stderr (which shows warnings and errors
+// only). Process-wide.
 CF_API void set_log_handler(LogHandler fn, void *user_data = nullptr);
 
 // Per-task options (the C ABI's cf_submit_options).

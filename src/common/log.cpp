@@ -28,7 +28,8 @@ void log_message(LogLevel level, const std::string &message) {
         h->fn(static_cast<int>(level), message.c_str(), h->user_data);
         return;
     }
-    std::fprintf(stderr, "cfutures: %s\n", message.c_str());
+    // Without a handler, as Python's logging does by default: warnings and errors only.
+    if (level >= LogLevel::Warning) std::fprintf(stderr, "cfutures: %s\n", message.c_str());
 }
 
 }  // namespace detail

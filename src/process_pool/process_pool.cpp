@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "common/eintr.hpp"
+#include "common/log.hpp"
 #include "common/spin.hpp"
 #include "futex.hpp"
 #include "registry/registry.hpp"
@@ -881,6 +882,13 @@ void ProcessPool::start_workers() {
         slot.running.store(0, std::memory_order_relaxed);
         slot.finished.store(0, std::memory_order_relaxed);
         slot.doomed.store(0, std::memory_order_relaxed);
+        {
+            // A slot whose worker died may hold tasks it never took (they wait in the queue again) and, in
+            // theory, completions posted after its last collection: the new worker starts with both rings empty.
+            std::lock_guard<std::mutex> consumer(collectors_[i].mu);
+            slot.tasks.discard();
+            slot.done.discard();
+        }
         if (w.ever_started) workers_replaced_.fetch_add(1, std::memory_order_relaxed);
         w.ever_started = true;
         pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
@@ -925,7 +933,7 @@ void ProcessPool::start_workers() {
 void ProcessPool::reap(int w) {
     std::vector<Task> failed;
     std::vector<std::pair<Task, Failure>> lost;  // the one task a replaced worker took with it
-    std::string why;
+    std::string why, replaced;
     {
         std::lock_guard<SpinMutex> lock(mu_);
         Worker &worker = lane(w);
@@ -967,6 +975,9 @@ void ProcessPool::reap(int w) {
             open = false;
         }
         if (open) {
+            if (!deliberate)
+                replaced = death + (front_ran ? " while running task '" + in_flight.front().name + "'" : "") +
+                           "; a new worker takes its place";
             if (front_ran) {
                 Task t = std::move(in_flight.front());
                 in_flight.pop_front();
@@ -1010,7 +1021,12 @@ void ProcessPool::reap(int w) {
             if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
         }
     }
-    for (auto &[t, f] : lost) t.promise.future_base().native_handle()->set_failure(std::move(f));
+    if (!replaced.empty()) log_message(LogLevel::Warning, replaced);
+    for (auto &[t, f] : lost) {
+        if (f.status == Status::TimeLimit) log_message(LogLevel::Info, f.message + ": " + f.detail);
+        t.promise.future_base().native_handle()->set_failure(std::move(f));
+    }
+    if (!why.empty() && !failed.empty()) log_message(LogLevel::Error, "process pool broken: " + why);
     fail_all(failed, why);
     // The waiting tasks need a worker: the supervisor starts one on its next round.
     drain_pending();

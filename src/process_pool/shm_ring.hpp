@@ -58,6 +58,10 @@ struct ShmRing {
         return pop_batch(&out, 1, &n);
     }
 
+    // Drops whatever the ring holds. Only while no process is at the far end (a slot between two workers: what
+    // the dead one left unread went back to the parent's queue).
+    void discard() noexcept { head.store(tail.load(std::memory_order_relaxed), std::memory_order_release); }
+
     // Either end: whether a record waits. Sequentially consistent, for the consumer's half of the Dekker pair
     // (announce as a sleeper, then look).
     bool has_records() const noexcept {
