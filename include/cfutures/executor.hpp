@@ -138,7 +138,7 @@ public:
 
 protected:
     explicit Executor(std::shared_ptr<detail::ExecutorCore> core);
-    FutureBase submit_job(std::unique_ptr<detail::Job> job);
+    FutureBase submit_job(std::unique_ptr<detail::Job> job, const SubmitOptions &options = {});
 
 private:
     std::shared_ptr<detail::ExecutorCore> core_;
@@ -186,11 +186,20 @@ public:
     // Runs f(args...) on a worker; the future holds its result or its exception.
     template <class F, class... Args>
     auto submit(F &&f, Args &&...args) -> Future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> {
+        return submit_with(SubmitOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
+    }
+
+    // submit with per-task options: past options.time_limit the future fails with TimeLimitError and the task's
+    // cancel flag is raised (read it with cf::this_task_cancel_requested()); its late result is discarded.
+    template <class F, class... Args>
+    auto submit_with(const SubmitOptions &options, F &&f, Args &&...args)
+        -> Future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> {
         using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
         auto bound = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable -> R {
             return std::apply(fn, std::move(tup));
         };
-        return Future<R>(submit_job(std::make_unique<detail::CallableJob<R, decltype(bound)>>(std::move(bound))));
+        return Future<R>(
+            submit_job(std::make_unique<detail::CallableJob<R, decltype(bound)>>(std::move(bound)), options));
     }
 
     // Applies f to every item, chunksize items per task; the results in input order (as Python's list(map())).

@@ -24,7 +24,7 @@ public:
     virtual ~ExecutorCore();
 
     // Runs a C++ job (thread pools only).
-    virtual FutureBase submit_job(std::unique_ptr<Job> job) = 0;
+    virtual FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) = 0;
     // Runs a byte-string task; the argument is copied before this returns.
     virtual FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) = 0;
     // Runs the task registered under name; by default looks it up in this process.

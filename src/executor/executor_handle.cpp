@@ -51,7 +51,9 @@ FutureBase Executor::submit_named(std::string_view name, std::string_view arg, c
 
 ExecutorStats Executor::stats() const { return core_->stats(); }
 
-FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job) { return core_->submit_job(std::move(job)); }
+FutureBase Executor::submit_job(std::unique_ptr<detail::Job> job, const SubmitOptions &options) {
+    return core_->submit_job(std::move(job), options);
+}
 
 MapResults Executor::map_bytes(const TaskCall &call, detail::ArgSource source, const MapOptions &options) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");

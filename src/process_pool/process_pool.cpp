@@ -222,7 +222,7 @@ ProcessPool::~ProcessPool() {
 
 // ---- submitting
 
-FutureBase ProcessPool::submit_job(std::unique_ptr<Job>) {
+FutureBase ProcessPool::submit_job(std::unique_ptr<Job>, const SubmitOptions &) {
     throw InvalidArgument("a process pool runs registered tasks only (cf_task_register / CF_TASK)");
 }
 

@@ -62,7 +62,7 @@ public:
     static std::shared_ptr<ProcessPool> create(Config config);
     ~ProcessPool() override;
 
-    FutureBase submit_job(std::unique_ptr<Job> job) override;
+    FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) override;
     FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;

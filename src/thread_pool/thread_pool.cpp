@@ -94,7 +94,8 @@ ThreadPool::ThreadPool(Config config)
       prefix_(config.thread_name_prefix.empty() ? "cf" + std::to_string(g_pool_counter.fetch_add(1))
                                                 : std::move(config.thread_name_prefix)),
       initializer_(std::move(config.initializer)),
-      workers_(new std::atomic<Worker *>[max_workers_]) {
+      workers_(new std::atomic<Worker *>[max_workers_]),
+      cancel_running_(config.cancel_running) {
     for (std::size_t i = 0; i < max_workers_; ++i) workers_[i].store(nullptr, std::memory_order_relaxed);
 }
 
@@ -108,18 +109,17 @@ ThreadPool::~ThreadPool() {
 }
 
 FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) {
-    (void)checked_time_limit(options);
     // Kept in the queue entry itself: a byte-string task costs no allocation beyond its future.
-    return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg)});
+    return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg), checked_time_limit(options)});
 }
 
 FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
-    return submit_job(std::make_unique<ChunkJob>(call, args));
+    return submit_job(std::make_unique<ChunkJob>(call, args), SubmitOptions{});
 }
 
-FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job) {
+FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) {
     if (!job) throw InvalidArgument("job is null");
-    return enqueue(WorkItem{PromiseBase(), std::move(job), TaskCall{}, std::string()});
+    return enqueue(WorkItem{PromiseBase(), std::move(job), TaskCall{}, std::string(), checked_time_limit(options)});
 }
 
 // ---- submitting
@@ -128,6 +128,7 @@ FutureBase ThreadPool::enqueue(WorkItem item) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     FutureBase future = item.promise.future_base();
     count_submitted(*future.native_handle());
+    if (cancel_running_) future.native_handle()->allow_cancel_running();
     if (started_.load(std::memory_order_acquire) < max_workers_ && !take_idle_token()) {
         std::optional<WorkItem> first(std::move(item));
         bool started;
@@ -421,6 +422,15 @@ void ThreadPool::run(WorkItem &item) {
     // Not pending any more: cancelled while queued, or finished by a holder of the future (cf_future_set_result).
     FutureState *state = state_of(item);
     if (!state->try_start()) return;
+    // A time limit starts with the task; at it the future fails from outside (a thread cannot be stopped).
+    bool limited = item.time_limit != std::numeric_limits<double>::infinity();
+    struct Disarm {
+        TimeLimitWatch *watch;
+        TimeLimitWatch::Token token;
+        ~Disarm() {
+            if (watch) watch->disarm(token);
+        }
+    } disarm{limited ? &time_limits_ : nullptr, limited ? time_limits_.arm(state, item.time_limit) : 0};
     if (item.job) {
         item.job->run(item.promise);
         return;
@@ -471,6 +481,13 @@ void ThreadPool::shutdown(bool wait, bool cancel_futures) {
     std::vector<WorkItem> cancelled;
     seal(cancel_futures ? &cancelled : nullptr, cancel_futures);
     for (WorkItem &item : cancelled) state_of(item)->cancel();
+    // cancel_running: what runs is cancelled too (its thread runs on; its result is discarded).
+    if (cancel_futures && cancel_running_) {
+        for (FutureState *f : running_futures()) {
+            f->cancel();
+            f->release();
+        }
+    }
     if (wait) join_threads();
 }
 
@@ -585,10 +602,35 @@ bool ThreadPool::help_sleep(Waiter &w, const Deadline &deadline, WaitTargets tar
     return ready;
 }
 
+std::vector<FutureState *> ThreadPool::running_futures() const {
+    std::vector<FutureState *> out;
+    std::size_t n = started_.load(std::memory_order_acquire);
+    for (std::size_t k = 0; k < n; ++k) {
+        Worker &w = *workers_[k].load(std::memory_order_acquire);
+        std::lock_guard<SpinLock> lock(w.mu);
+        if (!w.running || w.running->state() != State::Running) continue;
+        w.running->retain();
+        out.push_back(w.running);
+    }
+    return out;
+}
+
 ExecutorStats ThreadPool::stats() const {
     ExecutorStats out;
     read_counters(out);
-    out.workers = thread_count();
+    std::size_t n = started_.load(std::memory_order_acquire);
+    for (std::size_t k = 0; k < n; ++k) {
+        Worker &w = *workers_[k].load(std::memory_order_acquire);
+        out.queued += w.queued.load(std::memory_order_relaxed);
+        std::lock_guard<SpinLock> lock(w.mu);
+        // `running` names a worker's last task until it takes the next: count it only while it runs.
+        out.running += w.running != nullptr && w.running->state() == State::Running;
+    }
+    {
+        std::lock_guard<std::mutex> lock(ctl_);
+        out.workers = live_;
+    }
+    out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
     return out;
 }
 

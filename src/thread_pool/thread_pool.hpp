@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "common/spin.hpp"
 #include "executor/executor_core.hpp"
 #include "future/wait_helper.hpp"
+#include "time_limit_watch.hpp"
 
 namespace cf::detail {
 
@@ -46,7 +48,7 @@ public:
     static std::shared_ptr<ThreadPool> create(Config config);
     ~ThreadPool() override;
 
-    FutureBase submit_job(std::unique_ptr<Job> job) override;
+    FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) override;
     FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
@@ -67,6 +69,7 @@ public:
         std::unique_ptr<Job> job;
         TaskCall call;
         std::string arg;
+        double time_limit = std::numeric_limits<double>::infinity();  // seconds from its start
     };
     struct Worker;  // one worker's queue, parking place and running task (thread_pool.cpp)
 
@@ -115,6 +118,8 @@ private:
     // when `drain` is given, and lets idle workers leave.
     void seal(std::vector<WorkItem> *drain, bool cancel_running);
     void join_threads();
+    // The futures of the tasks running now, each retained for the caller to release.
+    std::vector<FutureState *> running_futures() const;
     void worker_exited();
     // One sleep of a wait that will not run other queued tasks: counted (stuck_), so that the pool sees when no
     // worker will take queued work; throws DeadlockError when this wait can then never end.
@@ -149,6 +154,8 @@ private:
     bool shutdown_ = false;
     std::string broken_;  // non-empty: why the pool is broken
     std::mutex join_mu_;
+    const bool cancel_running_;
+    TimeLimitWatch time_limits_;
 };
 
 }  // namespace cf::detail
