@@ -1009,9 +1009,12 @@ void ProcessPool::reap(int w) {
                 why = death;
                 if (!in_flight.empty()) why += " while running task '" + in_flight.front().name + "'";
                 if (never_served) why += " before it started serving" + never_started_hint();
-                if (config_.replace_dead && !deliberate && broken_.empty() && !stopped_)
+                if (config_.replace_dead && !deliberate && broken_.empty() && !stopped_) {
+                    std::ostringstream period;
+                    period << config_.restart_period;
                     why += " (more than " + std::to_string(config_.max_restarts) + " workers died within " +
-                           std::to_string(config_.restart_period) + " s)";
+                           period.str() + " s)";
+                }
             }
             for (Task &t : in_flight) {
                 give_back_block(t);
