@@ -60,6 +60,10 @@ using LogHandler = void (*)(int level, const char *message, void *user_data);
 // only). Process-wide.
 CF_API void set_log_handler(LogHandler fn, void *user_data = nullptr);
 
+// Inside a C++ task that a thread pool runs (submit, submit_with): whether cancellation of it was asked for
+// (cancel(), shutdown with cancel_futures, its time limit). False outside any task.
+CF_API bool this_task_cancel_requested() noexcept;
+
 // Per-task options (the C ABI's cf_submit_options).
 struct SubmitOptions {
     // Seconds the task may run, from when it starts; negative or infinite: no limit. Past it the future fails
@@ -145,21 +149,28 @@ private:
 };
 
 namespace detail {
-// Runs a C++ callable with bound arguments and completes the promise with its value or exception.
+// Runs a C++ callable with bound arguments and completes the promise with its value or exception. A future
+// completed from outside meanwhile (its time limit, a cancel of the running task) keeps that outcome: the late
+// value or exception is discarded.
 template <class R, class Callable>
 class CallableJob final : public Job {
 public:
     explicit CallableJob(Callable c) : callable_(std::move(c)) {}
     void run(PromiseBase &promise) override {
+        std::unique_ptr<ValueHolder> value;
+        std::exception_ptr failure;
         try {
-            if constexpr (std::is_void_v<R>) {
-                callable_();
-                promise.set_bytes({});
-            } else {
-                promise.set_value(std::make_unique<TypedValue<R>>(callable_()));
-            }
+            if constexpr (!std::is_void_v<R>) value = std::make_unique<TypedValue<R>>(callable_());
+            else callable_();
         } catch (...) {
-            promise.set_exception(std::current_exception());
+            failure = std::current_exception();
+        }
+        try {
+            if (failure) promise.set_exception(failure);
+            else if (value) promise.set_value(std::move(value));
+            else promise.set_bytes({});
+        } catch (const InvalidStateError &) {
+            // Done already: the outcome set from outside stands.
         }
     }
 

@@ -41,6 +41,7 @@ std::atomic<std::size_t> g_submitter_seed{0};
 thread_local const ThreadPool *t_pool = nullptr;
 thread_local ThreadPool::Worker *t_worker = nullptr;
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
+thread_local const FutureState *t_current_job = nullptr;  // the C++ job running on this thread
 thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
 
 std::size_t usable_cpus() {
@@ -432,6 +433,13 @@ void ThreadPool::run(WorkItem &item) {
         }
     } disarm{limited ? &time_limits_ : nullptr, limited ? time_limits_.arm(state, item.time_limit) : 0};
     if (item.job) {
+        // What cf::this_task_cancel_requested() looks at, for as long as the job runs (restored after, since a
+        // waiting task may run others nested inside its wait).
+        struct Current {
+            const FutureState *previous = t_current_job;
+            explicit Current(const FutureState *now) { t_current_job = now; }
+            ~Current() { t_current_job = previous; }
+        } current(state);
         item.job->run(item.promise);
         return;
     }
@@ -635,3 +643,10 @@ ExecutorStats ThreadPool::stats() const {
 }
 
 }  // namespace cf::detail
+
+namespace cf {
+bool this_task_cancel_requested() noexcept {
+    const detail::FutureState *job = detail::t_current_job;
+    return job && job->cancel_requested();
+}
+}  // namespace cf
