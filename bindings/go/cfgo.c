@@ -90,8 +90,8 @@ int cfgo_task_raise(cf_task_ctx *ctx, const char *type, const char *message) {
 
 /* ---- executors ------------------------------------------------------------------------------------------ */
 
-int cfgo_thread_pool_new(size_t max_workers, const char *prefix, uintptr_t initializer, cf_executor **out,
-                         char **err) {
+int cfgo_thread_pool_new(size_t max_workers, const char *prefix, uintptr_t initializer, int cancel_running,
+                         cf_executor **out, char **err) {
     cf_thread_pool_options o;
     cf_thread_pool_options_init(&o);
     o.max_workers = max_workers;
@@ -100,12 +100,14 @@ int cfgo_thread_pool_new(size_t max_workers, const char *prefix, uintptr_t initi
         o.initializer = cfgo_initializer_task;
         o.initializer_data = (void *)initializer;
     }
+    o.cancel_running = cancel_running;
     return capture(cf_thread_pool_new(&o, out), err);
 }
 
 int cfgo_process_pool_new(size_t max_workers, size_t max_tasks_per_child, const char *initializer,
                           const void *initarg, size_t initarg_len, size_t shared_memory_bytes,
-                          const char *worker_program, cf_executor **out, char **err) {
+                          const char *worker_program, const cfgo_process_extra *extra, cf_executor **out,
+                          char **err) {
     cf_process_pool_options o;
     cf_process_pool_options_init(&o);
     o.max_workers = max_workers;
@@ -116,15 +118,37 @@ int cfgo_process_pool_new(size_t max_workers, size_t max_tasks_per_child, const 
     o.initarg_len = initarg_len;
     o.shared_memory_bytes = shared_memory_bytes;
     o.worker_program = worker_program;
+    if (extra) {
+        o.cancel_running = extra->cancel_running;
+        o.on_worker_death = (cf_worker_death)extra->on_worker_death;
+        o.max_restarts = extra->max_restarts;
+        o.restart_period = extra->restart_period;
+        o.worker_start_timeout = extra->worker_start_timeout;
+    }
     return capture(cf_process_pool_new(&o, out), err);
 }
 
-int cfgo_submit(cf_executor *ex, uintptr_t task, cf_future **out, char **err) {
-    return capture(cf_submit(ex, cfgo_closure_task, (void *)task, NULL, 0, out), err);
+int cfgo_submit(cf_executor *ex, uintptr_t task, double time_limit, cf_future **out, char **err) {
+    cf_submit_options o;
+    if (time_limit < 0) return capture(cf_submit(ex, cfgo_closure_task, (void *)task, NULL, 0, out), err);
+    cf_submit_options_init(&o);
+    o.time_limit = time_limit;
+    return capture(cf_submit_ex(ex, cfgo_closure_task, (void *)task, NULL, 0, &o, out), err);
 }
 
-int cfgo_submit_named(cf_executor *ex, const char *name, const void *arg, size_t len, cf_future **out, char **err) {
-    return capture(cf_submit_named(ex, name, arg, len, out), err);
+int cfgo_submit_named(cf_executor *ex, const char *name, const void *arg, size_t len, double time_limit,
+                      cf_future **out, char **err) {
+    cf_submit_options o;
+    if (time_limit < 0) return capture(cf_submit_named(ex, name, arg, len, out), err);
+    cf_submit_options_init(&o);
+    o.time_limit = time_limit;
+    return capture(cf_submit_named_ex(ex, name, arg, len, &o, out), err);
+}
+
+int cfgo_executor_stats(cf_executor *ex, cf_executor_stats *out, char **err) {
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    return capture(cf_executor_stats_get(ex, out), err);
 }
 
 int cfgo_executor_shutdown(cf_executor *ex, int wait, int cancel_futures, char **err) {
@@ -146,6 +170,15 @@ int cfgo_worker_entry(char **err) {
     }
     return capture(cf_process_worker_entry(), err);
 }
+
+/* ---- logging -------------------------------------------------------------------------------------------- */
+
+static void log_trampoline(int level, const char *message, void *user_data) {
+    (void)user_data;
+    cfgoLog(level, (char *)message);
+}
+
+void cfgo_set_log_handler(int on) { cf_set_log_handler(on ? log_trampoline : NULL, NULL); }
 
 /* ---- futures -------------------------------------------------------------------------------------------- */
 

@@ -23,13 +23,25 @@ int cfgo_initializer_task(cf_task_ctx *ctx, const void *arg, size_t len, void *u
 cf_task_fn cfgo_registered_fn(int slot);
 
 /* Executors. */
-int cfgo_thread_pool_new(size_t max_workers, const char *prefix, uintptr_t initializer, cf_executor **out,
-                         char **err);
+int cfgo_thread_pool_new(size_t max_workers, const char *prefix, uintptr_t initializer, int cancel_running,
+                         cf_executor **out, char **err);
+/* The process-pool options added after 0.1.0. No pointers: Go passes it from its own memory. */
+typedef struct cfgo_process_extra {
+    int cancel_running;
+    int on_worker_death;
+    size_t max_restarts;
+    double restart_period;
+    double worker_start_timeout;
+} cfgo_process_extra;
 int cfgo_process_pool_new(size_t max_workers, size_t max_tasks_per_child, const char *initializer,
                           const void *initarg, size_t initarg_len, size_t shared_memory_bytes,
-                          const char *worker_program, cf_executor **out, char **err);
-int cfgo_submit(cf_executor *ex, uintptr_t task, cf_future **out, char **err);
-int cfgo_submit_named(cf_executor *ex, const char *name, const void *arg, size_t len, cf_future **out, char **err);
+                          const char *worker_program, const cfgo_process_extra *extra, cf_executor **out,
+                          char **err);
+/* time_limit: seconds, or negative for none (then the plain cf_submit / cf_submit_named is called). */
+int cfgo_submit(cf_executor *ex, uintptr_t task, double time_limit, cf_future **out, char **err);
+int cfgo_submit_named(cf_executor *ex, const char *name, const void *arg, size_t len, double time_limit,
+                      cf_future **out, char **err);
+int cfgo_executor_stats(cf_executor *ex, cf_executor_stats *out, char **err);
 int cfgo_executor_shutdown(cf_executor *ex, int wait, int cancel_futures, char **err);
 int cfgo_executor_terminate_workers(cf_executor *ex, char **err);
 int cfgo_executor_kill_workers(cf_executor *ex, char **err);
@@ -55,6 +67,9 @@ int cfgo_as_completed_next(cf_as_completed_iter *it, cf_future **out, char **err
 int cfgo_map(cf_executor *ex, int kind, uintptr_t id, const cf_slice *args, size_t n, double timeout,
              size_t chunksize, size_t buffersize, int unordered, cf_map_iter **out, char **err);
 int cfgo_map_next(cf_map_iter *it, cf_slice *out, char **err);
+
+/* Logging: on 1 routes the library's log to the Go function cfgoLog, 0 restores stderr. */
+void cfgo_set_log_handler(int on);
 
 /* Tasks. */
 int cfgo_task_return(cf_task_ctx *ctx, const void *data, size_t len, char **err);

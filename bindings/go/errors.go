@@ -31,6 +31,8 @@ const (
 	StatusDeadlock          Status = C.CF_E_DEADLOCK
 	StatusSystem            Status = C.CF_E_SYSTEM
 	StatusTooLarge          Status = C.CF_E_TOO_LARGE
+	StatusTimeLimit         Status = C.CF_E_TIME_LIMIT
+	StatusWorkerDied        Status = C.CF_E_WORKER_DIED
 )
 
 // String is the library's name of the status, e.g. "CF_E_TIMEOUT".
@@ -72,6 +74,12 @@ var (
 	ErrDeadlock    = newSentinel(StatusDeadlock, nil)
 	ErrSystem      = newSentinel(StatusSystem, nil)
 	ErrTooLarge    = newSentinel(StatusTooLarge, nil)
+	// ErrTimeLimit: the task ran past its SubmitOptions.TimeLimit. It does not match ErrTimeout, which is
+	// only a wait (Result, Wait, ...) running out of time while the task may still finish.
+	ErrTimeLimit = newSentinel(StatusTimeLimit, nil)
+	// ErrWorkerDied: the worker process running the task died and was replaced (WorkerDeathReplace); the pool
+	// goes on.
+	ErrWorkerDied = newSentinel(StatusWorkerDied, nil)
 	// ErrClosed is returned by methods of a handle after its Close; it also matches ErrInvalidArgument.
 	ErrClosed error = &sentinel{status: StatusInvalidArgument, text: "use of a closed handle", parent: ErrInvalidArgument}
 )
@@ -104,6 +112,10 @@ func sentinelOf(s Status) error {
 		return ErrSystem
 	case StatusTooLarge:
 		return ErrTooLarge
+	case StatusTimeLimit:
+		return ErrTimeLimit
+	case StatusWorkerDied:
+		return ErrWorkerDied
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import "C"
 import (
 	"runtime"
 	"runtime/cgo"
+	"time"
 	"unsafe"
 )
 
@@ -27,6 +28,11 @@ type ThreadPoolOptions struct {
 	// Initializer, if not nil, runs once in each new worker thread; an error (or panic) breaks the pool:
 	// pending and later submits fail with ErrBrokenThreadPool.
 	Initializer func() error
+	// CancelRunning lets Future.Cancel cancel a running task: its future ends cancelled at once. A thread
+	// cannot be stopped, so the closure runs on to its end and its late result is discarded. Shutdown with
+	// cancelFutures then cancels running tasks too. False (the default): as Python, Cancel fails on a running
+	// task.
+	CancelRunning bool
 }
 
 // StartMethod says how a process pool starts its workers.
@@ -53,6 +59,66 @@ type ProcessPoolOptions struct {
 	SharedMemoryBytes int
 	// WorkerProgram is executed as the worker instead of this program; it must register the same tasks.
 	WorkerProgram string
+	// WorkerStartTimeout is how long a new worker has to reach WorkerEntry; one that does not breaks the
+	// pool. 0 or negative means 60 s.
+	WorkerStartTimeout time.Duration
+	// CancelRunning lets Future.Cancel cancel a running task by killing its worker (SIGKILL; a new worker
+	// takes its place): Cancel returns true and the future is cancelled. Shutdown with cancelFutures then
+	// cancels running tasks too. False (the default): as Python, Cancel fails on a running task.
+	CancelRunning bool
+	// OnWorkerDeath says what a worker that dies unasked (a crash, an exit, a signal from outside) does to the
+	// pool: WorkerDeathBreak (the zero value, as Python) or WorkerDeathReplace.
+	OnWorkerDeath WorkerDeath
+	// With WorkerDeathReplace, more than MaxRestarts deaths within RestartPeriod break the pool after all
+	// (restart intensity, as in Erlang/OTP supervisors). MaxRestarts 0 means 10; RestartPeriod 0 or negative
+	// means 60 s. Workers the pool kills itself (TimeLimit, CancelRunning, MaxTasksPerChild) do not count.
+	MaxRestarts   int
+	RestartPeriod time.Duration
+}
+
+// WorkerDeath is what the death of a process pool's worker does to the pool.
+type WorkerDeath int
+
+const (
+	// WorkerDeathBreak (the default), as Python: the pool breaks and every pending future fails with
+	// ErrBrokenProcessPool.
+	WorkerDeathBreak WorkerDeath = C.CF_WORKER_DEATH_BREAK
+	// WorkerDeathReplace: only the task the worker was running fails, with ErrWorkerDied; a new worker takes its
+	// place, the tasks queued behind it run elsewhere and the pool goes on (within MaxRestarts).
+	WorkerDeathReplace WorkerDeath = C.CF_WORKER_DEATH_REPLACE
+)
+
+// SubmitOptions are the per-task options of SubmitWith and SubmitNamedWith. The zero value is what Submit
+// and SubmitNamed do.
+type SubmitOptions struct {
+	// TimeLimit bounds how long the task may run, counted from when it starts running (not from the submit);
+	// 0 or negative means no limit. Past it the future fails with ErrTimeLimit. A process pool kills the
+	// worker running the task (a new one takes its place); a thread pool cannot stop a thread, so the
+	// closure runs on to its end and its late result is discarded.
+	TimeLimit time.Duration
+}
+
+// timeLimit is the library's time_limit for a SubmitOptions.TimeLimit: negative for none.
+func timeLimit(d time.Duration) C.double {
+	if d <= 0 {
+		return -1
+	}
+	return C.double(d.Seconds())
+}
+
+// Stats is a snapshot of an executor's counters. Each counter is read on its own, so a snapshot taken under
+// load may be off by the tasks that moved meanwhile; once every future is done, Completed + Failed +
+// Cancelled equals the number of tasks submitted.
+type Stats struct {
+	Workers         uint64 // threads or worker processes alive
+	IdleWorkers     uint64 // of those, waiting for work
+	Queued          uint64 // submitted, not running yet
+	Running         uint64
+	Completed       uint64 // finished with a result
+	Failed          uint64 // finished with an error: the task's, a time limit, a dead worker, a broken pool...
+	Cancelled       uint64
+	WorkerDeaths    uint64 // worker processes that died unasked (crash, exit, a signal from outside)
+	WorkersReplaced uint64 // workers started in place of dead, killed or retired ones
 }
 
 func newExecutor(p *C.cf_executor, init cgo.Handle) *Executor {
@@ -91,7 +157,8 @@ func NewThreadPool(opts ThreadPoolOptions) (*Executor, error) {
 	}
 	var p *C.cf_executor
 	var msg *C.char
-	if rc := C.cfgo_thread_pool_new(C.size_t(opts.MaxWorkers), prefix, C.uintptr_t(init), &p, &msg); rc != C.CF_OK {
+	rc := C.cfgo_thread_pool_new(C.size_t(opts.MaxWorkers), prefix, C.uintptr_t(init), cbool(opts.CancelRunning), &p, &msg)
+	if rc != C.CF_OK {
 		if init != 0 {
 			init.Delete()
 		}
@@ -107,8 +174,17 @@ func NewProcessPool(opts ProcessPoolOptions) (*Executor, error) {
 	switch {
 	case opts.StartMethod != Spawn:
 		return nil, invalid(op, "Go programs can only use the Spawn start method")
-	case opts.MaxWorkers < 0, opts.MaxTasksPerChild < 0, opts.SharedMemoryBytes < 0:
-		return nil, invalid(op, "MaxWorkers, MaxTasksPerChild and SharedMemoryBytes must not be negative")
+	case opts.MaxWorkers < 0, opts.MaxTasksPerChild < 0, opts.SharedMemoryBytes < 0, opts.MaxRestarts < 0:
+		return nil, invalid(op, "MaxWorkers, MaxTasksPerChild, SharedMemoryBytes and MaxRestarts must not be negative")
+	case opts.OnWorkerDeath != WorkerDeathBreak && opts.OnWorkerDeath != WorkerDeathReplace:
+		return nil, invalid(op, "OnWorkerDeath is neither WorkerDeathBreak nor WorkerDeathReplace")
+	}
+	extra := C.cfgo_process_extra{
+		cancel_running:       cbool(opts.CancelRunning),
+		on_worker_death:      C.int(opts.OnWorkerDeath),
+		max_restarts:         C.size_t(opts.MaxRestarts),
+		restart_period:       C.double(opts.RestartPeriod.Seconds()),
+		worker_start_timeout: C.double(opts.WorkerStartTimeout.Seconds()),
 	}
 	var initializer, program *C.char
 	if opts.Initializer != "" {
@@ -126,7 +202,7 @@ func NewProcessPool(opts ProcessPoolOptions) (*Executor, error) {
 	var p *C.cf_executor
 	var msg *C.char
 	rc := C.cfgo_process_pool_new(C.size_t(opts.MaxWorkers), C.size_t(opts.MaxTasksPerChild), initializer, initarg,
-		C.size_t(len(opts.InitArg)), C.size_t(opts.SharedMemoryBytes), program, &p, &msg)
+		C.size_t(len(opts.InitArg)), C.size_t(opts.SharedMemoryBytes), program, &extra, &p, &msg)
 	if rc != C.CF_OK {
 		return nil, callError(op, rc, msg)
 	}
@@ -136,7 +212,15 @@ func NewProcessPool(opts ProcessPoolOptions) (*Executor, error) {
 // Submit schedules fn on a thread pool and returns its future. A panic in fn becomes a *TaskError of type
 // "panic". A process pool refuses closures (ErrUnknownTask): use RegisterTask and SubmitNamed.
 func (e *Executor) Submit(fn func() ([]byte, error)) (*Future, error) {
-	const op = "Executor.Submit"
+	return e.submit("Executor.Submit", fn, SubmitOptions{})
+}
+
+// SubmitWith is Submit with per-task options, e.g. a time limit.
+func (e *Executor) SubmitWith(fn func() ([]byte, error), opts SubmitOptions) (*Future, error) {
+	return e.submit("Executor.SubmitWith", fn, opts)
+}
+
+func (e *Executor) submit(op string, fn func() ([]byte, error), opts SubmitOptions) (*Future, error) {
 	if fn == nil {
 		return nil, invalid(op, "task function is nil")
 	}
@@ -149,7 +233,7 @@ func (e *Executor) Submit(fn func() ([]byte, error)) (*Future, error) {
 	h := cgo.NewHandle(task)
 	var f *C.cf_future
 	var msg *C.char
-	if rc := C.cfgo_submit(p, C.uintptr_t(h), &f, &msg); rc != C.CF_OK {
+	if rc := C.cfgo_submit(p, C.uintptr_t(h), timeLimit(opts.TimeLimit), &f, &msg); rc != C.CF_OK {
 		h.Delete()
 		return nil, callError(op, rc, msg)
 	}
@@ -161,7 +245,15 @@ func (e *Executor) Submit(fn func() ([]byte, error)) (*Future, error) {
 
 // SubmitNamed schedules the task registered under name (RegisterTask, or a C task) with a copy of arg.
 func (e *Executor) SubmitNamed(name string, arg []byte) (*Future, error) {
-	const op = "Executor.SubmitNamed"
+	return e.submitNamed("Executor.SubmitNamed", name, arg, SubmitOptions{})
+}
+
+// SubmitNamedWith is SubmitNamed with per-task options, e.g. a time limit.
+func (e *Executor) SubmitNamedWith(name string, arg []byte, opts SubmitOptions) (*Future, error) {
+	return e.submitNamed("Executor.SubmitNamedWith", name, arg, opts)
+}
+
+func (e *Executor) submitNamed(op, name string, arg []byte, opts SubmitOptions) (*Future, error) {
 	p, err := e.g.acquire(op)
 	if err != nil {
 		return nil, err
@@ -175,10 +267,37 @@ func (e *Executor) SubmitNamed(name string, arg []byte) (*Future, error) {
 	}
 	var f *C.cf_future
 	var msg *C.char
-	if rc := C.cfgo_submit_named(p, cname, data, C.size_t(len(arg)), &f, &msg); rc != C.CF_OK {
+	rc := C.cfgo_submit_named(p, cname, data, C.size_t(len(arg)), timeLimit(opts.TimeLimit), &f, &msg)
+	if rc != C.CF_OK {
 		return nil, callError(op, rc, msg)
 	}
 	return newFuture(f, nil, false), nil
+}
+
+// Stats returns a snapshot of the executor's counters.
+func (e *Executor) Stats() (Stats, error) {
+	const op = "Executor.Stats"
+	p, err := e.g.acquire(op)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer e.g.release()
+	var s C.cf_executor_stats
+	var msg *C.char
+	if rc := C.cfgo_executor_stats(p, &s, &msg); rc != C.CF_OK {
+		return Stats{}, callError(op, rc, msg)
+	}
+	return Stats{
+		Workers:         uint64(s.workers),
+		IdleWorkers:     uint64(s.idle_workers),
+		Queued:          uint64(s.queued),
+		Running:         uint64(s.running),
+		Completed:       uint64(s.completed),
+		Failed:          uint64(s.failed),
+		Cancelled:       uint64(s.cancelled),
+		WorkerDeaths:    uint64(s.worker_deaths),
+		WorkersReplaced: uint64(s.workers_replaced),
+	}, nil
 }
 
 // Shutdown stops the executor from accepting work (later submits fail with ErrShutdown). With wait it returns

@@ -140,7 +140,10 @@ func (f *Future) predicate(fn func(*C.cf_future) C.int) bool {
 }
 
 // Cancel cancels the task if it has not started and reports whether the future is cancelled (now or before).
-// A running task is only asked to stop (cf_task_cancel_requested) and keeps running.
+// A running task is only asked to stop (cf_task_cancel_requested) and keeps running, and Cancel returns
+// false, unless its pool was made with CancelRunning: then Cancel returns true and the future is cancelled at
+// once (a process pool kills the worker running it and starts a new one; a thread pool lets the closure run
+// on and discards its result).
 func (f *Future) Cancel() bool {
 	return f.predicate(func(p *C.cf_future) C.int { return C.cf_future_cancel(p) })
 }

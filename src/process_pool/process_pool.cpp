@@ -156,6 +156,7 @@ ProcessPool::ProcessPool(Config config) : config_(std::move(config)) {
     if (!(config_.worker_start_timeout > 0)) config_.worker_start_timeout = kDefaultStartTimeout;
     if (config_.max_restarts == 0) config_.max_restarts = kDefaultMaxRestarts;
     if (!(config_.restart_period > 0)) config_.restart_period = kDefaultRestartPeriod;
+    copy_results_.store(config_.replace_dead || config_.cancel_running, std::memory_order_relaxed);
     collectors_.reset(new RingCollector[config_.max_workers]);
     workers_.reset(new Worker[config_.max_workers]);
 }
@@ -262,6 +263,8 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     t.kind = kind;
     t.block_len = name.size() + bytes.size();
     t.time_limit = time_limit;
+    if (time_limit != std::numeric_limits<double>::infinity() && !copy_results_.load(std::memory_order_relaxed))
+        copy_results_.store(true, std::memory_order_relaxed);
     FutureBase future = t.promise.future_base();
     count_submitted(*future.native_handle());
     // A full arena makes submit wait for room, as a full queue would. Room comes back as results are collected,
@@ -823,9 +826,11 @@ void ProcessPool::settle(Settled &done, int w) {
             if (c.status != 0) return malformed("a result with a failure status");
             if (task.has_parts) {
                 f.set_bytes(std::move(task.streamed));
-            } else if (seg_->held(slot) + c.length > seg_->heap_size() / 2) {
+            } else if (copy_results_.load(std::memory_order_relaxed) ||
+                       seg_->held(slot) + c.length > seg_->heap_size() / 2) {
                 // Results the caller holds may take half the worker's heap; past that they move to the caller's
-                // memory, so that the heap always has room for the results still to come.
+                // memory, so that the heap always has room for the results still to come. (And all of them, in a
+                // pool whose workers' heaps may have to be rebuilt: see copy_results_.)
                 std::string copy(block);
                 seg_->release_result(slot, c.offset);
                 f.set_bytes(std::move(copy));
@@ -889,6 +894,18 @@ void ProcessPool::start_workers() {
             slot.tasks.discard();
             slot.done.discard();
         }
+        if (w.heap_suspect) {
+            // Killed or crashed, perhaps inside its heap's allocator: the new worker builds a new heap, which is
+            // safe only while the caller holds nothing in the old one.
+            if (seg_->held(static_cast<std::uint32_t>(i)) != 0)
+                throw InvalidStateError("worker slot " + std::to_string(i) + " cannot get a new worker: its last "
+                                        "one was killed while results it made are still held in its heap (a "
+                                        "pool made with on_worker_death REPLACE or cancel_running copies results "
+                                        "out, and can always replace its workers)");
+            slot.free_list.store(0, std::memory_order_relaxed);
+            slot.heap_ready.store(0, std::memory_order_release);
+            w.heap_suspect = false;
+        }
         if (w.ever_started) workers_replaced_.fetch_add(1, std::memory_order_relaxed);
         w.ever_started = true;
         pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
@@ -951,20 +968,27 @@ void ProcessPool::reap(int w) {
             worker.depth.store(0, std::memory_order_seq_cst);
             doomed = std::exchange(worker.doomed, 0);
             doom_reason = worker.doom_reason;
+            worker.heap_suspect = true;  // unless it ended cleanly (below)
         }
         live_.fetch_sub(1, std::memory_order_relaxed);
         forget_cpu(w);
         const shm::WorkerControl &slot = seg_->slot(static_cast<std::uint32_t>(w));
         bool clean = status == kStatusUnknown || (WIFEXITED(status) && WEXITSTATUS(status) == 0);
         bool retired = clean && in_flight.empty();
-        if (retired && !stopped_) return;  // max_tasks_per_child, or asked to exit: a clean end
+        if (retired && !stopped_) {  // max_tasks_per_child, or asked to exit: a clean end
+            std::lock_guard<SpinMutex> lane_lock(worker.mu);
+            worker.heap_suspect = false;
+            return;
+        }
         bool init_failed = slot.state.load() == shm::kInitFailed;
         bool never_served = slot.state.load() == shm::kUnused;
         std::string death = "worker " + std::to_string(worker.pid) + " " + describe_exit(status);
         // The task it was on: the oldest of its ring, if it had begun it (a worker runs its ring in order).
         std::uint64_t running = slot.running.load(std::memory_order_acquire);
         bool front_ran = !in_flight.empty() && (running == in_flight.front().id || doomed == in_flight.front().id);
-        bool open = !stopped_ && broken_.empty() && !init_failed && !never_served;
+        // One that died before it could serve is replaced too (with replace_dead), as often as the restart
+        // intensity allows: a worker that can never start breaks the pool that way, naming why.
+        bool open = !stopped_ && broken_.empty() && !init_failed && (!never_served || config_.replace_dead);
         // Killed by the pool itself (a time limit, cancel_running): only that task ends; the pool goes on. A
         // death nobody asked for: the same with replace_dead, within the restart intensity; else the pool breaks.
         bool deliberate = doomed != 0;
@@ -989,14 +1013,17 @@ void ProcessPool::reap(int w) {
                                      "task '" + t.name + "' ran past its time limit of " + secs.str() + " s",
                                      "worker " + std::to_string(worker.pid) + " was killed; a new worker takes its place");
                 } else if (deliberate) {
-                    f = make_failure(Status::Cancelled, "CancelledError", "cancelled while running");
+                    // Killed for cancel(): the thread cancelling it marks the future cancelled itself.
+                    give_back_block(t);
                 } else {
                     f = make_failure(Status::WorkerDied, "WorkerDiedError",
                                      death + " while running task '" + t.name + "'",
                                      "the pool replaces the worker (on_worker_death REPLACE)");
                 }
-                give_back_block(t);
-                lost.emplace_back(std::move(t), std::move(f));
+                if (t.block) {
+                    give_back_block(t);
+                    lost.emplace_back(std::move(t), std::move(f));
+                }
             }
             requeue_locked(in_flight);
         } else {

@@ -112,6 +112,9 @@ private:
         bool serving = false;                 // it has reached the worker loop (the start-up handshake)
         Clock::time_point launched{};
         bool ever_started = false;            // a worker has served this slot before (a new one replaces it)
+        // The last worker here was killed or crashed: its result heap's allocator may be mid-operation. The
+        // next worker starts with a new heap (nothing the caller holds may lie in it; see copy_results_).
+        bool heap_suspect = false;
         // The task this worker is being killed for (0: none), and why: a time limit or cancel_running.
         std::uint64_t doomed = 0;
         Status doom_reason = Status::Ok;
@@ -217,6 +220,10 @@ private:
     Clock::time_point last_in_flight_{};   // when the supervisor last saw a task in flight
     std::deque<Clock::time_point> deaths_;  // replace_dead: when workers died, within the restart period
     std::atomic<std::uint64_t> worker_deaths_{0}, workers_replaced_{0};
+    // Results are copied out of the workers' heaps rather than read in place, so that a worker's heap can be
+    // rebuilt when a new worker takes the place of one that was killed or crashed: in pools that replace
+    // workers (replace_dead, cancel_running), and from the first task with a time limit on.
+    std::atomic<bool> copy_results_{false};
     std::thread supervisor_;
     std::mutex join_mu_;             // one thread joins the supervisor
     bool on_supervisor() const noexcept;

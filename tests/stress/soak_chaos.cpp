@@ -2,13 +2,17 @@
 // with SIGKILL every ~50 ms. As a user would, each time the pool breaks the program drops it and makes a new one
 // (one pool per "burst"), until every task has been submitted.
 //
+// With --replace the pool replaces dead workers (on_worker_death Replace, a restart intensity it never reaches)
+// and must never break: one pool for the whole run, and every future ends with its result or with
+// WorkerDiedError naming a worker the chaos thread killed.
+//
 // Checked: every future ends, either with its right result or with BrokenProcessPool naming a worker the chaos
 // thread killed; no future waits past a generous deadline (a hang); at the end no child process is left (no
 // zombie), and open descriptors and /dev/shm entries are back at their starting counts. Resident memory at the
 // start and at the end is printed, and must not grow by more than 32 MiB (not checked under sanitizers, whose
 // allocators keep freed memory in quarantine).
 //
-//   soak_chaos [--tasks N] [--start fork|forkserver|spawn] [--kill-every-ms M]
+//   soak_chaos [--tasks N] [--start fork|forkserver|spawn] [--kill-every-ms M] [--replace]
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -56,12 +60,20 @@ struct Settings {
     cf::StartMethod start = cf::StartMethod::Fork;
     std::string start_name = "fork";
     int kill_every_ms = 50;
+    bool replace = false;
 };
 
 Settings parse(int argc, char **argv) {
     Settings s;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string key = argv[i], value = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        std::string key = argv[i];
+        if (key == "--replace") {
+            s.replace = true;
+            --i;
+            continue;
+        }
+        if (i + 1 >= argc) throw std::invalid_argument("option " + key + " wants a value");
+        std::string value = argv[i + 1];
         if (key == "--tasks") {
             s.tasks = std::stoull(value);
         } else if (key == "--kill-every-ms") {
@@ -128,7 +140,7 @@ private:
 };
 
 struct Tally {
-    std::uint64_t submitted = 0, ok = 0, broken = 0, refused = 0, wrong = 0, hangs = 0, bursts = 0;
+    std::uint64_t submitted = 0, ok = 0, broken = 0, died = 0, refused = 0, wrong = 0, hangs = 0, bursts = 0;
 };
 
 // The pid named in "worker <pid> terminated by signal 9 (SIGKILL)", or -1.
@@ -161,6 +173,10 @@ bool settle(cf::FutureBase &f, std::uint64_t index, const Chaos &chaos, Tally &t
         return true;
     }
     pid_t pid = named_pid(e.message);
+    if (e.status == cf::Status::WorkerDied && pid > 0 && chaos.was_killed(pid)) {
+        ++t.died;  // its worker was replaced: the pool goes on
+        return true;
+    }
     if (e.status == cf::Status::BrokenProcessPool && pid > 0 && chaos.was_killed(pid)) {
         ++t.broken;
     } else {
@@ -177,6 +193,10 @@ void burst(const Settings &s, Chaos &chaos, Tally &t) {
     o.max_workers = 2;
     o.start_method = s.start;
     o.shared_memory_bytes = 8 << 20;
+    if (s.replace) {
+        o.on_worker_death = cf::WorkerDeath::Replace;
+        o.max_restarts = std::size_t(1) << 40;  // never reached: the pool must survive every kill
+    }
     cf::ProcessPoolExecutor pool(o);
     chaos.set_pool(&pool);
     struct Unpublish {
@@ -216,6 +236,7 @@ int main(int argc, char **argv) {
     std::size_t shm_before = probe::directory_entries("/dev/shm").size();
     long rss_before = 0;
     Tally t;
+    std::size_t kills = 0;
     auto started = std::chrono::steady_clock::now();
     {
         Chaos chaos(std::chrono::milliseconds(s.kill_every_ms));
@@ -223,7 +244,8 @@ int main(int argc, char **argv) {
             burst(s, chaos, t);
             if (t.bursts == 1) rss_before = probe::resident_kib();  // after the first pool: warmed up
         }
-        std::printf("kills: %zu\n", chaos.kills());
+        kills = chaos.kills();
+        std::printf("kills: %zu\n", kills);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -240,11 +262,12 @@ int main(int argc, char **argv) {
     std::size_t shm_after = probe::directory_entries("/dev/shm").size();
     long rss_after = probe::resident_kib();
 
-    std::printf("soak (%s): %llu tasks in %.1f s over %llu pools; %llu results, %llu BrokenProcessPool, %llu "
-                "submits refused by a broken pool, %llu wrong, %llu hangs\n",
-                s.start_name.c_str(), static_cast<unsigned long long>(t.submitted), seconds,
-                static_cast<unsigned long long>(t.bursts), static_cast<unsigned long long>(t.ok),
-                static_cast<unsigned long long>(t.broken), static_cast<unsigned long long>(t.refused),
+    std::printf("soak (%s%s): %llu tasks in %.1f s over %llu pools; %llu results, %llu BrokenProcessPool, %llu "
+                "WorkerDied, %llu submits refused by a broken pool, %llu wrong, %llu hangs\n",
+                s.start_name.c_str(), s.replace ? ", replace" : "", static_cast<unsigned long long>(t.submitted),
+                seconds, static_cast<unsigned long long>(t.bursts), static_cast<unsigned long long>(t.ok),
+                static_cast<unsigned long long>(t.broken), static_cast<unsigned long long>(t.died),
+                static_cast<unsigned long long>(t.refused),
                 static_cast<unsigned long long>(t.wrong), static_cast<unsigned long long>(t.hangs));
     std::printf("children left: %zu zombies, %zu others (allowed %zu); fds %zu -> %zu; /dev/shm %zu -> %zu; "
                 "RSS %ld KiB -> %ld KiB\n",
@@ -259,10 +282,15 @@ int main(int argc, char **argv) {
         }
     };
     expect(t.hangs == 0, "no future hangs");
-    expect(t.wrong == 0, "every future ends with its result or BrokenProcessPool naming a killed worker");
-    expect(t.ok + t.broken == t.submitted, "every submitted future ended");
+    expect(t.wrong == 0, "every future ends with its result or an error naming a killed worker");
+    expect(t.ok + t.broken + t.died == t.submitted, "every submitted future ended");
     expect(t.submitted == s.tasks, "every task was submitted");
-    expect(t.broken > 0 && t.bursts > 1, "the chaos thread broke pools");
+    if (s.replace) {
+        expect(t.bursts == 1 && t.broken == 0 && t.refused == 0, "the pool never broke");
+        expect(kills > 0, "the chaos thread killed workers");
+    } else {
+        expect(t.broken > 0 && t.bursts > 1, "the chaos thread broke pools");
+    }
     expect(zombies == 0, "no zombie children");
     expect(others <= allowed_children, "no worker outlives its pool");
     expect(fds_after <= allowed_fds, "descriptors back at their starting count");
