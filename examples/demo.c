@@ -1,6 +1,7 @@
 /* The libcfutures demo: futures completed by another thread, then the I/O-bound example of the Python docs
  * (20 simulated downloads, each a 100 ms wait), sequentially and on a 20-thread pool, then the docs' CPU-bound
- * example (is each of six large numbers prime?) sequentially, on a thread pool and on a process pool. */
+ * example (is each of six large numbers prime?) sequentially, on a thread pool and on a process pool, and last a
+ * long map on a process pool with a live progress line drawn from the pool's statistics. */
 #define _POSIX_C_SOURCE 200809L
 #include <cfutures/cfutures.h>
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define N_DOWNLOADS 20
 #define N_PRIMES 6
@@ -183,11 +185,75 @@ static int demo_primes(void) {
     return 0;
 }
 
+/* Counts the primes among the 256 numbers from its 8-byte argument on (a millisecond or two of work). */
+static int count_primes_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    uint64_t from, n;
+    uint32_t count = 0;
+    (void)user_data;
+    if (len != sizeof from) return cf_task_raise(ctx, "ValueError", "count_primes wants one 8-byte number");
+    memcpy(&from, arg, sizeof from);
+    for (n = from; n < from + 256; ++n) count += (uint32_t)is_prime(n);
+    return cf_task_return(ctx, &count, sizeof count);
+}
+CF_TASK("demo.count_primes", count_primes_task);
+
+#define N_BLOCKS 1000
+
+/* A long map (the primes among 256,000 numbers past ten billion, 256 per task) on a process pool that replaces
+ * dead workers; while it runs, a progress line from cf_executor_stats_get, redrawn in place on a terminal and
+ * printed at each quarter otherwise. */
+static int demo_progress(void) {
+    static uint64_t starts[N_BLOCKS];
+    cf_slice args[N_BLOCKS], r;
+    cf_process_pool_options o;
+    cf_map_options mo;
+    cf_executor *pool;
+    cf_map_iter *it;
+    cf_executor_stats s;
+    uint64_t total = 0;
+    int i, rc, tty = isatty(STDOUT_FILENO), quarter = 0;
+    double t0 = now_seconds(), drawn = 0;
+    for (i = 0; i < N_BLOCKS; ++i) {
+        starts[i] = 10000000000ull + (uint64_t)i * 256u;
+        args[i].data = &starts[i];
+        args[i].len = sizeof starts[i];
+    }
+    cf_process_pool_options_init(&o);
+    o.on_worker_death = CF_WORKER_DEATH_REPLACE;
+    cf_map_options_init(&mo);
+    mo.unordered = 1;
+    if (cf_process_pool_new(&o, &pool) != CF_OK) return 1;
+    if (cf_map(pool, count_primes_task, NULL, args, N_BLOCKS, &mo, &it) != CF_OK) return 1;
+    s.struct_size = sizeof s;
+    for (i = 0; (rc = cf_map_next(it, &r)) == CF_OK; ++i) {
+        uint32_t c;
+        memcpy(&c, r.data, sizeof c);
+        total += c;
+        if (cf_executor_stats_get(pool, &s) != CF_OK) return 1;
+        if (tty ? now_seconds() - drawn >= 0.05 || i + 1 == N_BLOCKS : (i + 1) * 4 >= (quarter + 1) * N_BLOCKS) {
+            printf("%sprogress: %llu/%d tasks done, %llu running, %llu queued on %llu workers, %llu primes so far%s",
+                   tty ? "\r" : "", (unsigned long long)(s.completed + s.failed + s.cancelled), N_BLOCKS,
+                   (unsigned long long)s.running, (unsigned long long)s.queued, (unsigned long long)s.workers,
+                   (unsigned long long)total, tty ? "" : "\n");
+            fflush(stdout);
+            drawn = now_seconds();
+            ++quarter;
+        }
+    }
+    if (tty) printf("\n");
+    cf_map_free(it);
+    cf_executor_free(pool);
+    if (rc != CF_DONE || i != N_BLOCKS) return 1;
+    printf("progress: %llu primes between 10^10 and 10^10 + %d, in %.2f s\n", (unsigned long long)total,
+           N_BLOCKS * 256, now_seconds() - t0);
+    return 0;
+}
+
 int main(void) {
     /* First of all: a process started as a spawned pool worker serves tasks here and never returns. */
     cf_process_worker_entry();
     printf("libcfutures %s\n", cf_version_string());
-    if (demo_futures() != 0 || demo_downloads() != 0 || demo_primes() != 0) {
+    if (demo_futures() != 0 || demo_downloads() != 0 || demo_primes() != 0 || demo_progress() != 0) {
         fprintf(stderr, "demo failed: %s\n", cf_last_error());
         return 1;
     }
