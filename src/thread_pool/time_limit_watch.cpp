@@ -57,8 +57,9 @@ void TimeLimitWatch::watch(const std::shared_ptr<State> &shared) {
             continue;
         }
         auto first = s.deadlines.begin();
-        if (Clock::now() < first->first) {
-            s.cv.wait_until(lock, first->first);
+        if (Clock::time_point due = first->first; Clock::now() < due) {
+            // A copy: the entry may be disarmed (and freed) while this thread sleeps.
+            s.cv.wait_until(lock, due);
             continue;
         }
         // Due. The entry stays armed, holding its reference to the future, until the task's own thread disarms

@@ -284,7 +284,7 @@ private:
     // ---- the steps
 
     void step() {
-        switch (p_.ConsumeIntegralInRange<int>(0, 29)) {
+        switch (p_.ConsumeIntegralInRange<int>(0, 30)) {
             case 0: {  // cf_future_new
                 cf_future *f = nullptr;
                 if (p_.ConsumeIntegralInRange<int>(0, 9) == 0) {
@@ -515,8 +515,20 @@ private:
                 Bytes b = bytes();
                 bool null_out = p_.ConsumeIntegralInRange<int>(0, 9) == 0;
                 cf_future *f = nullptr;
-                int rc = cf_submit(ex, null_fn ? nullptr : fn, nullptr, b.data, b.len, null_out ? nullptr : &f);
-                if (null_fn || null_out || (!b.data && b.len) || !ex) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                // Half the time through cf_submit_ex, with a time limit that may be none, short, or invalid.
+                bool with_options = p_.ConsumeBool(), bad_options = false;
+                cf_submit_options so;
+                cf_submit_options_init(&so);
+                if (with_options) {
+                    static const double limits[] = {-1.0, 0.0, 0.0005, 0.01, 1e9, INFINITY, NAN};
+                    so.time_limit = limits[p_.ConsumeIntegralInRange<std::size_t>(0, 6)];
+                    if (p_.ConsumeIntegralInRange<int>(0, 7) == 0) so.struct_size = p_.ConsumeIntegralInRange<std::size_t>(0, 15);
+                    bad_options = std::isnan(so.time_limit) || so.struct_size < sizeof so;
+                }
+                int rc = with_options
+                             ? cf_submit_ex(ex, null_fn ? nullptr : fn, nullptr, b.data, b.len, &so, null_out ? nullptr : &f)
+                             : cf_submit(ex, null_fn ? nullptr : fn, nullptr, b.data, b.len, null_out ? nullptr : &f);
+                if (null_fn || null_out || (!b.data && b.len) || !ex || bad_options) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT || (bad_options && rc != CF_OK));
                 if (rc == CF_OK) {
                     FUZZ_CHECK(f);
                     put_future(f, true, breaking(ex));
@@ -662,7 +674,13 @@ private:
                     }
                     case 2: o.initarg = nullptr; o.initarg_len = p_.ConsumeIntegralInRange<std::size_t>(1, kHuge); break;
                     case 3: o.max_workers = 4097 + p_.ConsumeIntegralInRange<std::size_t>(0, 1u << 20); break;
-                    default: o.start_method = CF_START_FORK; o.max_tasks_per_child = p_.ConsumeIntegralInRange<std::size_t>(1, kHuge); break;
+                    default:
+                        // (fork with max_tasks_per_child was refused here until fork pools got a server of their own)
+                        if (p_.ConsumeBool())
+                            o.on_worker_death = static_cast<cf_worker_death>(p_.ConsumeIntegralInRange<int>(2, 1 << 20));
+                        else
+                            o.restart_period = std::nan("");
+                        break;
                 }
                 cf_executor *ex = nullptr;
                 int rc = cf_process_pool_new(&o, p_.ConsumeIntegralInRange<int>(0, 7) == 0 ? nullptr : &ex);
@@ -706,6 +724,16 @@ private:
                 cf_task_fn fn = kTasks[p_.ConsumeIntegralInRange<std::size_t>(0, 2)];
                 int rc = cf_task_register(name, null_fn ? nullptr : fn, nullptr);
                 if (!name || null_fn) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
+                break;
+            }
+            case 29: {  // statistics, with any struct_size
+                cf_executor *ex = executor_arg();
+                cf_executor_stats s{};
+                s.struct_size = p_.ConsumeBool() ? sizeof s : p_.ConsumeIntegralInRange<std::size_t>(0, 2 * sizeof s);
+                bool null_out = p_.ConsumeIntegralInRange<int>(0, 7) == 0;
+                int rc = cf_executor_stats_get(ex, null_out ? nullptr : &s);
+                FUZZ_CHECK(rc == CF_OK || rc == CF_E_INVALID_ARGUMENT);
+                if (null_out || !ex) FUZZ_CHECK(rc == CF_E_INVALID_ARGUMENT);
                 break;
             }
             default: {  // a few steps of waiting on a pool: let tasks run, then look at the table
