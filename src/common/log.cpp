@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 namespace cf {
 namespace {
@@ -12,13 +15,22 @@ struct Handler {
 };
 
 // A handler once published is never freed: a thread may still be calling it while another sets the next one,
-// and a forked worker may hold the pointer. Programs set a handler a few times at most.
+// and a forked worker may hold the pointer. Every record stays in `published` (never destroyed, so that a thread
+// logging while the program exits finds it still there); programs set a handler a few times at most.
 std::atomic<const Handler *> current{nullptr};
+std::mutex published_mu;
+auto *const published = new std::vector<std::unique_ptr<Handler>>();
 
 }  // namespace
 
 void set_log_handler(LogHandler fn, void *user_data) {
-    current.store(fn ? new Handler{fn, user_data} : nullptr, std::memory_order_release);
+    if (!fn) {
+        current.store(nullptr, std::memory_order_release);
+        return;
+    }
+    std::lock_guard<std::mutex> lock(published_mu);
+    published->push_back(std::make_unique<Handler>(Handler{fn, user_data}));
+    current.store(published->back().get(), std::memory_order_release);
 }
 
 namespace detail {

@@ -530,9 +530,11 @@ static void pool_creation_out_of_descriptors(void) {
     cf_process_pool_options o;
     cf_executor *ex = NULL;
     int fd = dup(0), rc;
-    /* Room for the pool's memfd and eventfd and two workers' pidfds, not for eight. */
+    /* Room for the pool's memfd and eventfd, its server's socket and two workers' pidfds, not for eight. (Two
+     * pidfds, so that two descriptors are free again when the error is raised: a sanitizer checking it needs a
+     * pipe.) */
     close(fd);
-    lim.rlim_cur = lim.rlim_max = (rlim_t)fd + 4;
+    lim.rlim_cur = lim.rlim_max = (rlim_t)fd + 5;
     CHECK_INT(setrlimit(RLIMIT_NOFILE, &lim), 0);
     cf_process_pool_options_init(&o);
     o.start_method = CF_START_FORK;
