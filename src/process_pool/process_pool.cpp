@@ -951,6 +951,7 @@ void ProcessPool::reap(int w) {
     std::vector<Task> failed;
     std::vector<std::pair<Task, Failure>> lost;  // the one task a replaced worker took with it
     std::string why, replaced;
+    bool broke = false;  // this death broke the pool (logged once, by the death that did it)
     {
         std::lock_guard<SpinMutex> lock(mu_);
         Worker &worker = lane(w);
@@ -1035,7 +1036,8 @@ void ProcessPool::reap(int w) {
             } else {
                 why = death;
                 if (!in_flight.empty()) why += " while running task '" + in_flight.front().name + "'";
-                if (never_served) why += " before it started serving" + never_started_hint();
+                // (The hint about the worker entry only when nobody stopped the pool meanwhile.)
+                if (never_served) why += " before it started serving" + (stopped_ ? "" : never_started_hint());
                 if (config_.replace_dead && !deliberate && broken_.empty() && !stopped_) {
                     std::ostringstream period;
                     period << config_.restart_period;
@@ -1048,6 +1050,7 @@ void ProcessPool::reap(int w) {
                 failed.push_back(std::move(t));
             }
             // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
+            broke = !(stopped_ && broken_.empty()) && broken_.empty();
             if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
         }
     }
@@ -1056,7 +1059,7 @@ void ProcessPool::reap(int w) {
         if (f.status == Status::TimeLimit) log_message(LogLevel::Info, f.message + ": " + f.detail);
         t.promise.future_base().native_handle()->set_failure(std::move(f));
     }
-    if (!why.empty() && !failed.empty()) log_message(LogLevel::Error, "process pool broken: " + why);
+    if (broke) log_message(LogLevel::Error, "process pool broken: " + why);
     fail_all(failed, why);
     // The waiting tasks need a worker: the supervisor starts one on its next round.
     drain_pending();
