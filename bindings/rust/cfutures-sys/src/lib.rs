@@ -47,6 +47,10 @@ pub const CF_E_UNKNOWN_TASK: cf_status = -10;
 pub const CF_E_DEADLOCK: cf_status = -11;
 pub const CF_E_SYSTEM: cf_status = -12;
 pub const CF_E_TOO_LARGE: cf_status = -13;
+/// The task ran past its time limit (Python: `TimeoutError`). Added after 0.1.0.
+pub const CF_E_TIME_LIMIT: cf_status = -14;
+/// Its worker died and was replaced (`CF_WORKER_DEATH_REPLACE`). Added after 0.1.0.
+pub const CF_E_WORKER_DIED: cf_status = -15;
 pub const CF_STATUS_MAX_ENUM: cf_status = 0x7FFF_FFFF;
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -143,6 +147,8 @@ pub struct cf_thread_pool_options {
     pub initarg: *const c_void,
     pub initarg_len: usize,
     pub initializer_data: *mut c_void,
+    /// Added after 0.1.0: 1 lets `cf_future_cancel` cancel a running task (its late result is discarded).
+    pub cancel_running: c_int,
 }
 
 pub type cf_start_method = c_int;
@@ -151,6 +157,14 @@ pub const CF_START_FORK: cf_start_method = 1;
 pub const CF_START_FORKSERVER: cf_start_method = 2;
 pub const CF_START_SPAWN: cf_start_method = 3;
 pub const CF_START_METHOD_MAX_ENUM: cf_start_method = 0x7FFF_FFFF;
+
+/// What a worker process that dies does to its pool (added after 0.1.0).
+pub type cf_worker_death = c_int;
+/// As CPython: the pool breaks, every pending future fails `CF_E_BROKEN_PROCESS_POOL`.
+pub const CF_WORKER_DEATH_BREAK: cf_worker_death = 0;
+/// Only the task it was running fails (`CF_E_WORKER_DIED`); a new worker takes its place.
+pub const CF_WORKER_DEATH_REPLACE: cf_worker_death = 1;
+pub const CF_WORKER_DEATH_MAX_ENUM: cf_worker_death = 0x7FFF_FFFF;
 
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -165,6 +179,39 @@ pub struct cf_process_pool_options {
     pub shared_memory_bytes: usize,
     pub worker_program: *const c_char,
     pub worker_start_timeout: f64,
+    /// Added after 0.1.0: 1 lets `cf_future_cancel` cancel a running task by killing its worker.
+    pub cancel_running: c_int,
+    /// Added after 0.1.0: `CF_WORKER_DEATH_BREAK` (default) or `CF_WORKER_DEATH_REPLACE`.
+    pub on_worker_death: cf_worker_death,
+    /// Added after 0.1.0: with `CF_WORKER_DEATH_REPLACE`, more than `max_restarts` deaths within
+    /// `restart_period` seconds break the pool (0: 10 deaths; 0 or less seconds: 60).
+    pub max_restarts: usize,
+    pub restart_period: f64,
+}
+
+/// Per-task options of `cf_submit_ex` / `cf_submit_named_ex` (added after 0.1.0).
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct cf_submit_options {
+    pub struct_size: usize,
+    /// Seconds the task may run, counted from when it starts; negative or +Inf: no limit; NaN is invalid.
+    pub time_limit: f64,
+}
+
+/// A snapshot of an executor's counters (added after 0.1.0); the caller sets `struct_size`.
+#[repr(C)]
+#[derive(Debug, Copy, Clone, Default)]
+pub struct cf_executor_stats {
+    pub struct_size: usize,
+    pub workers: u64,
+    pub idle_workers: u64,
+    pub queued: u64,
+    pub running: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+    pub worker_deaths: u64,
+    pub workers_replaced: u64,
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */
@@ -188,6 +235,21 @@ pub struct cf_map_options {
 }
 
 pub type cf_arg_source = Option<unsafe extern "C" fn(state: *mut c_void, next: *mut cf_slice) -> c_int>;
+
+/* ---------------------------------------------------------------------------------------------------------- */
+/* Logging (added after 0.1.0)                                                                                  */
+
+/// Levels as Python's logging module numbers them.
+pub type cf_log_level = c_int;
+pub const CF_LOG_DEBUG: cf_log_level = 10;
+pub const CF_LOG_INFO: cf_log_level = 20;
+pub const CF_LOG_WARNING: cf_log_level = 30;
+pub const CF_LOG_ERROR: cf_log_level = 40;
+pub const CF_LOG_LEVEL_MAX_ENUM: cf_log_level = 0x7FFF_FFFF;
+
+/// Receives every message the library would otherwise write to stderr (one line, no newline); called on any
+/// thread, and in forked workers.
+pub type cf_log_fn = Option<unsafe extern "C" fn(level: c_int, message: *const c_char, user_data: *mut c_void)>;
 
 /* ---------------------------------------------------------------------------------------------------------- */
 /* Functions                                                                                                    */
@@ -261,10 +323,29 @@ extern "C" {
         arg_len: usize,
         out: *mut *mut cf_future,
     ) -> c_int;
+    pub fn cf_submit_options_init(o: *mut cf_submit_options);
+    pub fn cf_submit_ex(
+        ex: *mut cf_executor,
+        fn_: cf_task_fn,
+        user_data: *mut c_void,
+        arg: *const c_void,
+        arg_len: usize,
+        o: *const cf_submit_options,
+        out: *mut *mut cf_future,
+    ) -> c_int;
+    pub fn cf_submit_named_ex(
+        ex: *mut cf_executor,
+        task: *const c_char,
+        arg: *const c_void,
+        arg_len: usize,
+        o: *const cf_submit_options,
+        out: *mut *mut cf_future,
+    ) -> c_int;
     pub fn cf_executor_shutdown(ex: *mut cf_executor, wait: c_int, cancel_futures: c_int) -> c_int;
     pub fn cf_executor_terminate_workers(ex: *mut cf_executor) -> c_int;
     pub fn cf_executor_kill_workers(ex: *mut cf_executor) -> c_int;
     pub fn cf_executor_free(ex: *mut cf_executor);
+    pub fn cf_executor_stats_get(ex: *mut cf_executor, out: *mut cf_executor_stats) -> c_int;
 
     pub fn cf_map_options_init(o: *mut cf_map_options);
     pub fn cf_map(
@@ -304,4 +385,6 @@ extern "C" {
     pub fn cf_map_next(it: *mut cf_map_iter, result: *mut cf_slice) -> c_int;
     pub fn cf_map_error(it: *const cf_map_iter, out: *mut cf_error) -> c_int;
     pub fn cf_map_free(it: *mut cf_map_iter);
+
+    pub fn cf_set_log_handler(fn_: cf_log_fn, user_data: *mut c_void);
 }

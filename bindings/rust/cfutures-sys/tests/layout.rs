@@ -41,13 +41,21 @@ fn rust_side() -> Vec<(String, String)> {
     layout!(out, cf_thread_pool_options {
         struct_size => "struct_size", max_workers => "max_workers", thread_name_prefix => "thread_name_prefix",
         initializer => "initializer", initarg => "initarg", initarg_len => "initarg_len",
-        initializer_data => "initializer_data",
+        initializer_data => "initializer_data", cancel_running => "cancel_running",
     });
     layout!(out, cf_process_pool_options {
         struct_size => "struct_size", max_workers => "max_workers", start_method => "start_method",
         max_tasks_per_child => "max_tasks_per_child", initializer => "initializer", initarg => "initarg",
         initarg_len => "initarg_len", shared_memory_bytes => "shared_memory_bytes",
         worker_program => "worker_program", worker_start_timeout => "worker_start_timeout",
+        cancel_running => "cancel_running", on_worker_death => "on_worker_death", max_restarts => "max_restarts",
+        restart_period => "restart_period",
+    });
+    layout!(out, cf_submit_options { struct_size => "struct_size", time_limit => "time_limit" });
+    layout!(out, cf_executor_stats {
+        struct_size => "struct_size", workers => "workers", idle_workers => "idle_workers", queued => "queued",
+        running => "running", completed => "completed", failed => "failed", cancelled => "cancelled",
+        worker_deaths => "worker_deaths", workers_replaced => "workers_replaced",
     });
     layout!(out, cf_map_options {
         struct_size => "struct_size", timeout => "timeout", chunksize => "chunksize", buffersize => "buffersize",
@@ -58,9 +66,12 @@ fn rust_side() -> Vec<(String, String)> {
         ("cf_future_state", size_of::<cf_future_state>()),
         ("cf_return_when", size_of::<cf_return_when>()),
         ("cf_start_method", size_of::<cf_start_method>()),
+        ("cf_worker_death", size_of::<cf_worker_death>()),
+        ("cf_log_level", size_of::<cf_log_level>()),
         ("cf_task_fn", size_of::<cf_task_fn>()),
         ("cf_done_fn", size_of::<cf_done_fn>()),
         ("cf_arg_source", size_of::<cf_arg_source>()),
+        ("cf_log_fn", size_of::<cf_log_fn>()),
     ] {
         out.push((format!("sizeof {name}"), size.to_string()));
     }
@@ -85,6 +96,8 @@ fn rust_side() -> Vec<(String, String)> {
         CF_E_DEADLOCK,
         CF_E_SYSTEM,
         CF_E_TOO_LARGE,
+        CF_E_TIME_LIMIT,
+        CF_E_WORKER_DIED,
         CF_STATUS_MAX_ENUM,
         CF_FUTURE_INVALID,
         CF_PENDING,
@@ -101,6 +114,14 @@ fn rust_side() -> Vec<(String, String)> {
         CF_START_FORKSERVER,
         CF_START_SPAWN,
         CF_START_METHOD_MAX_ENUM,
+        CF_WORKER_DEATH_BREAK,
+        CF_WORKER_DEATH_REPLACE,
+        CF_WORKER_DEATH_MAX_ENUM,
+        CF_LOG_DEBUG,
+        CF_LOG_INFO,
+        CF_LOG_WARNING,
+        CF_LOG_ERROR,
+        CF_LOG_LEVEL_MAX_ENUM,
     );
     out.push(("CF_FOREVER".to_string(), format!("{:.1}", CF_FOREVER)));
     out
@@ -128,6 +149,7 @@ fn c_program() -> String {
             "initarg",
             "initarg_len",
             "initializer_data",
+            "cancel_running",
         ],
     );
     structs(
@@ -143,6 +165,26 @@ fn c_program() -> String {
             "shared_memory_bytes",
             "worker_program",
             "worker_start_timeout",
+            "cancel_running",
+            "on_worker_death",
+            "max_restarts",
+            "restart_period",
+        ],
+    );
+    structs("cf_submit_options", &["struct_size", "time_limit"]);
+    structs(
+        "cf_executor_stats",
+        &[
+            "struct_size",
+            "workers",
+            "idle_workers",
+            "queued",
+            "running",
+            "completed",
+            "failed",
+            "cancelled",
+            "worker_deaths",
+            "workers_replaced",
         ],
     );
     structs("cf_map_options", &["struct_size", "timeout", "chunksize", "buffersize", "unordered"]);
@@ -151,9 +193,12 @@ fn c_program() -> String {
         "cf_future_state",
         "cf_return_when",
         "cf_start_method",
+        "cf_worker_death",
+        "cf_log_level",
         "cf_task_fn",
         "cf_done_fn",
         "cf_arg_source",
+        "cf_log_fn",
     ] {
         body += &format!("    printf(\"sizeof {ty} %zu\\n\", sizeof({ty}));\n");
     }
@@ -177,6 +222,8 @@ fn c_program() -> String {
         "CF_E_DEADLOCK",
         "CF_E_SYSTEM",
         "CF_E_TOO_LARGE",
+        "CF_E_TIME_LIMIT",
+        "CF_E_WORKER_DIED",
         "CF_STATUS_MAX_ENUM",
         "CF_FUTURE_INVALID",
         "CF_PENDING",
@@ -193,6 +240,14 @@ fn c_program() -> String {
         "CF_START_FORKSERVER",
         "CF_START_SPAWN",
         "CF_START_METHOD_MAX_ENUM",
+        "CF_WORKER_DEATH_BREAK",
+        "CF_WORKER_DEATH_REPLACE",
+        "CF_WORKER_DEATH_MAX_ENUM",
+        "CF_LOG_DEBUG",
+        "CF_LOG_INFO",
+        "CF_LOG_WARNING",
+        "CF_LOG_ERROR",
+        "CF_LOG_LEVEL_MAX_ENUM",
     ] {
         body += &format!("    printf(\"{c} %lld\\n\", (long long)({c}));\n");
     }
@@ -271,4 +326,45 @@ fn links_and_reports_a_compatible_version() {
     assert_eq!(text, format!("{}.{}.{}", version >> 16, (version >> 8) & 0xff, version & 0xff));
     assert_eq!(name, "CF_E_TIMEOUT");
     assert!(cf_version_at_least(0, 1, 0));
+}
+
+unsafe extern "C" fn noop(_ctx: *mut cf_task_ctx, _arg: *const c_void, _len: usize, _data: *mut c_void) -> c_int {
+    CF_OK
+}
+
+#[test]
+fn functions_added_after_0_1_0_link_and_fill_their_structs() {
+    // SAFETY: valid out-pointers; the executor is freed once; the log handler is reset to the default.
+    unsafe {
+        let mut o = cf_submit_options { struct_size: 0, time_limit: 123.0 };
+        cf_submit_options_init(&mut o);
+        assert_eq!(o.struct_size, size_of::<cf_submit_options>());
+        assert_eq!(o.time_limit, CF_FOREVER, "no time limit by default");
+
+        let mut ex = std::ptr::null_mut();
+        assert_eq!(cf_thread_pool_new(std::ptr::null(), &mut ex), CF_OK);
+        let mut stats = cf_executor_stats { struct_size: size_of::<cf_executor_stats>(), ..Default::default() };
+        assert_eq!(cf_executor_stats_get(ex, &mut stats), CF_OK);
+        assert_eq!((stats.completed, stats.failed, stats.cancelled, stats.queued), (0, 0, 0, 0));
+        // A struct_size too small for the first version is refused.
+        let mut small = cf_executor_stats { struct_size: 8, ..Default::default() };
+        assert_eq!(cf_executor_stats_get(ex, &mut small), CF_E_INVALID_ARGUMENT);
+        let mut f = std::ptr::null_mut();
+        o.time_limit = f64::NAN;
+        let rc = cf_submit_ex(ex, Some(noop), std::ptr::null_mut(), std::ptr::null(), 0, &o, &mut f);
+        assert_eq!(rc, CF_E_INVALID_ARGUMENT, "a NaN time limit is invalid");
+        o.time_limit = 30.0;
+        assert_eq!(cf_submit_ex(ex, Some(noop), std::ptr::null_mut(), std::ptr::null(), 0, &o, &mut f), CF_OK);
+        let mut result = cf_slice { data: std::ptr::null(), len: 0 };
+        assert_eq!(cf_future_result(f, 30.0, &mut result), CF_OK);
+        cf_future_release(f);
+        stats.struct_size = size_of::<cf_executor_stats>();
+        assert_eq!(cf_executor_stats_get(ex, &mut stats), CF_OK);
+        assert_eq!((stats.completed, stats.failed, stats.cancelled), (1, 0, 0));
+        cf_executor_free(ex);
+
+        cf_set_log_handler(None, std::ptr::null_mut());
+        let name = std::ffi::CStr::from_ptr(cf_status_name(CF_E_WORKER_DIED)).to_str().unwrap();
+        assert_eq!(name, "CF_E_WORKER_DIED");
+    }
 }

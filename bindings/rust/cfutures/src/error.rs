@@ -46,6 +46,13 @@ pub enum Error {
     System(String),
     /// `CF_E_TOO_LARGE`: a payload larger than the pool can carry.
     TooLarge(String),
+    /// `CF_E_TIME_LIMIT` (Python's `TimeoutError`): the task ran past the time limit it was submitted with
+    /// ([`SubmitOptions::time_limit`](crate::SubmitOptions::time_limit)). A process pool killed its worker (a new
+    /// one took its place); a thread pool failed the future and asked the task to stop.
+    TimeLimit(String),
+    /// `CF_E_WORKER_DIED`: the worker process running the task died and the pool replaced it
+    /// ([`WorkerDeath::Replace`](crate::WorkerDeath::Replace)); says which worker, how, and running what.
+    WorkerDied(String),
     /// A status this version of the binding does not know (a newer library).
     Other {
         /// The raw status code.
@@ -72,6 +79,8 @@ impl Error {
             sys::CF_E_DEADLOCK => Error::Deadlock(message),
             sys::CF_E_SYSTEM => Error::System(message),
             sys::CF_E_TOO_LARGE => Error::TooLarge(message),
+            sys::CF_E_TIME_LIMIT => Error::TimeLimit(message),
+            sys::CF_E_WORKER_DIED => Error::WorkerDied(message),
             _ => Error::Other { status, message },
         }
     }
@@ -92,6 +101,8 @@ impl Error {
             Error::Deadlock(_) => sys::CF_E_DEADLOCK,
             Error::System(_) => sys::CF_E_SYSTEM,
             Error::TooLarge(_) => sys::CF_E_TOO_LARGE,
+            Error::TimeLimit(_) => sys::CF_E_TIME_LIMIT,
+            Error::WorkerDied(_) => sys::CF_E_WORKER_DIED,
             Error::Other { status, .. } => *status,
         }
     }
@@ -117,7 +128,9 @@ impl Error {
             | Error::UnknownTask(m)
             | Error::Deadlock(m)
             | Error::System(m)
-            | Error::TooLarge(m) => m,
+            | Error::TooLarge(m)
+            | Error::TimeLimit(m)
+            | Error::WorkerDied(m) => m,
         }
     }
 
@@ -137,6 +150,8 @@ impl Error {
             Error::Deadlock(_) => "DeadlockError",
             Error::System(_) => "OSError",
             Error::TooLarge(_) => "TooLargeError",
+            Error::TimeLimit(_) => "TimeoutError",
+            Error::WorkerDied(_) => "WorkerDiedError",
             Error::Other { .. } => "Error",
         }
     }

@@ -1,4 +1,5 @@
-//! What both pools share: the owned `cf_executor` handle, byte-string submits and `cf_map`.
+//! What both pools share: the owned `cf_executor` handle, byte-string submits, `cf_map`, per-task options and
+//! the executor's counters.
 
 use crate::error::{check, from_cf_error, last_error, Error, Result};
 use crate::future::{bytes_of, empty_error, Future, Value};
@@ -30,33 +31,75 @@ impl RawExecutor {
         self.0.as_ptr()
     }
 
-    pub(crate) fn submit_named(&self, task: &str, arg: &[u8]) -> Result<Future<Vec<u8>>> {
+    /// `cf_submit_named` (options `None`) or `cf_submit_named_ex`.
+    pub(crate) fn submit_named(
+        &self,
+        task: &str,
+        arg: &[u8],
+        options: Option<&SubmitOptions>,
+    ) -> Result<Future<Vec<u8>>> {
         let name = c_string(task, "submit_named: task")?;
+        let o = options.map(SubmitOptions::raw);
         let mut out = ptr::null_mut();
-        // SAFETY: valid handle, string and bytes (copied before the call returns).
+        // SAFETY: valid handle, string, bytes and options (all copied before the call returns).
         unsafe {
-            let rc =
-                sys::cf_submit_named(self.as_raw(), name.as_ptr(), arg.as_ptr() as *const c_void, arg.len(), &mut out);
+            let rc = sys::cf_submit_named_ex(
+                self.as_raw(),
+                name.as_ptr(),
+                arg.as_ptr() as *const c_void,
+                arg.len(),
+                o.as_ref().map_or(ptr::null(), |o| o as *const sys::cf_submit_options),
+                &mut out,
+            );
             check(rc, &format!("submit_named({task:?})"))?;
             Ok(Future::from_raw(out, Value::Bytes(<[u8]>::to_vec)))
         }
     }
 
-    pub(crate) fn submit_task(&self, task: TaskFn, arg: &[u8]) -> Result<Future<Vec<u8>>> {
+    /// `cf_submit` (options `None`) or `cf_submit_ex` of a byte-string task function.
+    pub(crate) fn submit_task(
+        &self,
+        task: TaskFn,
+        arg: &[u8],
+        options: Option<&SubmitOptions>,
+    ) -> Result<Future<Vec<u8>>> {
+        let o = options.map(SubmitOptions::raw);
         let mut out = ptr::null_mut();
-        // SAFETY: valid handle and bytes; user data NULL, as register_task registers it.
+        // SAFETY: valid handle, bytes and options; user data NULL, as register_task registers it.
         unsafe {
-            let rc = sys::cf_submit(
+            let rc = sys::cf_submit_ex(
                 self.as_raw(),
                 Some(task),
                 ptr::null_mut(),
                 arg.as_ptr() as *const c_void,
                 arg.len(),
+                o.as_ref().map_or(ptr::null(), |o| o as *const sys::cf_submit_options),
                 &mut out,
             );
             check(rc, "submit_task")?;
             Ok(Future::from_raw(out, Value::Bytes(<[u8]>::to_vec)))
         }
+    }
+
+    /// `cf_executor_stats_get`.
+    pub(crate) fn stats(&self) -> Result<Stats> {
+        let mut s = sys::cf_executor_stats {
+            struct_size: std::mem::size_of::<sys::cf_executor_stats>(),
+            ..sys::cf_executor_stats::default()
+        };
+        // SAFETY: valid handle and out-pointer, its struct_size set to its size.
+        check(unsafe { sys::cf_executor_stats_get(self.as_raw(), &mut s) }, "stats")?;
+        Ok(Stats {
+            workers: s.workers,
+            idle_workers: s.idle_workers,
+            queued: s.queued,
+            running: s.running,
+            completed: s.completed,
+            failed: s.failed,
+            cancelled: s.cancelled,
+            worker_deaths: s.worker_deaths,
+            workers_replaced: s.workers_replaced,
+        })
     }
 
     pub(crate) fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
@@ -105,6 +148,80 @@ impl Drop for RawExecutor {
     fn drop(&mut self) {
         // SAFETY: owned handle, freed exactly once (this shuts down and waits for the tasks).
         unsafe { sys::cf_executor_free(self.as_raw()) }
+    }
+}
+
+/// Per-task options of the `submit_*_with` methods (`cf_submit_options`), as a builder:
+/// `pool.submit_named_with("task", b"arg", &SubmitOptions::new().time_limit(Duration::from_secs(5)))`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmitOptions {
+    pub(crate) time_limit: Option<Duration>,
+}
+
+impl SubmitOptions {
+    /// The defaults: no time limit.
+    pub fn new() -> SubmitOptions {
+        SubmitOptions::default()
+    }
+
+    /// How long the task may run, counted from when it starts running (not from the submit). Past it the
+    /// future fails with [`Error::TimeLimit`](crate::Error::TimeLimit): a process pool kills the worker running
+    /// it (a new worker takes its place; this is no worker death in [`Stats::worker_deaths`] and does not count
+    /// against the restart intensity); a thread pool cannot stop a thread, so it fails the future at the limit,
+    /// asks the task to stop ([`cancel_requested`](crate::cancel_requested)) and discards its late result.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
+    }
+
+    /// True when these options let a future complete while its task still runs.
+    pub(crate) fn has_time_limit(&self) -> bool {
+        self.time_limit.is_some()
+    }
+
+    pub(crate) fn raw(&self) -> sys::cf_submit_options {
+        let mut o = sys::cf_submit_options { struct_size: 0, time_limit: 0.0 };
+        // SAFETY: valid out-pointer.
+        unsafe { sys::cf_submit_options_init(&mut o) };
+        o.time_limit = seconds(self.time_limit);
+        o
+    }
+}
+
+/// A snapshot of an executor's counters (`cf_executor_stats`), from
+/// [`ThreadPool::stats`](crate::ThreadPool::stats) or [`ProcessPool::stats`](crate::ProcessPool::stats).
+///
+/// Each counter is read on its own, so a snapshot taken under load may be off by the tasks that moved meanwhile;
+/// once every future is done, `completed + failed + cancelled` ([`Stats::done`]) equals the number of tasks
+/// submitted (a `map` counts one task per chunk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Threads or worker processes alive.
+    pub workers: u64,
+    /// Of those, the ones waiting for work.
+    pub idle_workers: u64,
+    /// Tasks submitted and not running yet.
+    pub queued: u64,
+    /// Tasks running now.
+    pub running: u64,
+    /// Tasks finished with a result.
+    pub completed: u64,
+    /// Tasks finished with a failure (the task's own, a time limit, a dead worker, a broken pool, ...).
+    pub failed: u64,
+    /// Futures cancelled.
+    pub cancelled: u64,
+    /// Worker processes that died unasked (a crash, an exit, a signal from outside); 0 for thread pools.
+    pub worker_deaths: u64,
+    /// Workers started in place of dead, killed (time limit, `cancel_running`) or retired
+    /// (`max_tasks_per_child`) ones.
+    pub workers_replaced: u64,
+}
+
+impl Stats {
+    /// The futures done so far: `completed + failed + cancelled`.
+    pub fn done(&self) -> u64 {
+        self.completed + self.failed + self.cancelled
     }
 }
 

@@ -48,9 +48,10 @@ impl<T> Slot<T> {
 pub enum State {
     /// Not started yet; can still be cancelled.
     Pending,
-    /// Running now; cannot be cancelled any more (the task is only asked to stop).
+    /// Running now; cannot be cancelled any more (the task is only asked to stop), unless its pool was made
+    /// with `cancel_running`.
     Running,
-    /// Cancelled before it started.
+    /// Cancelled before it started (or, in a pool with `cancel_running`, while it ran).
     Cancelled,
     /// Finished, with a value or a failure.
     Finished,
@@ -124,7 +125,10 @@ impl<T> Future<T> {
 
     /// Cancels the future if it has not started: true when it is cancelled (now or before), false when it is
     /// running or finished. A running task is asked to stop ([`cancel_requested`](crate::cancel_requested))
-    /// but keeps running.
+    /// but keeps running, unless its pool was made with `cancel_running`
+    /// ([`ThreadPoolOptions::cancel_running`](crate::ThreadPoolOptions::cancel_running),
+    /// [`ProcessPoolOptions::cancel_running`](crate::ProcessPoolOptions::cancel_running)): then a running future
+    /// is cancelled too (true), and a process pool kills the worker running it.
     pub fn cancel(&self) -> bool {
         // SAFETY: valid handle.
         unsafe { sys::cf_future_cancel(self.as_raw()) == 1 }

@@ -5,6 +5,10 @@
 //! - [`ProcessPool`]: runs byte-string tasks in crash-isolated worker processes (fork, forkserver or spawn);
 //!   tasks are `extern "C"` functions registered by name ([`register_task`], [`task_fn!`]).
 //! - [`Future`], [`Promise`], [`wait`], [`as_completed`], and [`Error`], one variant per library status.
+//! - Beyond Python: per-task time limits ([`SubmitOptions`] with the `submit_*_with` methods), cancelling
+//!   running tasks (`cancel_running` in the pool options), process pools that replace dead workers
+//!   ([`WorkerDeath::Replace`]), executor counters ([`ThreadPool::stats`], [`ProcessPool::stats`]) and a
+//!   handler for the library's log ([`set_log_handler`]).
 //!
 //! ```
 //! use cfutures::{as_completed, ThreadPool, ThreadPoolOptions};
@@ -23,13 +27,15 @@
 //! registering their tasks: a spawned worker is the same program started again.
 //!
 //! Every C handle is owned by exactly one Rust value and released in its `Drop`. No panic ever unwinds into the
-//! C library: task closures, task functions, initializers and done callbacks run under `catch_unwind`.
+//! C library: task closures, task functions, initializers, done callbacks and the log handler run under
+//! `catch_unwind`.
 
 #![warn(missing_docs)]
 
 mod error;
 mod executor;
 mod future;
+mod log;
 mod process_pool;
 mod task;
 mod thread_pool;
@@ -40,9 +46,10 @@ mod wait;
 pub use cfutures_sys as sys;
 
 pub use error::{Error, Result};
-pub use executor::{ByteMap, MapOptions};
+pub use executor::{ByteMap, MapOptions, Stats, SubmitOptions};
 pub use future::{Future, Promise, State};
-pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod};
+pub use log::{set_log_handler, Level, LogHandler};
+pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod, WorkerDeath};
 pub use task::{cancel_requested, register_task, run_task, worker_entry, TaskContext, TaskError, TaskFn};
 pub use thread_pool::{MapResults, ThreadPool, ThreadPoolOptions};
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen, Waitable};

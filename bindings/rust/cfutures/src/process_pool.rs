@@ -1,7 +1,7 @@
 //! [`ProcessPool`]: Python's `ProcessPoolExecutor`, running registered byte-string tasks in worker processes.
 
 use crate::error::{check, Result};
-use crate::executor::{ByteMap, MapOptions, RawExecutor};
+use crate::executor::{ByteMap, MapOptions, RawExecutor, Stats, SubmitOptions};
 use crate::future::Future;
 use crate::task::TaskFn;
 use crate::util::c_string;
@@ -9,6 +9,7 @@ use cfutures_sys as sys;
 use std::ffi::CString;
 use std::os::raw::c_void;
 use std::ptr;
+use std::time::Duration;
 
 /// How a process pool starts its workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,29 @@ impl StartMethod {
     }
 }
 
+/// What a worker process that dies unasked (a crash, an exit, a signal from outside) does to its pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerDeath {
+    /// As CPython: the pool breaks; the dead worker's future, the pending ones and later submits fail with
+    /// [`Error::BrokenProcessPool`](crate::Error::BrokenProcessPool).
+    #[default]
+    Break,
+    /// Only the task the worker was running fails, with [`Error::WorkerDied`](crate::Error::WorkerDied); a new
+    /// worker takes its place, the tasks queued behind it run elsewhere, and the pool goes on, unless more than
+    /// [`max_restarts`](ProcessPoolOptions::max_restarts) workers die within
+    /// [`restart_period`](ProcessPoolOptions::restart_period) (then it breaks, as with `Break`).
+    Replace,
+}
+
+impl WorkerDeath {
+    fn raw(self) -> sys::cf_worker_death {
+        match self {
+            WorkerDeath::Break => sys::CF_WORKER_DEATH_BREAK,
+            WorkerDeath::Replace => sys::CF_WORKER_DEATH_REPLACE,
+        }
+    }
+}
+
 /// Options of a [`ProcessPool`], as a builder.
 #[derive(Debug, Clone)]
 pub struct ProcessPoolOptions {
@@ -46,6 +70,10 @@ pub struct ProcessPoolOptions {
     initializer: Option<(String, Vec<u8>)>,
     shared_memory_bytes: usize,
     worker_program: Option<String>,
+    cancel_running: bool,
+    on_worker_death: WorkerDeath,
+    max_restarts: usize,
+    restart_period: Option<Duration>,
 }
 
 impl Default for ProcessPoolOptions {
@@ -57,6 +85,10 @@ impl Default for ProcessPoolOptions {
             initializer: None,
             shared_memory_bytes: 0,
             worker_program: None,
+            cancel_running: false,
+            on_worker_death: WorkerDeath::Break,
+            max_restarts: 0,
+            restart_period: None,
         }
     }
 }
@@ -96,14 +128,42 @@ impl ProcessPoolOptions {
         self.worker_program = Some(path.to_string());
         self
     }
+    /// `true` lets [`Future::cancel`](crate::Future::cancel) cancel a running task by killing the worker running
+    /// it (a new one takes its place): `cancel` returns true and the future ends cancelled. Shutdown with
+    /// `cancel_futures` then cancels running tasks too. `false` (default): as CPython, a running task is only
+    /// asked to stop ([`cancel_requested`](crate::cancel_requested)).
+    pub fn cancel_running(mut self, cancel_running: bool) -> Self {
+        self.cancel_running = cancel_running;
+        self
+    }
+    /// What a worker that dies unasked does to the pool (default: [`WorkerDeath::Break`], as CPython).
+    pub fn on_worker_death(mut self, what: WorkerDeath) -> Self {
+        self.on_worker_death = what;
+        self
+    }
+    /// With [`WorkerDeath::Replace`]: more than this many worker deaths within
+    /// [`restart_period`](ProcessPoolOptions::restart_period) break the pool (the restart intensity of an
+    /// Erlang/OTP supervisor). 0: the library's default, 10. Workers the pool kills itself (time limits,
+    /// `cancel_running`, `max_tasks_per_child`) do not count.
+    pub fn max_restarts(mut self, n: usize) -> Self {
+        self.max_restarts = n;
+        self
+    }
+    /// The window of [`max_restarts`](ProcessPoolOptions::max_restarts) (zero: the library's default, 60 s).
+    pub fn restart_period(mut self, period: Duration) -> Self {
+        self.restart_period = Some(period);
+        self
+    }
 }
 
 /// A pool of worker processes: Python's `ProcessPoolExecutor`, crash-isolated.
 ///
 /// Tasks cross the process boundary as registered names ([`register_task`](crate::register_task)) with bytes
-/// in and bytes out; arguments and results travel through shared memory. A worker that dies (a signal, an
-/// abort, `_exit`) breaks the pool: its futures and the pending ones fail with
-/// [`Error::BrokenProcessPool`](crate::Error::BrokenProcessPool), and so do later submits.
+/// in and bytes out; arguments and results travel through shared memory. By default a worker that dies (a
+/// signal, an abort, `_exit`) breaks the pool: its futures and the pending ones fail with
+/// [`Error::BrokenProcessPool`](crate::Error::BrokenProcessPool), and so do later submits. With
+/// [`WorkerDeath::Replace`] only the task it was running fails ([`Error::WorkerDied`](crate::Error::WorkerDied))
+/// and a new worker takes its place.
 ///
 /// Dropping the pool shuts it down and waits. `Send` and `Sync`: the library's executor calls are thread-safe
 /// and the handle is freed only in `Drop`.
@@ -125,6 +185,10 @@ impl ProcessPool {
             shared_memory_bytes: 0,
             worker_program: ptr::null(),
             worker_start_timeout: 0.0,
+            cancel_running: 0,
+            on_worker_death: sys::CF_WORKER_DEATH_BREAK,
+            max_restarts: 0,
+            restart_period: 0.0,
         };
         // SAFETY: valid out-pointer.
         unsafe { sys::cf_process_pool_options_init(&mut o) };
@@ -132,6 +196,10 @@ impl ProcessPool {
         o.start_method = options.start_method.raw();
         o.max_tasks_per_child = options.max_tasks_per_child;
         o.shared_memory_bytes = options.shared_memory_bytes;
+        o.cancel_running = options.cancel_running as i32;
+        o.on_worker_death = options.on_worker_death.raw();
+        o.max_restarts = options.max_restarts;
+        o.restart_period = options.restart_period.map_or(0.0, |p| p.as_secs_f64());
         let mut keep: Vec<CString> = Vec::new();
         if let Some((name, arg)) = &options.initializer {
             let name = c_string(name, "ProcessPool::new: initializer")?;
@@ -155,12 +223,41 @@ impl ProcessPool {
     /// Runs the task registered under `task` in a worker, with a copy of `arg`.
     /// [`Error::UnknownTask`](crate::Error::UnknownTask) for a name not registered.
     pub fn submit_named(&self, task: &str, arg: &[u8]) -> Result<Future<Vec<u8>>> {
-        self.exec.submit_named(task, arg)
+        self.exec.submit_named(task, arg, None)
     }
 
     /// Runs a registered task function (found by its address) in a worker.
     pub fn submit_task(&self, task: TaskFn, arg: &[u8]) -> Result<Future<Vec<u8>>> {
-        self.exec.submit_task(task, arg)
+        self.exec.submit_task(task, arg, None)
+    }
+
+    /// [`submit_named`](ProcessPool::submit_named) with per-task options (`cf_submit_named_ex`): past its
+    /// [`time_limit`](SubmitOptions::time_limit) the worker running the task is killed (a new one takes its
+    /// place) and the future fails with [`Error::TimeLimit`](crate::Error::TimeLimit).
+    ///
+    /// ```no_run
+    /// # use cfutures::{Error, ProcessPool, ProcessPoolOptions, SubmitOptions};
+    /// # use std::time::Duration;
+    /// # let pool = ProcessPool::new(ProcessPoolOptions::new()).unwrap();
+    /// let limited = SubmitOptions::new().time_limit(Duration::from_secs(2));
+    /// match pool.submit_named_with("slow", b"input", &limited).unwrap().result(None) {
+    ///     Err(Error::TimeLimit(why)) => eprintln!("gave up: {why}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// ```
+    pub fn submit_named_with(&self, task: &str, arg: &[u8], options: &SubmitOptions) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_named(task, arg, Some(options))
+    }
+
+    /// [`submit_task`](ProcessPool::submit_task) with per-task options (`cf_submit_ex`), as
+    /// [`submit_named_with`](ProcessPool::submit_named_with).
+    pub fn submit_task_with(&self, task: TaskFn, arg: &[u8], options: &SubmitOptions) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_task(task, arg, Some(options))
+    }
+
+    /// A snapshot of the pool's counters: workers, queue, outcomes, worker deaths and replacements.
+    pub fn stats(&self) -> Result<Stats> {
+        self.exec.stats()
     }
 
     /// Python's `executor.map` over the task registered under `task` with
@@ -182,7 +279,8 @@ impl ProcessPool {
         self.exec.map_task(task, inputs, options)
     }
 
-    /// Python's `shutdown(wait, cancel_futures)`; `cancel_futures` also asks running tasks to stop.
+    /// Python's `shutdown(wait, cancel_futures)`; `cancel_futures` also asks running tasks to stop (with
+    /// [`cancel_running`](ProcessPoolOptions::cancel_running): cancels them, killing their workers).
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
         self.exec.shutdown(wait, cancel_futures)
     }

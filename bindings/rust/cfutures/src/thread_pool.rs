@@ -1,16 +1,18 @@
 //! [`ThreadPool`]: Python's `ThreadPoolExecutor`, running Rust closures and byte-string tasks.
 
 use crate::error::{check, last_error, Error, Result};
-use crate::executor::{ByteMap, MapOptions, RawExecutor};
+use crate::executor::{ByteMap, MapOptions, RawExecutor, Stats, SubmitOptions};
 use crate::future::{Future, Slot, Value};
 use crate::task::{CurrentTask, TaskContext, TaskFn};
 use crate::util::{c_string, panic_message};
 use cfutures_sys as sys;
-use std::collections::VecDeque;
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::CString;
 use std::os::raw::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,7 @@ pub struct ThreadPoolOptions {
     max_workers: usize,
     thread_name_prefix: Option<String>,
     initializer: Option<Arc<Initializer>>,
+    cancel_running: bool,
 }
 
 impl ThreadPoolOptions {
@@ -48,6 +51,14 @@ impl ThreadPoolOptions {
         self.initializer = Some(Arc::new(f));
         self
     }
+    /// `true` lets [`Future::cancel`] cancel a running task: `cancel` returns true and the future ends
+    /// cancelled at once; the task is asked to stop ([`cancel_requested`](crate::cancel_requested)), but a
+    /// thread cannot be stopped, so it runs on and its late result is discarded. Shutdown with `cancel_futures`
+    /// then cancels running tasks too. `false` (default): as CPython, a running task cannot be cancelled.
+    pub fn cancel_running(mut self, cancel_running: bool) -> Self {
+        self.cancel_running = cancel_running;
+        self
+    }
 }
 
 impl std::fmt::Debug for ThreadPoolOptions {
@@ -56,6 +67,7 @@ impl std::fmt::Debug for ThreadPoolOptions {
             .field("max_workers", &self.max_workers)
             .field("thread_name_prefix", &self.thread_name_prefix)
             .field("initializer", &self.initializer.is_some())
+            .field("cancel_running", &self.cancel_running)
             .finish()
     }
 }
@@ -79,6 +91,8 @@ pub struct ThreadPool {
     // Field order matters: the executor is freed (its threads joined) before the initializer they call is dropped.
     exec: RawExecutor,
     _initializer: Option<Box<Arc<Initializer>>>,
+    /// Futures of this pool may complete while their task still runs (see `submit_closure`).
+    cancel_running: bool,
 }
 
 impl ThreadPool {
@@ -92,10 +106,12 @@ impl ThreadPool {
             initarg: ptr::null(),
             initarg_len: 0,
             initializer_data: ptr::null_mut(),
+            cancel_running: 0,
         };
         // SAFETY: valid out-pointer.
         unsafe { sys::cf_thread_pool_options_init(&mut o) };
         o.max_workers = options.max_workers;
+        o.cancel_running = options.cancel_running as i32;
         let prefix: Option<CString> = match &options.thread_name_prefix {
             Some(p) => Some(c_string(p, "ThreadPool::new: thread_name_prefix")?),
             None => None,
@@ -112,7 +128,11 @@ impl ThreadPool {
         // SAFETY: the options and strings are valid for the call (the library copies them); the initializer box
         // lives in the returned pool, whose Drop frees the executor first.
         check(unsafe { sys::cf_thread_pool_new(&o, &mut raw) }, "ThreadPool::new")?;
-        Ok(ThreadPool { exec: unsafe { RawExecutor::from_raw(raw) }, _initializer: initializer })
+        Ok(ThreadPool {
+            exec: unsafe { RawExecutor::from_raw(raw) },
+            _initializer: initializer,
+            cancel_running: options.cancel_running,
+        })
     }
 
     /// Runs `f` on the pool. Its value is kept on the Rust side and comes back through [`Future::result`];
@@ -126,17 +146,66 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        submit_closure(&self.exec, f)
+        submit_closure(&self.exec, f, None, self.cancel_running)
+    }
+
+    /// [`submit`](ThreadPool::submit) with per-task options (`cf_submit_ex`). Past its
+    /// [`time_limit`](SubmitOptions::time_limit) (counted from when `f` starts) the future fails with
+    /// [`Error::TimeLimit`] and `f` sees [`cancel_requested`](crate::cancel_requested); a thread cannot be
+    /// stopped, so `f` runs on until it returns, and its value is then dropped. If the limit passes before `f`
+    /// was even entered, `f` is dropped without running.
+    ///
+    /// ```
+    /// use cfutures::{Error, SubmitOptions, ThreadPool, ThreadPoolOptions};
+    /// use std::time::Duration;
+    /// let pool = ThreadPool::new(ThreadPoolOptions::new()).unwrap();
+    /// let limited = SubmitOptions::new().time_limit(Duration::from_millis(50));
+    /// let slow = pool
+    ///     .submit_with(
+    ///         || {
+    ///             while !cfutures::cancel_requested() {
+    ///                 std::thread::sleep(Duration::from_millis(1));
+    ///             }
+    ///             "stopped"
+    ///         },
+    ///         &limited,
+    ///     )
+    ///     .unwrap();
+    /// assert!(matches!(slow.result(None), Err(Error::TimeLimit(_))));
+    /// ```
+    pub fn submit_with<F, T>(&self, f: F, options: &SubmitOptions) -> Result<Future<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        submit_closure(&self.exec, f, Some(options), self.cancel_running)
     }
 
     /// Runs the byte-string task registered under `task` (see [`register_task`](crate::register_task)).
     pub fn submit_named(&self, task: &str, arg: &[u8]) -> Result<Future<Vec<u8>>> {
-        self.exec.submit_named(task, arg)
+        self.exec.submit_named(task, arg, None)
     }
 
     /// Runs a byte-string task function (registered or not).
     pub fn submit_task(&self, task: TaskFn, arg: &[u8]) -> Result<Future<Vec<u8>>> {
-        self.exec.submit_task(task, arg)
+        self.exec.submit_task(task, arg, None)
+    }
+
+    /// [`submit_named`](ThreadPool::submit_named) with per-task options (`cf_submit_named_ex`), as
+    /// [`submit_with`](ThreadPool::submit_with).
+    pub fn submit_named_with(&self, task: &str, arg: &[u8], options: &SubmitOptions) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_named(task, arg, Some(options))
+    }
+
+    /// [`submit_task`](ThreadPool::submit_task) with per-task options (`cf_submit_ex`), as
+    /// [`submit_with`](ThreadPool::submit_with).
+    pub fn submit_task_with(&self, task: TaskFn, arg: &[u8], options: &SubmitOptions) -> Result<Future<Vec<u8>>> {
+        self.exec.submit_task(task, arg, Some(options))
+    }
+
+    /// A snapshot of the pool's counters: threads, queue, outcomes.
+    pub fn stats(&self) -> Result<Stats> {
+        self.exec.stats()
     }
 
     /// Python's `executor.map`: `f` over every input, `options.chunksize` items per task, results in input order.
@@ -213,7 +282,8 @@ impl ThreadPool {
     }
 
     /// Python's `shutdown(wait, cancel_futures)`: no new tasks ([`Error::Shutdown`]); `wait` blocks until the
-    /// submitted tasks have finished; `cancel_futures` cancels those not started. Idempotent.
+    /// submitted tasks have finished; `cancel_futures` cancels those not started (and, with
+    /// [`cancel_running`](ThreadPoolOptions::cancel_running), the running ones). Idempotent.
     pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
         self.exec.shutdown(wait, cancel_futures)
     }
@@ -230,25 +300,57 @@ impl std::fmt::Debug for ThreadPool {
     }
 }
 
-/// What a closure task owns: the closure until it runs, and the slot its value goes to. The done callback of
-/// the C future owns the job (it frees it once the future is done, whether the closure ran or was cancelled);
-/// the trampoline only borrows it, which is sound because a future completes only after its task returned.
+/// What a closure task owns: the closure until it runs, and the slot its value goes to.
+///
+/// Who frees it depends on whether the future can complete while its task still runs:
+/// - Not (the default): a future completes only after its task returned, so the C future's done callback owns
+///   the job (it frees it once the future is done, whether the closure ran or was cancelled) and the task's
+///   trampoline borrows it through the `user_data` pointer.
+/// - It can (a time limit, or a pool with `cancel_running`): the done callback may run before, during or after
+///   the task, and the library may even call the task after the callback (a time limit can pass between the
+///   task being marked running and the call). So the task gets no pointer, but a key into `LIVE_JOBS`: the
+///   done callback removes the job from it (dropping the closure if it has not been taken yet), and the
+///   trampoline holds its own `Arc` while it runs; a trampoline that finds no job returns at once.
 struct Job<F, T> {
     closure: Mutex<Option<F>>,
     slot: Arc<Slot<T>>,
 }
 
-pub(crate) fn submit_closure<F, T>(exec: &RawExecutor, f: F) -> Result<Future<T>>
+type AnyJob = Arc<dyn Any + Send + Sync>;
+
+/// The jobs of futures that may complete while their task runs, by key (see `Job`).
+static LIVE_JOBS: Mutex<Option<HashMap<usize, AnyJob>>> = Mutex::new(None);
+static NEXT_JOB_KEY: AtomicUsize = AtomicUsize::new(1);
+
+fn live_jobs<R>(f: impl FnOnce(&mut HashMap<usize, AnyJob>) -> R) -> R {
+    let mut guard = LIVE_JOBS.lock().unwrap_or_else(|e| e.into_inner());
+    f(guard.get_or_insert_with(HashMap::new))
+}
+
+/// Submits a closure; `cancel_running` says whether the pool lets running futures be cancelled.
+pub(crate) fn submit_closure<F, T>(
+    exec: &RawExecutor,
+    f: F,
+    options: Option<&SubmitOptions>,
+    cancel_running: bool,
+) -> Result<Future<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let raw_options = options.map(SubmitOptions::raw);
+    let o = raw_options.as_ref().map_or(ptr::null(), |o| o as *const sys::cf_submit_options);
+    if cancel_running || options.map_or(false, SubmitOptions::has_time_limit) {
+        return submit_detached(exec, f, o);
+    }
     let slot = Arc::new(Slot::new());
     let job = Box::into_raw(Box::new(Job { closure: Mutex::new(Some(f)), slot: Arc::clone(&slot) }));
     let mut out = ptr::null_mut();
-    // SAFETY: the job pointer stays valid until release_job frees it (after the future is done).
-    let rc =
-        unsafe { sys::cf_submit(exec.as_raw(), Some(run_job::<F, T>), job as *mut c_void, ptr::null(), 0, &mut out) };
+    // SAFETY: the job pointer stays valid until release_job frees it (after the future is done, which here
+    // happens only after the task returned); the options are valid for the call.
+    let rc = unsafe {
+        sys::cf_submit_ex(exec.as_raw(), Some(run_job::<F, T>), job as *mut c_void, ptr::null(), 0, o, &mut out)
+    };
     if rc < 0 {
         let err = last_error(rc, "ThreadPool::submit");
         // SAFETY: the task was not queued, so nothing else refers to the job.
@@ -266,6 +368,68 @@ where
     Ok(future)
 }
 
+/// `submit_closure` for a future that may complete while its task runs: the job lives in `LIVE_JOBS`.
+fn submit_detached<F, T>(exec: &RawExecutor, f: F, o: *const sys::cf_submit_options) -> Result<Future<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(Slot::new());
+    let job: AnyJob = Arc::new(Job { closure: Mutex::new(Some(f)), slot: Arc::clone(&slot) });
+    let key = NEXT_JOB_KEY.fetch_add(1, Ordering::Relaxed);
+    live_jobs(|jobs| jobs.insert(key, job));
+    let mut out = ptr::null_mut();
+    // SAFETY: the user data is a key, not a pointer; the options are valid for the call.
+    let rc = unsafe {
+        sys::cf_submit_ex(
+            exec.as_raw(),
+            Some(run_detached_job::<F, T>),
+            key as *mut c_void,
+            ptr::null(),
+            0,
+            o,
+            &mut out,
+        )
+    };
+    if rc < 0 {
+        let err = last_error(rc, "ThreadPool::submit");
+        let job = live_jobs(|jobs| jobs.remove(&key));
+        drop(job); // outside the lock: dropping the closure runs user code
+        return Err(err);
+    }
+    // SAFETY: we own the new reference.
+    let future = unsafe { Future::from_raw(out, Value::Slot(slot)) };
+    // SAFETY: valid handle; the callback only takes the key out of LIVE_JOBS.
+    let rc = unsafe { sys::cf_future_add_done_callback(out, Some(release_detached_job::<F, T>), key as *mut c_void) };
+    if rc < 0 {
+        // Only on out-of-memory: the job stays in LIVE_JOBS (leaked) for the task to find, if it runs.
+        return Err(last_error(rc, "ThreadPool::submit: cf_future_add_done_callback"));
+    }
+    Ok(future)
+}
+
+/// Runs the job's closure (taken out under its mutex) and stores its value. `None` when the closure was taken
+/// already.
+///
+/// # Safety
+/// `ctx` is the running task's context.
+unsafe fn run_closure<F, T>(ctx: *mut sys::cf_task_ctx, job: &Job<F, T>) -> Option<c_int>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let closure = job.closure.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+    let context = TaskContext::from_raw(ctx);
+    let _current = CurrentTask::enter(ctx);
+    Some(match catch_unwind(AssertUnwindSafe(closure)) {
+        Ok(value) => {
+            job.slot.put(value);
+            sys::CF_OK
+        }
+        Err(payload) => context.raise("panic", &panic_message(&*payload)),
+    })
+}
+
 unsafe extern "C" fn run_job<F, T>(
     ctx: *mut sys::cf_task_ctx,
     _arg: *const c_void,
@@ -278,19 +442,9 @@ where
 {
     // SAFETY: the job outlives this call (see Job).
     let job = &*(data as *const Job<F, T>);
-    let context = TaskContext::from_raw(ctx);
-    let closure = job.closure.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let closure = match closure {
-        Some(closure) => closure,
-        None => return context.raise("InvalidStateError", "cfutures: a closure task ran twice"),
-    };
-    let _current = CurrentTask::enter(ctx);
-    match catch_unwind(AssertUnwindSafe(closure)) {
-        Ok(value) => {
-            job.slot.put(value);
-            sys::CF_OK
-        }
-        Err(payload) => context.raise("panic", &panic_message(&*payload)),
+    match run_closure(ctx, job) {
+        Some(rc) => rc,
+        None => TaskContext::from_raw(ctx).raise("InvalidStateError", "cfutures: a closure task ran twice"),
     }
 }
 
@@ -299,6 +453,59 @@ unsafe extern "C" fn release_job<F, T>(_f: *mut sys::cf_future, data: *mut c_voi
     // has returned. Dropping a closure that never ran may panic: that must not unwind into C.
     let job = Box::from_raw(data as *mut Job<F, T>);
     if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(job))) {
+        eprintln!("cfutures: dropping a task's closure panicked: {}", panic_message(&*payload));
+    }
+}
+
+unsafe extern "C" fn run_detached_job<F, T>(
+    ctx: *mut sys::cf_task_ctx,
+    _arg: *const c_void,
+    _len: usize,
+    data: *mut c_void,
+) -> c_int
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let key = data as usize;
+    // The future may be done already (a time limit that passed before this call): then nothing is left to run.
+    let job = match live_jobs(|jobs| jobs.get(&key).cloned()) {
+        Some(job) => job,
+        None => return sys::CF_OK,
+    };
+    // The last reference may be this one (the future completed meanwhile): dropping the job, the value it holds
+    // or a panic's payload must not unwind into C.
+    let outcome = catch_unwind(AssertUnwindSafe(move || {
+        let job = job.downcast::<Job<F, T>>().unwrap_or_else(|_| unreachable!("a job of another type"));
+        // A closure already taken: the future was done before the task began (its late result is discarded).
+        run_closure(ctx, &job).unwrap_or(sys::CF_OK)
+    }));
+    match outcome {
+        Ok(rc) => rc,
+        Err(payload) => {
+            eprintln!("cfutures: dropping a task's value panicked: {}", panic_message(&*payload));
+            sys::CF_OK
+        }
+    }
+}
+
+unsafe extern "C" fn release_detached_job<F, T>(_f: *mut sys::cf_future, data: *mut c_void)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let key = data as usize;
+    let job = live_jobs(|jobs| jobs.remove(&key));
+    // Outside the lock: the closure (when the task has not taken it) and perhaps the job are dropped here, which
+    // runs user code; a running task keeps its own reference.
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || {
+        if let Some(job) = job {
+            if let Ok(job) = job.downcast::<Job<F, T>>() {
+                let closure = job.closure.lock().unwrap_or_else(|e| e.into_inner()).take();
+                drop(closure);
+            }
+        }
+    })) {
         eprintln!("cfutures: dropping a task's closure panicked: {}", panic_message(&*payload));
     }
 }

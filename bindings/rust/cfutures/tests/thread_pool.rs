@@ -2,8 +2,8 @@
 //! [`Gate`] the test opens; nothing sleeps to "let things happen".
 
 use cfutures::{
-    as_completed, register_task, task_fn, wait, Error, Future, MapOptions, Promise, ReturnWhen, State, TaskError,
-    ThreadPool, ThreadPoolOptions, Waitable,
+    as_completed, register_task, task_fn, wait, Error, Future, MapOptions, Promise, ReturnWhen, State, SubmitOptions,
+    TaskError, ThreadPool, ThreadPoolOptions, Waitable,
 };
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -556,4 +556,154 @@ fn invalid_options_are_reported() {
         Err(Error::InvalidArgument(_))
     ));
     assert_eq!(cfutures::version().split('.').count(), 3);
+}
+
+task_fn! {
+    /// Runs until asked to stop, then returns "late" (a result nobody should see).
+    fn until_cancel_requested(ctx: &mut TaskContext, _arg: &[u8]) -> Result<Vec<u8>, TaskError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ctx.cancel_requested() {
+            if Instant::now() > deadline {
+                return Err(TaskError::new("TimeoutError", "never asked to stop"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(b"late".to_vec())
+    }
+}
+
+/// A closure for `submit`: runs until asked to stop, tells `stopped`, then returns `value` (to be discarded).
+fn until_asked_to_stop<T: Send + 'static>(stopped: mpsc::Sender<()>, value: T) -> impl FnOnce() -> T + Send {
+    move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !cfutures::cancel_requested() {
+            assert!(Instant::now() < deadline, "never asked to stop");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stopped.send(()).unwrap();
+        value
+    }
+}
+
+#[test]
+fn a_time_limit_fails_the_future_and_the_task_is_asked_to_stop() {
+    register_task("tp.until_cancel_requested", until_cancel_requested).unwrap();
+    let pool = pool(3);
+    let (stopped, was_stopped) = mpsc::channel();
+    let limit = SubmitOptions::new().time_limit(Duration::from_millis(100));
+    let t0 = Instant::now();
+    let slow = pool.submit_with(until_asked_to_stop(stopped, "late value"), &limit).unwrap();
+    let sibling = pool.submit_with(|| 6 * 7, &SubmitOptions::new().time_limit(Duration::from_secs(30))).unwrap();
+    let bytes = pool.submit_named_with("tp.until_cancel_requested", b"", &limit);
+    assert_eq!(sibling.result(LONG).unwrap(), 42);
+    match slow.result(LONG) {
+        Err(Error::TimeLimit(m)) => assert!(m.contains("time limit"), "{m}"),
+        other => panic!("expected TimeLimit, got {other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    let e = slow.exception(None).unwrap().expect("an exception");
+    assert_eq!(e.status(), cfutures::sys::CF_E_TIME_LIMIT);
+    assert_eq!(e.kind_name(), "TimeoutError");
+    assert_eq!(slow.state(), State::Finished);
+    // The closure saw cancel_requested() and returned; its late value is discarded.
+    was_stopped.recv_timeout(Duration::from_secs(30)).expect("the task was asked to stop");
+    // A byte-string task too.
+    let bytes = bytes.unwrap();
+    assert!(matches!(bytes.result(LONG), Err(Error::TimeLimit(_))), "{:?}", bytes.result(LONG));
+    pool.shutdown(true, false).unwrap(); // every task has returned
+    assert!(matches!(slow.result(None), Err(Error::TimeLimit(_))));
+    assert!(matches!(bytes.result(None), Err(Error::TimeLimit(_))));
+    // A task done in time is unaffected by its limit.
+    let stats = pool.stats().unwrap();
+    assert_eq!((stats.completed, stats.failed, stats.cancelled), (1, 2, 0), "{stats:?}");
+    assert_eq!(stats.done(), 3);
+    assert_eq!((stats.queued, stats.running, stats.worker_deaths), (0, 0, 0), "{stats:?}");
+}
+
+#[test]
+fn cancel_running_cancels_a_running_closure() {
+    register_task("tp.until_cancel_requested", until_cancel_requested).unwrap();
+    let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(1).cancel_running(true)).unwrap();
+    let (stopped, was_stopped) = mpsc::channel();
+    let f = pool.submit(until_asked_to_stop(stopped, "late value")).unwrap();
+    until_running(&f);
+    assert!(f.cancel(), "cancel_running: a running future can be cancelled");
+    assert_eq!(f.state(), State::Cancelled);
+    assert!(f.cancelled() && f.done() && !f.running());
+    assert!(matches!(f.result(LONG), Err(Error::Cancelled(_))));
+    was_stopped.recv_timeout(Duration::from_secs(30)).expect("the task was asked to stop");
+    // The pool goes on (its one thread is free once the cancelled task returned).
+    assert_eq!(pool.submit(|| 5).unwrap().result(LONG).unwrap(), 5);
+    // A byte-string task too.
+    let bytes = pool.submit_named("tp.until_cancel_requested", b"").unwrap();
+    until_running(&bytes);
+    assert!(bytes.cancel());
+    assert!(matches!(bytes.result(LONG), Err(Error::Cancelled(_))));
+    pool.shutdown(true, false).unwrap();
+    assert!(matches!(f.result(None), Err(Error::Cancelled(_))), "the late value is discarded");
+    let stats = pool.stats().unwrap();
+    assert_eq!((stats.completed, stats.failed, stats.cancelled), (1, 0, 2), "{stats:?}");
+}
+
+#[test]
+fn shutdown_with_cancel_futures_cancels_running_tasks_with_cancel_running() {
+    let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(1).cancel_running(true)).unwrap();
+    let (stopped, was_stopped) = mpsc::channel();
+    let running = pool.submit(until_asked_to_stop(stopped, ())).unwrap();
+    until_running(&running);
+    let queued = pool.submit(|| ()).unwrap();
+    pool.shutdown(false, true).unwrap();
+    assert!(running.cancelled() && queued.cancelled());
+    was_stopped.recv_timeout(Duration::from_secs(30)).expect("the task was asked to stop");
+}
+
+/// Futures that may complete while their closure runs (time limits, cancel_running): whatever the race between
+/// the limit, `cancel` and the task, each closure's captures and each value it made are dropped exactly once.
+#[test]
+fn closures_of_futures_done_early_are_dropped_exactly_once() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let n = 300;
+    {
+        let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(4).cancel_running(true)).unwrap();
+        let futures: Vec<Future<Counted>> = (0..n)
+            .map(|i| {
+                let captured = Counted(drops.clone());
+                let (d, r) = (drops.clone(), ran.clone());
+                let closure = move || {
+                    let _keep = &captured;
+                    r.fetch_add(1, Ordering::SeqCst);
+                    Counted(d)
+                };
+                match i % 3 {
+                    // Limits so short that they often pass before the closure is entered.
+                    0 => pool.submit_with(closure, &SubmitOptions::new().time_limit(Duration::from_nanos(1))),
+                    1 => pool.submit_with(closure, &SubmitOptions::new().time_limit(Duration::from_micros(50))),
+                    _ => pool.submit(closure),
+                }
+                .unwrap()
+            })
+            .collect();
+        for f in futures.iter().step_by(4) {
+            f.cancel();
+        }
+        for f in &futures {
+            assert!(f.wait(LONG));
+            match f.exception(Some(Duration::ZERO)) {
+                Ok(None) | Ok(Some(Error::TimeLimit(_))) | Err(Error::Cancelled(_)) => {}
+                other => panic!("unexpected outcome {other:?}"),
+            }
+        }
+        let stats = pool.stats().unwrap();
+        assert_eq!(stats.done(), n as u64, "{stats:?}");
+    } // the pool waits for every task, the futures are dropped
+    let ran = ran.load(Ordering::SeqCst);
+    assert!(ran <= n);
+    assert_eq!(drops.load(Ordering::SeqCst), n + ran, "each capture once, each value made once");
 }
