@@ -18,7 +18,7 @@ import weakref
 
 from . import _lib
 from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, InvalidStateError, TaskError,
-                   TimeoutError)
+                   TimeLimitError, TimeoutError, WorkerDiedError)
 
 LOGGER = logging.getLogger("concurrent.futures")
 
@@ -112,7 +112,8 @@ class Future:
         self._lock = threading.RLock()
         self._outcome_set = False       # a Python result/exception is stored
         self._result = None
-        self._exception = None          # the Python exception; for failures known only to C, built once
+        self._exception = None          # the Python exception a task raised, or set_exception's
+        self._lib_exception = None      # for failures known only to the library, built once
         self._bytes = None
         self._callbacks = []
         self._notified = False          # the C done callback has run
@@ -174,7 +175,9 @@ class Future:
 
     def cancel(self):
         """Cancels the future if it is still pending: True if it is (or was already) cancelled, False if it is
-        running or done. A running process-pool task is also asked to stop (cf_task_cancel_requested)."""
+        running or done. A running task is also asked to stop (cfutures.cancel_requested() in a thread-pool
+        task, cf_task_cancel_requested in a C task). With an executor made with cancel_running=True a running
+        task is cancelled too (True): a process pool kills its worker, a thread pool discards its late result."""
         return bool(_lib.check(_lib.cf_future_cancel(self._handle), "Future.cancel"))
 
     def cancelled(self):
@@ -192,8 +195,13 @@ class Future:
     def _failure(self, status):
         """The exception of a finished future that failed with status (built once, then the same instance)."""
         with self._lock:
-            if self._exception is not None:
+            # The exception a Python task raised (or set_exception's) is the future's failure when the library
+            # reports a task failure; a library failure of its own (a time limit, a broken pool, ...) wins over an
+            # exception a thread-pool task raised too late to count (past its time limit, or once cancelled).
+            if status == _lib.CF_E_TASK_FAILED and self._exception is not None:
                 return self._exception
+            if self._lib_exception is not None:
+                return self._lib_exception
             err = _lib.cf_error()
             rc = _lib.cf_future_exception(self._handle, 0.0, ctypes.byref(err))
             if rc == _lib.CF_OK and err.status != _lib.CF_OK:
@@ -203,8 +211,10 @@ class Future:
                 detail = (err.detail or b"").decode("utf-8", "replace")
             else:
                 typ, msg, detail = _lib.status_name(status), _lib.last_error(), ""
-            self._exception = _failure_exception(status, typ, msg, detail)
-            return self._exception
+            if status == _lib.CF_E_TASK_FAILED and self._exception is not None:
+                return self._exception
+            self._lib_exception = _failure_exception(status, typ, msg, detail)
+            return self._lib_exception
 
     def result(self, timeout=None):
         """The result, waiting at most timeout seconds (None: without limit).
@@ -327,7 +337,10 @@ def _failure_exception(status, typ, msg, detail):
     if status == _lib.CF_E_TASK_FAILED:
         return TaskError(typ, msg, detail)
     text = msg or detail
-    if status == _lib.CF_E_BROKEN_THREAD_POOL:
+    if status in (_lib.CF_E_TIME_LIMIT, _lib.CF_E_WORKER_DIED):
+        cls = TimeLimitError if status == _lib.CF_E_TIME_LIMIT else WorkerDiedError
+        exc = cls("%s (%s)" % (msg, detail) if msg and detail else text or _lib.cf_strerror(status).decode())
+    elif status == _lib.CF_E_BROKEN_THREAD_POOL:
         exc = BrokenThreadPool(_BROKEN_THREAD_MESSAGE)
     elif status == _lib.CF_E_BROKEN_PROCESS_POOL:
         exc = BrokenProcessPool("%s (%s)" % (_BROKEN_PROCESS_MESSAGE, text) if text else _BROKEN_PROCESS_MESSAGE)

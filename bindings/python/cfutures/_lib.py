@@ -41,10 +41,14 @@ CF_E_UNKNOWN_TASK = -10
 CF_E_DEADLOCK = -11
 CF_E_SYSTEM = -12
 CF_E_TOO_LARGE = -13
+CF_E_TIME_LIMIT = -14        # added after 0.1.0: the task ran past its time limit
+CF_E_WORKER_DIED = -15       # added after 0.1.0: its worker died and was replaced (CF_WORKER_DEATH_REPLACE)
 
 CF_PENDING, CF_RUNNING, CF_CANCELLED, CF_FINISHED = 0, 1, 2, 3
 CF_ALL_COMPLETED, CF_FIRST_COMPLETED, CF_FIRST_EXCEPTION = 0, 1, 2
 CF_START_DEFAULT, CF_START_FORK, CF_START_FORKSERVER, CF_START_SPAWN = 0, 1, 2, 3
+CF_WORKER_DEATH_BREAK, CF_WORKER_DEATH_REPLACE = 0, 1
+CF_LOG_DEBUG, CF_LOG_INFO, CF_LOG_WARNING, CF_LOG_ERROR = 10, 20, 30, 40
 CF_FOREVER = -1.0
 
 # --------------------------------------------------------------------------------------------------------------
@@ -54,6 +58,8 @@ c_size_t = ctypes.c_size_t
 c_void_p = ctypes.c_void_p
 c_char_p = ctypes.c_char_p
 c_int = ctypes.c_int
+c_double = ctypes.c_double
+c_uint64 = ctypes.c_uint64
 
 
 class cf_slice(ctypes.Structure):
@@ -70,6 +76,8 @@ TASK_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_void_p)
 DONE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 # int (*cf_arg_source)(void *state, cf_slice *next)
 ARG_SOURCE = ctypes.CFUNCTYPE(c_int, c_void_p, ctypes.POINTER(cf_slice))
+# void (*cf_log_fn)(int level, const char *message, void *user_data)
+LOG_FN = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
 
 
 class cf_thread_pool_options(ctypes.Structure):
@@ -81,6 +89,8 @@ class cf_thread_pool_options(ctypes.Structure):
         ("initarg", c_void_p),
         ("initarg_len", c_size_t),
         ("initializer_data", c_void_p),
+        # Added after 0.1.0 (a library that predates a field reports a struct_size that ends before it).
+        ("cancel_running", c_int),
     ]
 
 
@@ -95,7 +105,33 @@ class cf_process_pool_options(ctypes.Structure):
         ("initarg_len", c_size_t),
         ("shared_memory_bytes", c_size_t),
         ("worker_program", c_char_p),
-        ("worker_start_timeout", ctypes.c_double),
+        ("worker_start_timeout", c_double),
+        ("cancel_running", c_int),
+        ("on_worker_death", c_int),          # cf_worker_death
+        ("max_restarts", c_size_t),
+        ("restart_period", c_double),
+    ]
+
+
+class cf_submit_options(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("time_limit", c_double),
+    ]
+
+
+class cf_executor_stats(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("workers", c_uint64),
+        ("idle_workers", c_uint64),
+        ("queued", c_uint64),
+        ("running", c_uint64),
+        ("completed", c_uint64),
+        ("failed", c_uint64),
+        ("cancelled", c_uint64),
+        ("worker_deaths", c_uint64),
+        ("workers_replaced", c_uint64),
     ]
 
 
@@ -120,6 +156,12 @@ def new_options(struct_type, init):
     init(ctypes.byref(opts))
     opts._keepalive = [buf]  # the buffer must outlive the view
     return opts
+
+
+def has_field(opts, name):
+    """True when the library that initialized opts (new_options) knows the field: its struct_size covers it."""
+    field = getattr(type(opts), name)
+    return opts.struct_size >= field.offset + field.size
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -250,6 +292,18 @@ cf_map_error = _optional_proto("cf_map_error", c_int, c_void_p, P(cf_error))
 cf_map_free = _optional_proto("cf_map_free", None, c_void_p)
 HAVE_MAP_NAMED = None not in (cf_map_options_init, cf_map_named_source, cf_map_next, cf_map_error, cf_map_free)
 
+# Added after 0.1.0: per-task options (time limits), executor counters and the log handler. With an older library
+# these are None, and the features that need them raise NotImplementedError (see require()).
+cf_submit_options_init = _optional_proto("cf_submit_options_init", None, P(cf_submit_options))
+cf_submit_ex = _optional_proto("cf_submit_ex", c_int, c_void_p, TASK_FN, c_void_p, c_void_p, c_size_t,
+                               P(cf_submit_options), P(c_void_p))
+cf_submit_named_ex = _optional_proto("cf_submit_named_ex", c_int, c_void_p, c_char_p, c_void_p, c_size_t,
+                                     P(cf_submit_options), P(c_void_p))
+cf_executor_stats_get = _optional_proto("cf_executor_stats_get", c_int, c_void_p, P(cf_executor_stats))
+# The handler travels as a plain pointer (a LOG_FN cast to c_void_p), so that None passes NULL.
+cf_set_log_handler = _optional_proto("cf_set_log_handler", None, c_void_p, c_void_p)
+HAVE_SUBMIT_OPTIONS = None not in (cf_submit_options_init, cf_submit_ex, cf_submit_named_ex)
+
 _version = cf_version()
 version_info = (_version >> 16, (_version >> 8) & 0xFF, _version & 0xFF)
 if version_info[0] != REQUIRED_MAJOR or version_info < REQUIRED_VERSION:
@@ -304,6 +358,27 @@ def last_error():
 
 _SHUTDOWN_MESSAGE = "cannot schedule new futures after shutdown"
 
+class TimeLimitError(TimeoutError):
+    """A task ran past its time limit (CF_E_TIME_LIMIT). A TimeoutError, so ``except TimeoutError`` catches it;
+    unlike the TimeoutError of ``result(timeout)``, the task itself is over: its future is done and failed.
+
+    In a process pool the worker that ran it was killed (a new one takes its place); in a thread pool the thread
+    cannot be stopped: the task was asked to stop (``cfutures.cancel_requested()``) and its late result is
+    discarded. Carries ``status``, ``status_name``, ``library_message``, ``type`` and ``detail``."""
+
+
+class WorkerDiedError(CFuturesError):
+    """The worker process running the task died (a crash, an exit, a signal from outside) and the pool, created
+    with ``on_worker_death="replace"``, replaced it (CF_E_WORKER_DIED). Only this task failed; the pool goes on."""
+
+
+def require(feature, available):
+    """Raises NotImplementedError when the loaded library lacks what a feature needs."""
+    if not available:
+        raise NotImplementedError("cfutures: %s needs a newer libcfutures than %s (version %s)"
+                                  % (feature, library_path, _version_text()))
+
+
 # The class make_error raises, with the full message, for each status not handled on its own.
 _ERROR_CLASSES = {
     CF_E_INVALID_STATE: InvalidStateError,
@@ -312,6 +387,8 @@ _ERROR_CLASSES = {
     CF_E_INVALID_ARGUMENT: ValueError,
     CF_E_NO_MEMORY: MemoryError,
     CF_E_UNKNOWN_TASK: UnknownTaskError,
+    CF_E_TIME_LIMIT: TimeLimitError,
+    CF_E_WORKER_DIED: WorkerDiedError,
 }
 
 

@@ -17,8 +17,11 @@ import weakref
 from . import _lib
 from ._future import (CancelledError, Future, TimeoutError, _BYTES, _failure_exception, _keys as _future_keys,
                       _pending, _timeout_arg)
+from ._options import SubmitOptions, _check_seconds, submit_options
 from ._thread import Executor, _Handle, _finalize_pool, _live_executors
 from . import _thread
+
+_WORKER_DEATH = {"break": _lib.CF_WORKER_DEATH_BREAK, "replace": _lib.CF_WORKER_DEATH_REPLACE}
 
 _START_METHODS = {"fork": _lib.CF_START_FORK, "forkserver": _lib.CF_START_FORKSERVER}
 DEFAULT_START_METHOD = "forkserver"
@@ -204,16 +207,28 @@ class ProcessPoolExecutor(Executor):
     mp_context / start_method: 'forkserver' (default) or 'fork' (a string, or a multiprocessing context).
     initializer: the name of a registered task run first in every worker, with initargs (bytes); if it fails,
     the pool is broken (BrokenProcessPool).
-    max_tasks_per_child: replace a worker after that many tasks (not with 'fork', as in CPython).
+    max_tasks_per_child: replace a worker after that many tasks (with 'fork' too, unlike CPython: the library
+    forks later workers from a single-threaded server of the pool's own).
     library: a shared library of tasks to load first (see load_library).
     shared_memory_bytes: the arena for arguments (None: the library's default, 256 MiB reserved, not used).
+    cancel_running: True lets Future.cancel() cancel a running task by killing its worker (a new one takes its
+    place): cancel() returns True and the future is cancelled. shutdown(cancel_futures=True) then cancels
+    running tasks too. False (default): as CPython, a running task is only asked to stop.
+    on_worker_death: what a worker that dies unasked (a crash, an exit, a signal from outside) does to the pool.
+    "break" (default, as CPython): the pool breaks, its futures and every later submit raise BrokenProcessPool.
+    "replace": only the task it was running fails, with cfutures.WorkerDiedError; a new worker takes its place
+    and the pool goes on, unless more than max_restarts workers die within restart_period seconds (None: 10
+    deaths, 60 s), which breaks it. Workers the pool kills itself (time limits, cancel_running,
+    max_tasks_per_child) do not count.
 
-    submit(task_name, data=b"") runs the task on data in a worker and gives a Future whose result is bytes. A
-    task that fails (cf_task_raise) raises cfutures.TaskError (type, message, detail); a worker that dies breaks
-    the pool: its futures and every later submit raise BrokenProcessPool."""
+    submit(task_name, data=b"", *, time_limit=None) runs the task on data in a worker and gives a Future whose
+    result is bytes; past time_limit seconds of running its worker is killed and the future fails with
+    cfutures.TimeLimitError (a TimeoutError). A task that fails (cf_task_raise) raises cfutures.TaskError (type,
+    message, detail)."""
 
     def __init__(self, max_workers=None, mp_context=None, initializer=None, initargs=b"", *,
-                 max_tasks_per_child=None, library=None, start_method=None, shared_memory_bytes=None):
+                 max_tasks_per_child=None, library=None, start_method=None, shared_memory_bytes=None,
+                 cancel_running=False, on_worker_death="break", max_restarts=None, restart_period=None):
         global _forkserver_libraries
         if max_workers is None:
             max_workers = _default_workers()
@@ -225,9 +240,19 @@ class ProcessPoolExecutor(Executor):
                 raise TypeError("max_tasks_per_child must be a positive int")
             if max_tasks_per_child <= 0:
                 raise ValueError("max_tasks_per_child must be >= 1")
-            if method == "fork":
-                raise ValueError("max_tasks_per_child is incompatible with the 'fork' multiprocessing start "
-                                 "method; supply a different mp_context.")
+        if on_worker_death not in _WORKER_DEATH:
+            raise ValueError("on_worker_death must be 'break' or 'replace', not %r" % (on_worker_death,))
+        if max_restarts is not None:
+            if isinstance(max_restarts, bool) or not isinstance(max_restarts, int):
+                raise TypeError("max_restarts must be a positive int or None")
+            if max_restarts <= 0:
+                raise ValueError("max_restarts must be >= 1 (None: 10); on_worker_death='break' breaks the pool "
+                                 "at the first death")
+        restart_period = _check_seconds(restart_period, "restart_period")
+        if restart_period is not None and not 0 < restart_period < float("inf"):
+            raise ValueError("restart_period must be a positive, finite number of seconds (None: 60)")
+        if on_worker_death != "replace" and (max_restarts is not None or restart_period is not None):
+            raise ValueError("max_restarts and restart_period apply to on_worker_death='replace' only")
         if initializer is not None and not isinstance(initializer, (str, bytes)):
             raise TypeError("initializer must be the name of a registered task (a str), not %s"
                             % type(initializer).__name__)
@@ -260,6 +285,16 @@ class ProcessPoolExecutor(Executor):
             keep += [name, data]
         if shared_memory_bytes:
             opts.shared_memory_bytes = shared_memory_bytes
+        self._cancel_running = bool(cancel_running)
+        self._on_worker_death = on_worker_death
+        if self._cancel_running:
+            _lib.require("cancel_running", _lib.has_field(opts, "cancel_running"))
+            opts.cancel_running = 1
+        if on_worker_death != "break":
+            _lib.require("on_worker_death=%r" % (on_worker_death,), _lib.has_field(opts, "restart_period"))
+            opts.on_worker_death = _WORKER_DEATH[on_worker_death]
+            opts.max_restarts = max_restarts or 0
+            opts.restart_period = restart_period or 0.0
         out = ctypes.c_void_p()
         # With forkserver, the first pool forks the server here, from this thread, with the GIL released: the
         # server and its workers run only library code, never Python.
@@ -271,14 +306,29 @@ class ProcessPoolExecutor(Executor):
         weakref.finalize(self, _finalize_pool, self._handle, self._pool_key)
         _live_executors.add(self)
 
-    def submit(self, fn, data=b"", /):
-        """Runs the task registered as fn (a str) on data (bytes-like) in a worker; returns a Future of bytes."""
+    def submit(self, fn, data=b"", /, *, time_limit=None):
+        """Runs the task registered as fn (a str) on data (bytes-like) in a worker; returns a Future of bytes.
+
+        time_limit: seconds the task may run once started (None: no limit); past it the worker is killed (a new
+        one takes its place) and the future fails with cfutures.TimeLimitError, a TimeoutError."""
+        c_options = None if time_limit is None else SubmitOptions(time_limit=time_limit)._c_options()
+        return self._submit(c_options, fn, data)
+
+    def submit_with(self, options, fn, data=b"", /):
+        """As submit(fn, data), with per-task options: a cfutures.SubmitOptions (or None)."""
+        return self._submit(submit_options(options)._c_options(), fn, data)
+
+    def _submit(self, c_options, fn, data):
         name = _task_name(fn, "submit")
         ptr, length, keep = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
         with self._shutdown_lock:
             self._check_open()
             out = ctypes.c_void_p()
-            rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, ctypes.byref(out))
+            if c_options is None:
+                rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, ctypes.byref(out))
+            else:
+                rc = _lib.cf_submit_named_ex(self._handle.handle, name, ptr, length, ctypes.byref(c_options),
+                                             ctypes.byref(out))
             _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
         future = Future._for_task(_BYTES, next(_future_keys))
         future._attach(out.value)
@@ -361,8 +411,9 @@ class ProcessPoolExecutor(Executor):
         return results
 
     def shutdown(self, wait=True, *, cancel_futures=False):
-        """Refuses new work; cancel_futures cancels what has not started (and asks running tasks to stop);
-        wait blocks until the work is done and the workers have exited, and frees the pool. Idempotent."""
+        """Refuses new work; cancel_futures cancels what has not started (and asks running tasks to stop; with
+        cancel_running, cancels them, killing their workers); wait blocks until the work is done and the workers
+        have exited, and frees the pool. Idempotent."""
         with self._shutdown_lock:
             self._shutdown = True
         self._shutdown_c(wait, cancel_futures)

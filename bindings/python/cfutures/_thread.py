@@ -20,6 +20,7 @@ from itertools import islice
 from . import _lib
 from ._future import LOGGER, Future, _PYTHON, _keys as _future_keys, _pending, _safe_str, _work_items
 from ._lib import BrokenThreadPool
+from ._options import read_stats, submit_options
 
 # --------------------------------------------------------------------------------------------------------------
 # Interpreter exit: like concurrent.futures, wait for every pool's work before the interpreter goes away (a
@@ -55,6 +56,16 @@ class _Handle:
         self.handle = handle
         self.key = key          # the pool's key: worker threads record it in their thread-local `owned` set
         self.lock = threading.Lock()
+        self.final_stats = None  # the counters as they were when the executor was freed
+
+    def stats(self, what):
+        """The executor's counters (ExecutorStats): live, or as they were when it was freed."""
+        with self.lock:  # not freed meanwhile
+            if self.handle is not None:
+                return read_stats(self.handle, what)
+            if self.final_stats is not None:
+                return self.final_stats
+        raise RuntimeError("%s: the executor was freed before its counters could be read" % what)
 
     def on_own_worker(self):
         """True on one of this pool's worker threads (which must not wait for the pool, nor free it)."""
@@ -63,6 +74,12 @@ class _Handle:
     def release(self):
         with self.lock:
             handle, self.handle = self.handle, None
+            if handle is not None and _lib.cf_executor_stats_get is not None:
+                try:
+                    # (after a waiting shutdown: every task is over, the counters are final)
+                    self.final_stats = read_stats(handle, "stats")
+                except Exception:
+                    pass
         if handle is not None:
             _lib.cf_executor_free(handle)
 
@@ -123,6 +140,15 @@ class Executor(concurrent.futures.Executor):
                     future.cancel()
 
         return result_iterator()
+
+    def stats(self):
+        """A snapshot of the executor's counters, as a cfutures.ExecutorStats (workers, idle_workers, queued,
+        running, completed, failed, cancelled, worker_deaths, workers_replaced). After shutdown(wait=True) it
+        gives the counters as they were when the pool was freed."""
+        box = self._handle
+        if box is None:
+            raise RuntimeError("%s.stats: the executor was not created" % type(self).__name__)
+        return box.stats("%s.stats" % type(self).__name__)
 
     def __enter__(self):
         return self
@@ -190,6 +216,15 @@ class _PoolState:
         self.broken = None
 
 
+def cancel_requested():
+    """True inside a thread-pool task once its stop was asked for: its future was cancelled while it ran
+    (``Future.cancel()``; with ``cancel_running=True`` the future is then already cancelled), ``shutdown(
+    cancel_futures=True)`` with ``cancel_running=True``, or its time limit passed. A thread cannot be stopped
+    from outside: a long task polls this to end early. False outside a task."""
+    ctx = _tls_get("ctx")
+    return bool(ctx) and bool(_lib.cf_task_cancel_requested(ctx))
+
+
 @_lib.TASK_FN
 def _run_task(ctx, arg, arg_len, key):
     try:
@@ -199,6 +234,8 @@ def _run_task(ctx, arg, arg_len, key):
         future, pool, fn, args, kwargs = item
         del item
         _adopt_worker_thread(pool)
+        # (a task waiting on a future of its own pool may run another task on this thread meanwhile: nested)
+        outer_ctx, _tls.ctx = _tls_get("ctx"), ctx
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # as CPython: every exception goes to the future
@@ -207,6 +244,8 @@ def _run_task(ctx, arg, arg_len, key):
             msg = _safe_str(exc).encode("utf-8", "replace")
             exc = None
             return _lib.cf_task_raise(ctx, typ, msg)
+        finally:
+            _tls.ctx = outer_ctx
         future._store_result(result)
         return _lib.CF_OK
     except BaseException:
@@ -238,11 +277,17 @@ class ThreadPoolExecutor(Executor):
 
     max_workers: None gives min(32, CPUs + 4). thread_name_prefix: worker threads are named <prefix>_<i> (in
     threading and, cut to 15 bytes, in the OS). initializer(*initargs) runs first in every worker thread; if it
-    raises, the pool is broken: pending and later submits fail with BrokenThreadPool."""
+    raises, the pool is broken: pending and later submits fail with BrokenThreadPool.
+    cancel_running: True lets Future.cancel() cancel a running task too: its future is cancelled at once and
+    the task sees cancel_requested(); its thread runs on (a thread cannot be stopped) and its late result is
+    discarded. shutdown(cancel_futures=True) then cancels running tasks too. False (default): as CPython.
+
+    submit_with(SubmitOptions(time_limit=...), fn, *args, **kwargs) gives a task a time limit."""
 
     _counter = itertools.count().__next__
 
-    def __init__(self, max_workers=None, thread_name_prefix="", initializer=None, initargs=()):
+    def __init__(self, max_workers=None, thread_name_prefix="", initializer=None, initargs=(), *,
+                 cancel_running=False):
         if max_workers is None:
             max_workers = min(32, (os.cpu_count() or 1) + 4)
         if max_workers <= 0:
@@ -264,8 +309,12 @@ class ThreadPoolExecutor(Executor):
         if initializer is not None:
             opts.initializer = _run_initializer
             opts.initializer_data = self._pool_key
+        self._cancel_running = bool(cancel_running)
         out = ctypes.c_void_p()
         try:
+            if self._cancel_running:
+                _lib.require("cancel_running", _lib.has_field(opts, "cancel_running"))
+                opts.cancel_running = 1
             _lib.check(_lib.cf_thread_pool_new(ctypes.byref(opts), ctypes.byref(out)),
                        "ThreadPoolExecutor: cf_thread_pool_new")
         except BaseException:
@@ -277,6 +326,17 @@ class ThreadPoolExecutor(Executor):
 
     def submit(self, fn, /, *args, **kwargs):
         """Schedules fn(*args, **kwargs) and returns its Future."""
+        return self._submit(None, fn, args, kwargs)
+
+    def submit_with(self, options, fn, /, *args, **kwargs):
+        """As submit(fn, *args, **kwargs), with per-task options: a cfutures.SubmitOptions (or None).
+
+        SubmitOptions(time_limit=seconds): past that many seconds of running, the future fails with
+        cfutures.TimeLimitError (a TimeoutError); the task is asked to stop (cancel_requested()) but its thread
+        runs on until it returns, and what it returns or raises then is discarded."""
+        return self._submit(submit_options(options)._c_options(), fn, args, kwargs)
+
+    def _submit(self, c_options, fn, args, kwargs):
         with self._shutdown_lock:
             if self._state.broken:
                 raise BrokenThreadPool(self._state.broken)
@@ -289,7 +349,11 @@ class ThreadPoolExecutor(Executor):
             future = Future._for_task(_PYTHON, key)
             # The trampoline may run before cf_submit returns: the item must be in place first.
             _work_items[key] = (future, self._state, fn, args, kwargs)
-            rc = _lib.cf_submit(self._handle.handle, _run_task, key, None, 0, ctypes.byref(out))
+            if c_options is None:
+                rc = _lib.cf_submit(self._handle.handle, _run_task, key, None, 0, ctypes.byref(out))
+            else:
+                rc = _lib.cf_submit_ex(self._handle.handle, _run_task, key, None, 0, ctypes.byref(c_options),
+                                       ctypes.byref(out))
             if rc < 0:
                 _work_items.pop(key, None)
                 if rc == _lib.CF_E_BROKEN_THREAD_POOL:
@@ -301,8 +365,8 @@ class ThreadPoolExecutor(Executor):
         return future
 
     def shutdown(self, wait=True, *, cancel_futures=False):
-        """Refuses new work; cancel_futures cancels what has not started; wait blocks until the running work is
-        done and frees the pool. Idempotent."""
+        """Refuses new work; cancel_futures cancels what has not started (and, with cancel_running, what runs);
+        wait blocks until the running work is done and frees the pool. Idempotent."""
         with self._shutdown_lock:
             self._shutdown = True
         self._shutdown_c(wait, cancel_futures)

@@ -97,6 +97,32 @@ static int slow(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) 
 }
 CF_TASK("test.slow", slow);
 
+/* Writes the worker's pid to the file named by the argument (whole, through a rename: a reader that sees the
+ * file sees its content), then sleeps 10 s in 1 ms steps; the result is "slept". The file tells a test that the
+ * task has begun in its worker, not only been handed to it. It ignores cancel requests (cf_task_cancel_requested):
+ * only a kill (cancel_running, a time limit) ends it early. */
+static int mark_and_sleep(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    char path[4096], tmp[4096 + 8], text[32];
+    struct timespec tick = {0, 1000 * 1000};
+    FILE *file;
+    int written;
+    long i;
+    (void)user_data;
+    if (len == 0 || len >= sizeof path) return cf_task_raise(ctx, "ValueError", "mark_and_sleep wants a path");
+    memcpy(path, arg, len);
+    path[len] = '\0';
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(text, sizeof text, "%ld", (long)getpid());
+    file = fopen(tmp, "w");
+    if (!file) return cf_task_raise(ctx, "OSError", "mark_and_sleep cannot create its file");
+    written = fputs(text, file) >= 0;
+    written = fclose(file) == 0 && written;
+    if (!written || rename(tmp, path) != 0) return cf_task_raise(ctx, "OSError", "mark_and_sleep cannot write its file");
+    for (i = 0; i < 10000; ++i) nanosleep(&tick, NULL);
+    return cf_task_return(ctx, "slept", 5);
+}
+CF_TASK("test.mark_and_sleep", mark_and_sleep);
+
 /* The worker's pid as a decimal string (to see workers replaced or shared). */
 static int pid(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     char text[32];

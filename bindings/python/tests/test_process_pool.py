@@ -1,15 +1,20 @@
 """ProcessPoolExecutor: C tasks registered by name (tests/tasks.c), bytes in and out, in worker processes."""
+import concurrent.futures
 import gc
 import itertools
+import logging
 import multiprocessing
 import os
+import shutil
 import struct
+import tempfile
 import threading
 import time
 import unittest
 
 import cfutures
-from cfutures import BrokenProcessPool, ProcessPoolExecutor, TaskError, TimeoutError
+from cfutures import (BrokenProcessPool, CancelledError, ProcessPoolExecutor, SubmitOptions, TaskError,
+                      TimeLimitError, TimeoutError, WorkerDiedError)
 
 from .support import LONG, tasks_library
 
@@ -33,6 +38,25 @@ def wait_running(future):
         if future.done() or time.monotonic() > deadline:
             raise AssertionError("the task did not start: %r" % future)
         time.sleep(0.001)
+
+
+def wait_begun(path):
+    """Waits (bounded polling) until test.mark_and_sleep has written its file: the task has begun in its worker
+    (a running future may still sit in the worker's queue). Returns the worker's pid."""
+    deadline = time.monotonic() + LONG
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise AssertionError("test.mark_and_sleep did not begin")
+        time.sleep(0.001)
+    with open(path) as f:
+        return int(f.read())
+
+
+def wait_all(fs):
+    """Waits (bounded) until every future is done."""
+    done, not_done = cfutures.wait(fs, timeout=LONG)
+    if not_done:
+        raise AssertionError("%d futures not done: %r" % (len(not_done), list(not_done)[:3]))
 
 
 class ProcessPoolTestMixin:
@@ -348,6 +372,282 @@ class ProcessPoolTestMixin:
         with self.assertRaises(BrokenProcessPool):
             ex.submit("test.echo", b"x").result(LONG)
 
+    # -- max_tasks_per_child (every start method, fork included) ---------------------------------------------
+
+    def test_max_tasks_per_child_replaces_workers(self):
+        ex = self.pool(max_workers=1, max_tasks_per_child=2)
+        pids = [ex.submit("test.pid").result(LONG) for _ in range(6)]
+        self.assertEqual(len(set(pids)), 3)
+
+    def test_map_chunk_is_one_task(self):
+        # A worker that runs one task only: each chunk gets a fresh worker, all its items the same one.
+        ex = self.pool(max_workers=1, max_tasks_per_child=1)
+        pids = list(ex.map("test.pid", [b""] * 12, chunksize=4))
+        self.assertEqual([len(set(pids[i:i + 4])) for i in range(0, 12, 4)], [1, 1, 1])
+        self.assertEqual(len(set(pids)), 3)
+        pids = list(ex.map("test.pid", [b""] * 4, chunksize=1))
+        self.assertEqual(len(set(pids)), 4)
+
+    # -- per-task time limits -----------------------------------------------------------------------------------
+
+    def marker(self):
+        """A path for test.mark_and_sleep's file, in a directory removed after the test (as bytes: its argument)."""
+        directory = tempfile.mkdtemp(prefix="cf-python-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return os.path.join(directory, "begun")
+
+    def warm(self, ex, n):
+        """Has n workers started (forkserver starts them on demand): n tasks that overlap."""
+        wait_all([ex.submit("test.slow", b"50") for _ in range(n)])
+
+    def test_time_limit_kills_the_task_not_its_sibling(self):
+        ex = self.pool(max_workers=2)
+        self.warm(ex, 2)
+        start = time.monotonic()
+        limited = ex.submit("test.slow", b"10000", time_limit=0.2)    # would sleep 10 s
+        sibling = ex.submit("test.slow", b"400")
+        with self.assertRaises(TimeLimitError) as cm:
+            limited.result(LONG)
+        elapsed = time.monotonic() - start
+        self.assertLess(elapsed, 1.0)
+        e = cm.exception
+        self.assertIsInstance(e, TimeoutError)                       # builtin / concurrent.futures TimeoutError
+        self.assertIsInstance(e, concurrent.futures.TimeoutError)
+        self.assertEqual(e.status_name, "CF_E_TIME_LIMIT")
+        self.assertIn("time limit", str(e))
+        self.assertIn("test.slow", str(e))
+        self.assertTrue(limited.done())
+        self.assertFalse(limited.cancelled())
+        self.assertIs(limited.exception(0), e)
+        self.assertEqual(sibling.result(LONG), b"slept")
+        # The worker was replaced; the pool goes on, and a task within its limit is untouched.
+        self.assertEqual(ex.submit("test.slow", b"10", time_limit=LONG).result(LONG), b"slept")
+        self.assertEqual(ex.submit("test.echo", b"after").result(LONG), b"after")
+
+    def test_time_limit_counts_from_the_start(self):
+        # One worker: the second task waits its turn (300 ms) without its 0.25 s limit running meanwhile.
+        ex = self.pool(max_workers=1)
+        first = ex.submit("test.slow", b"300")
+        second = ex.submit("test.slow", b"10", time_limit=0.25)
+        self.assertEqual(first.result(LONG), b"slept")
+        self.assertEqual(second.result(LONG), b"slept")
+
+    def test_submit_with_options(self):
+        ex = self.pool(max_workers=1)
+        f = ex.submit_with(SubmitOptions(time_limit=0.1), "test.slow", b"10000")
+        with self.assertRaises(TimeLimitError):
+            f.result(LONG)
+        self.assertEqual(ex.submit_with(None, "test.echo", b"x").result(LONG), b"x")
+        self.assertEqual(ex.submit_with(SubmitOptions(), "test.echo").result(LONG), b"")
+        self.assertEqual(ex.submit("test.echo", b"inf", time_limit=float("inf")).result(LONG), b"inf")
+        with self.assertRaises(TypeError):
+            ex.submit_with({"time_limit": 1}, "test.echo", b"x")
+        for bad in (-1, float("nan")):
+            with self.assertRaises(ValueError):
+                ex.submit("test.echo", b"x", time_limit=bad)
+        with self.assertRaises(TypeError):
+            ex.submit("test.echo", b"x", time_limit="1")
+
+    # -- cancel_running -----------------------------------------------------------------------------------------
+
+    def test_cancel_running_kills_the_worker(self):
+        ex = self.pool(max_workers=1, cancel_running=True)
+        first_pid = ex.submit("test.pid").result(LONG)
+        marker = self.marker()
+        f = ex.submit("test.mark_and_sleep", os.fsencode(marker))     # would sleep 10 s
+        self.assertEqual(wait_begun(marker), int(first_pid))          # it runs in that worker now
+        self.assertTrue(f.running())
+        self.assertTrue(f.cancel())
+        self.assertTrue(f.cancelled())
+        self.assertTrue(f.done())
+        with self.assertRaises(CancelledError):
+            f.result(LONG)
+        self.assertTrue(f.cancel())     # again: still cancelled
+        new_pid = ex.submit("test.pid").result(LONG)
+        self.assertNotEqual(new_pid, first_pid)
+        self.assertEqual(ex.stats().worker_deaths, 0)   # killed by the pool: no death to count
+
+    def test_cancel_running_done_future(self):
+        ex = self.pool(max_workers=1, cancel_running=True)
+        f = ex.submit("test.echo", b"x")
+        self.assertEqual(f.result(LONG), b"x")
+        self.assertFalse(f.cancel())     # finished: nothing to cancel
+
+    def test_shutdown_cancel_futures_cancels_running_tasks(self):
+        ex = self.pool(max_workers=1, cancel_running=True)
+        marker = self.marker()
+        running = ex.submit("test.mark_and_sleep", os.fsencode(marker))
+        queued = ex.submit("test.echo", b"q")
+        wait_begun(marker)
+        start = time.monotonic()
+        ex.shutdown(wait=True, cancel_futures=True)
+        self.assertLess(time.monotonic() - start, 5.0)    # not the 10 s the task would take
+        self.assertTrue(running.cancelled())
+        self.assertTrue(queued.cancelled())
+
+    # -- on_worker_death="replace" ------------------------------------------------------------------------------
+
+    def test_replace_dead_workers(self):
+        # 10 deaths are within the restart intensity (more than max_restarts=10 would break the pool).
+        ex = self.pool(max_workers=2, on_worker_death="replace", max_restarts=10)
+        crash_at = set(range(5, 100, 10))
+        fs = [ex.submit("test.crash") if i in crash_at else ex.submit("test.echo", b"%d" % i) for i in range(100)]
+        wait_all(fs)
+        results, died = {}, []
+        for i, f in enumerate(fs):
+            exc = f.exception(0)
+            if exc is None:
+                results[i] = f.result(0)
+            else:
+                self.assertIsInstance(exc, WorkerDiedError, (i, exc))
+                self.assertEqual(exc.status_name, "CF_E_WORKER_DIED")
+                self.assertIn("test.crash", str(exc))
+                self.assertIn("SIGKILL", str(exc))
+                died.append(i)
+        self.assertEqual(len(results), 90)
+        self.assertEqual(set(died), crash_at)
+        self.assertEqual(results, {i: b"%d" % i for i in range(100) if i not in crash_at})
+        # The pool takes more work.
+        self.assertEqual(list(ex.map("test.echo", [b"a", b"b", b"c"])), [b"a", b"b", b"c"])
+        self.assertEqual(ex.submit("test.echo", b"more").result(LONG), b"more")
+        stats = ex.stats()
+        self.assertEqual(stats.worker_deaths, 10)
+        self.assertGreaterEqual(stats.workers_replaced, 9)   # (the last one may start only on demand)
+
+    def test_restart_intensity_exceeded_breaks_the_pool(self):
+        ex = self.pool(max_workers=1, on_worker_death="replace", max_restarts=2, restart_period=60)
+        for _ in range(2):
+            with self.assertRaises(WorkerDiedError):
+                ex.submit("test.crash").result(LONG)
+        self.assertEqual(ex.submit("test.echo", b"alive").result(LONG), b"alive")
+        with self.assertLogs("cfutures", "ERROR") as logs:
+            with self.assertRaises(BrokenProcessPool) as cm:
+                ex.submit("test.crash").result(LONG)     # the third death within the period: too many
+        self.assertIn("more than 2 workers died", str(cm.exception))
+        self.assertTrue(any("broken" in r.getMessage() for r in logs.records), logs.output)
+        with self.assertRaises(BrokenProcessPool):
+            ex.submit("test.echo", b"x")
+
+    def test_replaced_worker_is_logged(self):
+        ex = self.pool(max_workers=1, on_worker_death="replace")
+        with self.assertLogs("cfutures", "WARNING") as logs:
+            with self.assertRaises(WorkerDiedError):
+                ex.submit("test.crash").result(LONG)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        record = logs.records[0]
+        self.assertEqual(record.levelno, logging.WARNING)
+        self.assertEqual(record.name, "cfutures")
+        self.assertRegex(record.getMessage(), r"worker \d+ terminated by signal 9 \(SIGKILL\) while running task "
+                                              r"'test.crash'; a new worker takes its place")
+        self.assertEqual(ex.submit("test.echo", b"x").result(LONG), b"x")
+
+    def test_time_limit_is_logged_at_info(self):
+        ex = self.pool(max_workers=1)
+        with self.assertLogs("cfutures", "INFO") as logs:
+            with self.assertRaises(TimeLimitError):
+                ex.submit("test.slow", b"10000", time_limit=0.1).result(LONG)
+        self.assertTrue(any(r.levelno == logging.INFO and "time limit" in r.getMessage() for r in logs.records),
+                        logs.output)
+
+    def test_library_log_back_to_stderr(self):
+        # use_python_logging(False): the library writes to stderr itself, the logger gets nothing.
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        logger = logging.getLogger("cfutures")
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        ex = self.pool(max_workers=1, on_worker_death="replace")
+        stderr_copy = os.dup(2)
+        self.addCleanup(os.close, stderr_copy)
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)      # (the library's own line goes nowhere during the test)
+            try:
+                self.assertTrue(cfutures.use_python_logging(False))
+                try:
+                    with self.assertRaises(WorkerDiedError):
+                        ex.submit("test.crash").result(LONG)
+                finally:
+                    self.assertFalse(cfutures.use_python_logging(True))
+            finally:
+                os.dup2(stderr_copy, 2)
+        self.assertEqual(records, [])
+        with self.assertLogs("cfutures", "WARNING"):
+            with self.assertRaises(WorkerDiedError):
+                ex.submit("test.crash").result(LONG)
+
+    # -- stats --------------------------------------------------------------------------------------------------
+
+    def test_stats_add_up_after_a_mixed_run(self):
+        ex = self.pool(max_workers=1, on_worker_death="replace", cancel_running=True)
+        before = ex.stats()
+        self.assertIsInstance(before, cfutures.ExecutorStats)
+        self.assertEqual((before.completed, before.failed, before.cancelled, before.queued, before.running),
+                         (0, 0, 0, 0, 0))
+        submitted = []
+
+        def submit(*args, **kw):
+            f = ex.submit(*args, **kw)
+            submitted.append(f)
+            return f
+
+        wait_all([submit("test.echo", b"%d" % i) for i in range(5)])             # 5 completed
+        wait_all([submit("test.raise", b"no") for _ in range(2)])                # 2 failed: TaskError
+        self.assertIsInstance(submit("test.crash").exception(LONG), WorkerDiedError)   # failed: a death
+        self.assertIsInstance(submit("test.slow", b"10000", time_limit=0.1).exception(LONG), TimeLimitError)
+        marker = self.marker()
+        running = submit("test.mark_and_sleep", os.fsencode(marker))
+        queued = submit("test.echo", b"q")
+        wait_begun(marker)
+        self.assertTrue(queued.cancel())                                          # cancelled before it ran
+        self.assertTrue(running.cancel())                                         # cancelled while running
+        wait_all(submitted)
+        # Every future is done: the outcomes add up (queued and running may still count the two cancelled
+        # tasks until the pool has dropped the one and reaped the other's worker).
+        s = ex.stats()
+        self.assertEqual((s.completed, s.failed, s.cancelled), (5, 4, 2), s)
+        self.assertEqual(s.completed + s.failed + s.cancelled, len(submitted))
+        self.assertEqual(s.finished, len(submitted))
+        self.assertEqual(s.worker_deaths, 1, s)   # the crash; the time limit and the cancel were the pool's kills
+        self.assertLessEqual(s.idle_workers, s.workers)
+        self.assertLessEqual(s.workers, 1)
+        ex.shutdown(wait=True)
+        final = ex.stats()                                    # after shutdown: the counters at the end
+        self.assertEqual((final.completed, final.failed, final.cancelled), (5, 4, 2), final)
+        self.assertEqual((final.queued, final.running, final.workers), (0, 0, 0), final)
+        self.assertEqual(final.worker_deaths, 1, final)
+        # New workers for the crashed one and the one the time limit killed, at least (the one the cancel killed
+        # is replaced on demand in some start methods).
+        self.assertGreaterEqual(final.workers_replaced, 2, final)
+
+    def test_stats_count_map_chunks_and_queued_tasks(self):
+        ex = self.pool(max_workers=1)
+        blocker = ex.submit("test.slow", b"300")
+        wait_running(blocker)
+        queued = [ex.submit("test.echo", b"%d" % i) for i in range(3)]
+        s = ex.stats()
+        self.assertEqual((s.running, s.queued, s.workers, s.idle_workers), (1, 3, 1, 0), s)
+        wait_all([blocker] + queued)
+        self.assertEqual(list(ex.map("test.echo", [b"a"] * 6, chunksize=3)), [b"a"] * 6)
+        s = ex.stats()
+        self.assertEqual(s.completed, 4 + 2, s)               # two chunks of three: two tasks
+
+    def test_new_option_arguments(self):
+        with self.assertRaises(ValueError):
+            ProcessPoolExecutor(max_workers=1, on_worker_death="restart", start_method=self.start_method)
+        with self.assertRaises(ValueError):
+            ProcessPoolExecutor(max_workers=1, on_worker_death="replace", max_restarts=0,
+                                start_method=self.start_method)
+        with self.assertRaises(TypeError):
+            ProcessPoolExecutor(max_workers=1, on_worker_death="replace", max_restarts=2.5,
+                                start_method=self.start_method)
+        for period in (0, -1, float("nan"), float("inf")):
+            with self.assertRaises(ValueError):
+                ProcessPoolExecutor(max_workers=1, on_worker_death="replace", restart_period=period,
+                                    start_method=self.start_method)
+        with self.assertRaises(ValueError):    # only with "replace"
+            ProcessPoolExecutor(max_workers=1, max_restarts=3, start_method=self.start_method)
+
     def test_bad_arguments(self):
         with self.assertRaises(ValueError):
             ProcessPoolExecutor(max_workers=0)
@@ -369,27 +669,20 @@ class ForkserverTest(ProcessPoolTestMixin, unittest.TestCase):
     def test_default_is_forkserver(self):
         self.assertEqual(self.pool()._start_method, "forkserver")
 
-    def test_max_tasks_per_child_replaces_workers(self):
-        ex = self.pool(max_workers=1, max_tasks_per_child=2)
-        pids = [ex.submit("test.pid").result(LONG) for _ in range(6)]
-        self.assertEqual(len(set(pids)), 3)
-
-    def test_map_chunk_is_one_task(self):
-        # A worker that runs one task only: each chunk gets a fresh worker, all its items the same one.
-        ex = self.pool(max_workers=1, max_tasks_per_child=1)
-        pids = list(ex.map("test.pid", [b""] * 12, chunksize=4))
-        self.assertEqual([len(set(pids[i:i + 4])) for i in range(0, 12, 4)], [1, 1, 1])
-        self.assertEqual(len(set(pids)), 3)
-        pids = list(ex.map("test.pid", [b""] * 4, chunksize=1))
-        self.assertEqual(len(set(pids)), 4)
-
 
 class ForkTest(ProcessPoolTestMixin, unittest.TestCase):
     start_method = "fork"
 
-    def test_max_tasks_per_child_refused_with_fork(self):
-        with self.assertRaisesRegex(ValueError, "incompatible with the 'fork'"):
-            ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1, start_method="fork")
+    def test_max_tasks_per_child_works_with_fork(self):
+        # CPython refuses this pair; the library forks later workers from a single-threaded server of the pool's
+        # own, so a fork pool replaces its workers too.
+        ex = ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1, start_method="fork",
+                                 library=tasks_library())
+        self.addCleanup(ex.shutdown)
+        pids = [ex.submit("test.pid").result(LONG) for _ in range(3)]
+        self.assertEqual(len(set(pids)), 3)
+        self.assertNotIn(str(os.getpid()).encode(), pids)
+        self.assertEqual(ex.submit("test.reverse", b"abc").result(LONG), b"cba")
 
     def test_mp_context_object(self):
         ex = ProcessPoolExecutor(1, multiprocessing.get_context("fork"), library=tasks_library())

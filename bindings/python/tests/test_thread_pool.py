@@ -7,7 +7,8 @@ import time
 import unittest
 
 import cfutures
-from cfutures import BrokenThreadPool, CancelledError, ThreadPoolExecutor, TimeoutError
+from cfutures import (BrokenThreadPool, CancelledError, ExecutorStats, SubmitOptions, ThreadPoolExecutor,
+                      TimeLimitError, TimeoutError)
 
 from .support import LONG
 
@@ -369,6 +370,201 @@ class ConcurrencyTest(unittest.TestCase):
 
             ex.submit(lambda: None).add_done_callback(again)
             self.assertTrue(finished.wait(LONG))
+
+
+def wait_for(predicate, what):
+    """Polls predicate (bounded by LONG): for what a task does after its future is done, with nothing to wait on."""
+    deadline = time.monotonic() + LONG
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.001)
+
+
+class StopWhenAsked:
+    """A task that runs until cfutures.cancel_requested() turns true (at most LONG seconds), then returns a late
+    result or raises a late exception. started / stopped tell where it is."""
+
+    def __init__(self, raise_at_end=None):
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+        self.saw_request = None
+        self.raise_at_end = raise_at_end
+
+    def __call__(self):
+        self.started.set()
+        try:
+            deadline = time.monotonic() + LONG
+            while not cfutures.cancel_requested() and time.monotonic() < deadline:
+                time.sleep(0.001)
+            self.saw_request = cfutures.cancel_requested()
+            if self.raise_at_end is not None:
+                raise self.raise_at_end
+            return "late result"
+        finally:
+            self.stopped.set()
+
+
+class TimeLimitTest(unittest.TestCase):
+    def setUp(self):
+        self.executor = ThreadPoolExecutor(max_workers=2)
+
+    def tearDown(self):
+        self.executor.shutdown(wait=True)
+
+    def test_time_limit_fails_the_future(self):
+        task = StopWhenAsked()
+        start = time.monotonic()
+        f = self.executor.submit_with(SubmitOptions(time_limit=0.2), task)
+        sibling = self.executor.submit(lambda: (time.sleep(0.4), "sibling")[1])
+        with self.assertRaises(TimeLimitError) as cm:
+            f.result(LONG)
+        self.assertLess(time.monotonic() - start, 1.0)
+        e = cm.exception
+        self.assertIsInstance(e, TimeoutError)
+        self.assertIsInstance(e, concurrent.futures.TimeoutError)
+        self.assertEqual(e.status_name, "CF_E_TIME_LIMIT")
+        self.assertIn("time limit", str(e))
+        self.assertTrue(f.done())
+        self.assertFalse(f.cancelled())
+        self.assertEqual(sibling.result(LONG), "sibling")
+        # The task was asked to stop (a thread cannot be killed); what it returned then is discarded.
+        self.assertTrue(task.stopped.wait(LONG))
+        self.assertTrue(task.saw_request)
+        self.assertIs(f.exception(0), e)
+        with self.assertRaises(TimeLimitError):
+            f.result(0)
+
+    def test_late_exception_is_discarded(self):
+        late = ValueError("too late")
+        task = StopWhenAsked(raise_at_end=late)
+        f = self.executor.submit_with(SubmitOptions(time_limit=0.1), task)
+        self.assertIsInstance(f.exception(LONG), TimeLimitError)
+        self.assertTrue(task.stopped.wait(LONG))
+        wait_for(lambda: f._exception is late, "the trampoline to take the late exception")
+        self.assertIsInstance(f.exception(0), TimeLimitError)   # not the task's late ValueError
+        with self.assertRaises(TimeLimitError):
+            f.result(0)
+
+    def test_time_limit_counts_from_the_start(self):
+        ex = ThreadPoolExecutor(max_workers=1)
+        self.addCleanup(ex.shutdown)
+        first = ex.submit(time.sleep, 0.3)
+        second = ex.submit_with(SubmitOptions(time_limit=0.25), lambda: "in time")
+        self.assertIsNone(first.result(LONG))
+        self.assertEqual(second.result(LONG), "in time")
+
+    def test_within_the_limit_and_defaults(self):
+        ex = self.executor
+        self.assertEqual(ex.submit_with(SubmitOptions(time_limit=LONG), pow, 2, 10).result(LONG), 1024)
+        self.assertEqual(ex.submit_with(SubmitOptions(time_limit=float("inf")), pow, 2, 3).result(LONG), 8)
+        self.assertEqual(ex.submit_with(SubmitOptions(), mul, 3, y=4).result(LONG), 12)
+        self.assertEqual(ex.submit_with(None, mul, 3, 5).result(LONG), 15)
+        exc = KeyError("own")
+        f = ex.submit_with(SubmitOptions(time_limit=LONG), lambda: (_ for _ in ()).throw(exc))
+        self.assertIs(f.exception(LONG), exc)   # a task's own exception within its limit: the very object
+
+    def test_keywords_reach_the_callable(self):
+        # submit forwards every keyword to fn: a task may take time_limit or options arguments of its own.
+        ex = self.executor
+        self.assertEqual(ex.submit(lambda **kw: kw, time_limit=1).result(LONG), {"time_limit": 1})
+        self.assertEqual(ex.submit_with(None, lambda **kw: kw, options=2, fn=3).result(LONG),
+                         {"options": 2, "fn": 3})
+
+    def test_submit_options_validation(self):
+        for bad in (-0.5, float("nan")):
+            with self.assertRaises(ValueError):
+                SubmitOptions(time_limit=bad)
+        for bad in ("1", True, [1]):
+            with self.assertRaises(TypeError):
+                SubmitOptions(time_limit=bad)
+        self.assertEqual(SubmitOptions(time_limit=1).time_limit, 1.0)
+        self.assertIsNone(SubmitOptions().time_limit)
+        with self.assertRaises(AttributeError):       # frozen
+            SubmitOptions().time_limit = 3
+        with self.assertRaises(TypeError):
+            self.executor.submit_with(0.5, pow, 2, 2)
+
+    def test_cancel_requested_outside_a_task(self):
+        self.assertFalse(cfutures.cancel_requested())
+
+
+class CancelRunningTest(unittest.TestCase):
+    def test_cancel_running_cancels_a_running_task(self):
+        ex = ThreadPoolExecutor(max_workers=1, cancel_running=True)
+        self.addCleanup(ex.shutdown)
+        task = StopWhenAsked()
+        f = ex.submit(task)
+        self.assertTrue(task.started.wait(LONG))
+        self.assertTrue(f.running())
+        self.assertTrue(f.cancel())
+        self.assertTrue(f.cancelled())
+        self.assertTrue(f.done())
+        with self.assertRaises(CancelledError):
+            f.result(LONG)
+        # The thread runs on until the task sees the request and returns; its late result is discarded.
+        self.assertTrue(task.stopped.wait(LONG))
+        self.assertTrue(task.saw_request)
+        with self.assertRaises(CancelledError):
+            f.result(0)
+        self.assertEqual(ex.submit(pow, 2, 4).result(LONG), 16)   # the pool goes on
+
+    def test_without_cancel_running_a_running_task_is_only_asked_to_stop(self):
+        ex = ThreadPoolExecutor(max_workers=1)
+        self.addCleanup(ex.shutdown)
+        task = StopWhenAsked()
+        f = ex.submit(task)
+        self.assertTrue(task.started.wait(LONG))
+        self.assertFalse(f.cancel())          # as CPython: running, not cancelled
+        self.assertEqual(f.result(LONG), "late result")
+        self.assertTrue(task.saw_request)     # but asked to stop
+
+    def test_shutdown_cancel_futures_cancels_running_tasks(self):
+        ex = ThreadPoolExecutor(max_workers=1, cancel_running=True)
+        task = StopWhenAsked()
+        running = ex.submit(task)
+        queued = ex.submit(pow, 2, 2)
+        self.assertTrue(task.started.wait(LONG))
+        ex.shutdown(wait=True, cancel_futures=True)
+        self.assertTrue(running.cancelled())
+        self.assertTrue(queued.cancelled())
+        self.assertTrue(task.stopped.is_set())   # shutdown(wait=True) waited for the thread
+        self.assertTrue(task.saw_request)
+
+    def test_cancel_running_is_keyword_only(self):
+        with self.assertRaises(TypeError):
+            ThreadPoolExecutor(1, "", None, (), True)
+
+
+class StatsTest(unittest.TestCase):
+    def test_stats_add_up(self):
+        ex = ThreadPoolExecutor(max_workers=1)
+        self.addCleanup(ex.shutdown)
+        stats = ex.stats()
+        self.assertIsInstance(stats, ExecutorStats)
+        self.assertEqual((stats.completed, stats.failed, stats.cancelled, stats.queued, stats.running),
+                         (0, 0, 0, 0, 0))
+        started, release = threading.Event(), threading.Event()
+        blocker = ex.submit(lambda: (started.set(), release.wait(LONG))[1])
+        self.assertTrue(started.wait(LONG))
+        queued = [ex.submit(pow, 2, i) for i in range(3)]
+        s = ex.stats()
+        self.assertEqual((s.running, s.queued), (1, 3), s)
+        self.assertTrue(queued[0].cancel())
+        release.set()
+        raising = ex.submit(lambda: 1 / 0)
+        limited = ex.submit_with(SubmitOptions(time_limit=0.05), StopWhenAsked())
+        fs = [blocker, *queued, raising, limited]
+        done, not_done = cfutures.wait(fs, timeout=LONG)
+        self.assertEqual(not_done, set())
+        s = ex.stats()
+        self.assertEqual((s.completed, s.failed, s.cancelled), (3, 2, 1), s)
+        self.assertEqual(s.finished, len(fs))
+        self.assertEqual((s.worker_deaths, s.workers_replaced), (0, 0), s)
+        ex.shutdown(wait=True)
+        final = ex.stats()     # the counters as the pool ended
+        self.assertEqual((final.completed, final.failed, final.cancelled), (3, 2, 1), final)
+        self.assertEqual((final.queued, final.running), (0, 0), final)
 
 
 if __name__ == "__main__":
