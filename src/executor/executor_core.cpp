@@ -15,9 +15,9 @@ FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view ar
 }
 
 void ExecutorCore::read_counters(ExecutorStats &out) const noexcept {
-    out.completed = counters_->completed.load(std::memory_order_relaxed);
-    out.failed = counters_->failed.load(std::memory_order_relaxed);
-    out.cancelled = counters_->cancelled.load(std::memory_order_relaxed);
+    out.completed = counters_.sum(TaskCounters::Completed);
+    out.failed = counters_.sum(TaskCounters::Failed);
+    out.cancelled = counters_.sum(TaskCounters::Cancelled);
 }
 
 double ExecutorCore::checked_time_limit(const SubmitOptions &options) {

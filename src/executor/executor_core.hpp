@@ -45,11 +45,8 @@ public:
     void check_creator_process(const char *what) const;
 
 protected:
-    // A new future counts itself in this executor's stats as it ends; counted as submitted now.
-    void count_submitted(FutureState &f) const {
-        f.count_in(counters_);
-        TaskCounters::bump(counters_->submitted);
-    }
+    // A new future counts itself in this executor's stats as it ends.
+    void count_submitted(FutureState &f) { f.count_in(&counters_); }
     // The task counters into out (completed, failed, cancelled); the executor fills in the rest.
     void read_counters(ExecutorStats &out) const noexcept;
     // Validates a time limit: seconds, negative or infinite for none; throws InvalidArgument on NaN.
@@ -57,7 +54,7 @@ protected:
 
 private:
     ProcessOwner owner_;
-    const std::shared_ptr<TaskCounters> counters_ = std::make_shared<TaskCounters>();
+    TaskCounters counters_;
 };
 
 }  // namespace cf::detail

@@ -142,10 +142,10 @@ std::shared_ptr<CompletionSource> FutureState::completion_source() {
 
 void FutureState::notify_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
     remote_cancel_word_ = nullptr;
-    if (counters_) {
-        TaskCounters &c = *counters_;
-        TaskCounters::bump(state() == State::Cancelled ? c.cancelled : failure_ ? c.failed : c.completed);
-    }
+    if (counters_)
+        counters_->bump(state() == State::Cancelled ? TaskCounters::Cancelled
+                        : failure_                  ? TaskCounters::Failed
+                                                    : TaskCounters::Completed);
     source.swap(source_);
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.

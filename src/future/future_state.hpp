@@ -92,7 +92,8 @@ public:
     // result is discarded. Set before the future starts running.
     void allow_cancel_running() noexcept { cancel_running_.store(true, std::memory_order_release); }
     // Counts the future's ending in its executor's counters. Set once, before anyone else sees the future.
-    void count_in(std::shared_ptr<TaskCounters> counters) noexcept { counters_ = std::move(counters); }
+    // The counters must outlive the future's completion (see TaskCounters).
+    void count_in(TaskCounters *counters) noexcept { counters_ = counters; }
     // The executor a waiter can collect this future's completion from; null once done or when there is none.
     std::shared_ptr<CompletionSource> completion_source();
 
@@ -136,7 +137,7 @@ private:
     std::uint64_t remote_cancel_id_ = 0;
     std::uint32_t remote_lane_ = 0;
     std::atomic<bool> cancel_running_{false};
-    std::shared_ptr<TaskCounters> counters_;
+    TaskCounters *counters_ = nullptr;
     std::shared_ptr<CompletionSource> source_;  // guarded by mu_
     std::atomic<bool> has_source_{false};
     std::atomic<bool> has_callbacks_{false};       // source_ was set (a hint read without the lock)

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <set>
 #include <cstring>
 #include <vector>
 
@@ -30,32 +31,39 @@ bool program_discards_child_statuses() {
     return chld.sa_handler == SIG_IGN || (chld.sa_flags & SA_NOCLDWAIT);
 }
 
-// Fork and spawn: the workers are this program's children, or a private server's: always under fork, and where
-// the program ignores SIGCHLD (then the system would discard how they ended). The server is forked at the
-// first start, on the supervisor thread while the pool's creator waits, so that it is the snapshot a fork
-// pool's workers would have been; it stays single-threaded, so that a worker started later (in place of one
-// that died or retired) never comes from a fork of the multithreaded program.
+// Fork and spawn: the workers are this program's children, or a private server's. The server (a fork of the
+// program, single-threaded from then on) starts every worker where the program ignores SIGCHLD (the system would
+// discard how they ended), and, under fork, every worker after the first ones: a worker started in place of one
+// that died or retired then never comes from a fork of the multithreaded program as it is by then. It is forked
+// on the supervisor thread while the pool's creator waits, right after the first workers, so that it is the
+// snapshot they were.
 class DirectLauncher : public Launcher {
 public:
-    DirectLauncher(Segment &seg, int event_fd, bool through_server)
-        : seg_(seg), event_fd_(event_fd), through_server_(through_server || program_discards_child_statuses()) {}
+    DirectLauncher(Segment &seg, int event_fd, bool later_through_server)
+        : seg_(seg), event_fd_(event_fd), later_through_server_(later_through_server) {}
 
     pid_t start_worker(std::uint32_t slot) final {
-        if (!reaper_ && through_server_)
-            reaper_ = ForkServerClient::start_private([this](std::uint32_t s) { return fork_worker(s); });
+        if (!reaper_ && discards_statuses_) start_server();
         if (reaper_) return reaper_->start_worker(slot);
-        return fork_worker(slot);
+        pid_t pid = fork_worker(slot);
+        direct_.insert(pid);
+        return pid;
+    }
+
+    void first_workers_started() final {
+        if (!reaper_ && later_through_server_) start_server();
     }
 
     int wait_status(pid_t pid) final {
-        if (reaper_) return reaper_->wait_status(pid);
+        if (reaper_ && !direct_.count(pid)) return reaper_->wait_status(pid);
+        direct_.erase(pid);
         int status = 0;
         // ECHILD: the system reaped it already, because the program ignores SIGCHLD.
         if (retry_eintr([&] { return waitpid(pid, &status, __WALL); }) < 0) return kStatusUnknown;
         return status;
     }
 
-    bool reaped_elsewhere() const noexcept final { return reaper_ != nullptr; }
+    bool reaped_elsewhere(pid_t pid) const noexcept final { return reaper_ && !direct_.count(pid); }
 
 protected:
     // Forks; the child becomes the worker (never returns there). The library's own locks are held across
@@ -66,8 +74,14 @@ protected:
     const int event_fd_;
 
 private:
-    const bool through_server_;
+    void start_server() {
+        reaper_ = ForkServerClient::start_private([this](std::uint32_t s) { return fork_worker(s); });
+    }
+
+    const bool later_through_server_;
+    const bool discards_statuses_ = program_discards_child_statuses();
     std::unique_ptr<ForkServerClient> reaper_;
+    std::set<pid_t> direct_;  // this program's own children among the workers
 };
 
 class ForkLauncher final : public DirectLauncher {
@@ -126,7 +140,8 @@ public:
     ForkServerLauncher(Segment &seg, int event_fd) : client_(ForkServerClient::connect(seg, event_fd)) {}
     pid_t start_worker(std::uint32_t slot) override { return client_->start_worker(slot); }
     int wait_status(pid_t pid) override { return client_->wait_status(pid); }
-    bool reaped_elsewhere() const noexcept override { return true; }
+    void first_workers_started() override {}
+    bool reaped_elsewhere(pid_t) const noexcept override { return true; }
 
 private:
     std::unique_ptr<ForkServerClient> client_;

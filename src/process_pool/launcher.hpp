@@ -30,9 +30,12 @@ public:
     virtual pid_t start_worker(std::uint32_t slot) = 0;
     // Waits until the worker has ended; returns its wait status, or kStatusUnknown.
     virtual int wait_status(pid_t pid) = 0;
-    // Whether a worker that ends at once may be reaped before the pool can open a pidfd for it (a server's
+    // The pool's first workers are started (fork: all of them, with the pool); called once, on the supervisor
+    // thread while the pool's creator still waits. A fork launcher forks the server for later starts here.
+    virtual void first_workers_started() = 0;
+    // Whether that worker, if it ends at once, may be reaped before the pool can open a pidfd for it (a server's
     // child is reaped by the server).
-    virtual bool reaped_elsewhere() const noexcept = 0;
+    virtual bool reaped_elsewhere(pid_t pid) const noexcept = 0;
 };
 
 // event_fd: the descriptor workers write to wake the supervisor. The segment must outlive the launcher.

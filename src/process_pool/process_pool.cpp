@@ -470,6 +470,7 @@ void ProcessPool::supervise() {
         std::lock_guard<SpinMutex> lock(mu_);
         try {
             start_workers();
+            launcher_->first_workers_started();
             workers_started_ = true;
         } catch (const Error &e) {
             // Those that did start go (break_pool_locked kills them; the loop below reaps them).
@@ -910,7 +911,7 @@ void ProcessPool::start_workers() {
         w.ever_started = true;
         pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-        if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere()) {
+        if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere(pid)) {
             // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
             // before we look: it is recorded without a pidfd and reaped on the next round.
             w.serving = false;

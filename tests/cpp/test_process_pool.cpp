@@ -713,12 +713,12 @@ TEST_P(ProcessPoolSubmit, TheTaskRunsInAWorkerProcess) {
     EXPECT_NE(worker, getpid());
     auto pids = ex.worker_pids();
     EXPECT_NE(std::find(pids.begin(), pids.end(), worker), pids.end()) << "the task ran outside the pool's workers";
-    // A spawned worker is a child of the process that made the pool; a forked one (fork, forkserver) is a child
-    // of a single-threaded server that this process forked: the program's, or (fork) the pool's own.
+    // A worker is a child of the process that made the pool, or (forkserver) of the server it forked. (A fork
+    // pool's later workers, in place of dead or retired ones, come from a server of the pool's own.)
     auto f = stat_fields(worker);
     ASSERT_GE(f.size(), 2u);
     pid_t parent = static_cast<pid_t>(std::atol(f[1].c_str()));
-    if (!spawn()) {
+    if (forkserver()) {
         EXPECT_NE(parent, getpid());
         auto server = stat_fields(parent);
         ASSERT_GE(server.size(), 2u);
@@ -2147,7 +2147,7 @@ TEST_P(ProcessPoolParentDeath, WorkersDieWithTheirParent) {
     }
     close(fds[0]);
     std::vector<pid_t> workers;
-    std::set<pid_t> parents;  // the child itself (spawn), or a server: the pool's own (fork) or the program's
+    std::set<pid_t> parents;  // the child itself, or (forkserver) the server it started
     std::istringstream in(line);
     for (long pid, ppid; in >> pid >> ppid;) {
         workers.push_back(static_cast<pid_t>(pid));
@@ -2160,7 +2160,7 @@ TEST_P(ProcessPoolParentDeath, WorkersDieWithTheirParent) {
     // it and shares it, and then that server belongs to this process and must outlive the child.
     std::vector<pid_t> must_die = workers;
     std::vector<pid_t> must_live;
-    if (!spawn()) {
+    if (forkserver()) {
         EXPECT_EQ(parents.count(child), 0u);
         for (pid_t server : parents) {
             auto f = stat_fields(server);
