@@ -133,22 +133,34 @@ CF_API void cf_submit_options_init(cf_submit_options *o) {
     o->time_limit = CF_FOREVER;
 }
 
-CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
-                        const cf_submit_options *o, cf_future **out) {
-    const char *name = o ? "cf_submit_ex" : "cf_submit";
-    cf_executor *e = executor_of(ex);
+namespace {
+// What cf_submit_ex and cf_submit_named_ex check alike (what they run is checked by each): the handle, the
+// out-pointer, the argument, the options. CF_OK with *e and the options read.
+int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_len, const cf_submit_options *o,
+                 cf_future **out, cf_executor *&e, cf::SubmitOptions &options) {
+    e = executor_of(ex);
     if (!e) return bad_handle(name, "executor", ex);
-    if (!fn) return null_argument(name, "fn");
     if (!out) return null_argument(name, "out");
     if (!arg && arg_len) return null_argument(name, "arg (with a non-zero length)");
     *out = nullptr;
     cf_submit_options opts;
     cf_submit_options_init(&opts);
     int rc = read_options(o, kSubmitOptionsV1, opts, name);
-    if (rc != CF_OK) return rc;
+    if (rc == CF_OK) options = submit_options(opts);
+    return rc;
+}
+}  // namespace
+
+CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
+                        const cf_submit_options *o, cf_future **out) {
+    const char *name = o ? "cf_submit_ex" : "cf_submit";
+    if (!fn) return executor_of(ex) ? null_argument(name, "fn") : bad_handle(name, "executor", ex);
+    cf_executor *e;
+    cf::SubmitOptions options;
+    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_bytes(c_task_call(fn, user_data), a, submit_options(opts)));
+        return hand_out(out, e->executor->submit_bytes(c_task_call(fn, user_data), a, options));
     });
 }
 
@@ -160,19 +172,13 @@ CF_API int cf_submit(cf_executor *ex, cf_task_fn fn, void *user_data, const void
 CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg, size_t arg_len,
                               const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
-    cf_executor *e = executor_of(ex);
-    if (!e) return bad_handle(name, "executor", ex);
-    if (!task) return null_argument(name, "task");
-    if (!out) return null_argument(name, "out");
-    if (!arg && arg_len) return null_argument(name, "arg (with a non-zero length)");
-    *out = nullptr;
-    cf_submit_options opts;
-    cf_submit_options_init(&opts);
-    int rc = read_options(o, kSubmitOptionsV1, opts, name);
-    if (rc != CF_OK) return rc;
+    if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
+    cf_executor *e;
+    cf::SubmitOptions options;
+    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_named(task, a, submit_options(opts)));
+        return hand_out(out, e->executor->submit_named(task, a, options));
     });
 }
 

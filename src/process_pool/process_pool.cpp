@@ -1138,25 +1138,9 @@ bool started_at(const shm::WorkerControl &c, std::uint64_t id, std::int64_t &ns)
 }
 }  // namespace
 
-void ProcessPool::check_time_limits() {
+template <class Visit>
+void ProcessPool::for_each_limited_task(Visit visit) const {
     std::int64_t now = monotonic_ns();
-    for (std::size_t i = 0; i < n_lanes(); ++i) {
-        Worker &w = workers_[i];
-        std::lock_guard<SpinMutex> lane_lock(w.mu);
-        if (!w.alive || w.doomed || w.in_flight.empty()) continue;
-        const Task &t = w.in_flight.front();
-        if (t.time_limit == std::numeric_limits<double>::infinity()) continue;
-        std::int64_t started;
-        if (!started_at(seg_->slot(static_cast<std::uint32_t>(i)), t.id, started)) continue;
-        if (static_cast<double>(now - started) >= t.time_limit * 1e9)
-            stop_task_locked(static_cast<int>(i), t.id, Status::TimeLimit);
-    }
-}
-
-ProcessPool::Clock::time_point ProcessPool::next_time_limit_locked() const {
-    Clock::time_point next = Clock::time_point::max();
-    std::int64_t now = monotonic_ns();
-    Clock::time_point clock_now = Clock::now();
     for (std::size_t i = 0; i < n_lanes(); ++i) {
         const Worker &w = workers_[i];
         std::lock_guard<SpinMutex> lane_lock(w.mu);
@@ -1165,10 +1149,23 @@ ProcessPool::Clock::time_point ProcessPool::next_time_limit_locked() const {
         if (t.time_limit == std::numeric_limits<double>::infinity()) continue;
         std::int64_t started;
         if (!started_at(seg_->slot(static_cast<std::uint32_t>(i)), t.id, started)) continue;
-        double left_s = t.time_limit - static_cast<double>(now - started) / 1e9;
-        next = std::min(next, clock_now + std::chrono::duration_cast<Clock::duration>(
-                                              std::chrono::duration<double>(std::max(left_s, 0.0))));
+        visit(static_cast<int>(i), t, t.time_limit - static_cast<double>(now - started) / 1e9);
     }
+}
+
+void ProcessPool::check_time_limits() {
+    // (Under the lane's lock, which stop_task_locked wants.)
+    for_each_limited_task([this](int w, const Task &t, double left_s) {
+        if (left_s <= 0) stop_task_locked(w, t.id, Status::TimeLimit);
+    });
+}
+
+ProcessPool::Clock::time_point ProcessPool::next_time_limit_locked() const {
+    Clock::time_point next = Clock::time_point::max(), now = Clock::now();
+    for_each_limited_task([&](int, const Task &, double left_s) {
+        next = std::min(next, now + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(std::max(left_s, 0.0))));
+    });
     return next;
 }
 

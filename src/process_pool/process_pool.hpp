@@ -161,6 +161,9 @@ private:
     // leaves word for the worker to skip it. False when the worker has finished it already.
     bool stop_task_locked(int w, std::uint64_t id, Status reason);
     void check_time_limits();
+    // visit(lane, task, seconds left) for each running task with a time limit, under its lane's lock.
+    template <class Visit>
+    void for_each_limited_task(Visit visit) const;
     // When the next running task reaches its time limit (Clock::time_point::max(): none). mu_ held.
     Clock::time_point next_time_limit_locked() const;
     // A worker died unasked: whether the pool may replace it (restart intensity). mu_ held.

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "process_checks.h"
 
 /* ---- tasks */
 
@@ -53,38 +54,6 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int open_descriptors(void) {
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-    if (d) closedir(d);
-    return n - 1; /* the directory's own descriptor */
-}
-
-/* Children of this process that have ended but were never reaped. */
-static int zombie_children(void) {
-    char path[300], line[512];
-    int zombies = 0;
-    DIR *proc = opendir("/proc");
-    struct dirent *e;
-    while (proc && (e = readdir(proc)) != NULL) {
-        FILE *f;
-        char state = 0;
-        int ppid = 0;
-        const char *close_paren;
-        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        if (!(f = fopen(path, "r"))) continue;
-        if (fgets(line, sizeof line, f) && (close_paren = strrchr(line, ')')) != NULL &&
-            sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid() && state == 'Z')
-            ++zombies;
-        fclose(f);
-    }
-    if (proc) closedir(proc);
-    return zombies;
 }
 
 static cf_executor *pool(cf_start_method method, size_t workers, int cancel_running, cf_worker_death death,

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "process_checks.h"
 
 /* Under ThreadSanitizer: a forked child of this threaded test starts threads (new pools), which TSan allows
  * only when told to; the program's own TSAN_OPTIONS still apply on top. Unused in other builds. */
@@ -179,29 +180,6 @@ static const char *method_name(cf_start_method m) {
 static int no_children(void) {
     int status;
     return waitpid(-1, &status, WNOHANG | __WALL) < 0 && errno == ECHILD;
-}
-
-/* Children of this process that have ended but were never reaped (the forkserver, a live child, is fine). */
-static int zombie_children(void) {
-    char path[300], line[512];
-    int zombies = 0;
-    DIR *proc = opendir("/proc");
-    struct dirent *e;
-    while (proc && (e = readdir(proc)) != NULL) {
-        FILE *f;
-        char state = 0;
-        int ppid = 0;
-        const char *close_paren;
-        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        if (!(f = fopen(path, "r"))) continue;
-        if (fgets(line, sizeof line, f) && (close_paren = strrchr(line, ')')) != NULL &&
-            sscanf(close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid() && state == 'Z')
-            ++zombies;
-        fclose(f);
-    }
-    if (proc) closedir(proc);
-    return zombies;
 }
 
 /* ---- 1. a spawned program that does not call cf_process_worker_entry() */
