@@ -38,9 +38,13 @@ bool FutureState::cancel() {
             notify_locked(callbacks, source);
         } else {
             // Running: the task is asked to stop (cf_task_cancel_requested), and that is all, as in CPython,
-            // unless the executor lets running tasks be cancelled.
-            request_cancel();
-            if (remote_cancel_word_) remote_cancel_word_->store(remote_cancel_id_, std::memory_order_release);
+            // unless the executor lets running tasks be cancelled. A task in another process is then stopped by
+            // its pool without being asked first: asked, it could finish with a result before the pool stops it.
+            bool stops_remotely = cancel_running_.load(std::memory_order_acquire) && source_;
+            if (!stops_remotely) {
+                request_cancel();
+                if (remote_cancel_word_) remote_cancel_word_->store(remote_cancel_id_, std::memory_order_release);
+            }
             if (!cancel_running_.load(std::memory_order_acquire)) return false;
             if (source_) {
                 stopper = source_;

@@ -1308,10 +1308,11 @@ void ProcessPool::shutdown(bool wait, bool cancel_futures) {
             for (std::size_t i = 0; i < n_lanes() && !stopped_; ++i) {
                 Worker &w = workers_[i];
                 std::lock_guard<SpinMutex> lane_lock(w.mu);
-                if (w.alive && !w.in_flight.empty())
-                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(w.in_flight.front().id);
-                if (config_.cancel_running && !stopped_)
+                if (config_.cancel_running) {
                     for (Task &t : w.in_flight) running.push_back(t.promise.future_base());
+                } else if (w.alive && !w.in_flight.empty()) {
+                    seg_->slot(static_cast<std::uint32_t>(i)).cancel_task.store(w.in_flight.front().id);
+                }
             }
         }
         store_->wake_waiters();

@@ -233,8 +233,9 @@ static void stats_add_up(cf_start_method method) {
     CHECK_INT(s.cancelled, cancelled);
     CHECK_INT(s.queued, 0);
     CHECK_INT(s.running, 0);
-    CHECK_INT(s.workers, 2);
-    CHECK_INT(s.idle_workers, 2);
+    /* Spawn and forkserver start a second worker only when the first is busy: one may have done it all. */
+    CHECK(s.workers >= 1 && s.workers <= 2);
+    CHECK_INT(s.idle_workers, s.workers);
     cf_executor_free(ex);
 }
 
