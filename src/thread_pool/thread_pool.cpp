@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "thread_pool.hpp"
 
 #include <pthread.h>
@@ -487,7 +488,9 @@ void ThreadPool::shutdown(bool wait, bool cancel_futures) {
         closed_.store(true, std::memory_order_relaxed);
     }
     std::vector<WorkItem> cancelled;
-    seal(cancel_futures ? &cancelled : nullptr, cancel_futures);
+    // With cancel_running, running tasks are not just told (a task told could finish first): they are cancelled
+    // below, which tells them and cancels their futures in one step.
+    seal(cancel_futures ? &cancelled : nullptr, cancel_futures && !cancel_running_);
     for (WorkItem &item : cancelled) state_of(item)->cancel();
     // cancel_running: what runs is cancelled too (its thread runs on; its result is discarded).
     if (cancel_futures && cancel_running_) {
