@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small helpers shared by the benchmark programs: clocks, percentiles, the peer runner and the table.
 #pragma once
 

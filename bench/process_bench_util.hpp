@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the process-pool benchmarks share: their tasks (registered with CF_TASK, so that every start method's
 // workers find them), the C ABI calls they make, each checked (a failure ends the benchmark with the library's
 // error), and the timing helpers. Include it in one file per program.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process pools side by side: libcfutures (through its C ABI, tasks registered with CF_TASK) and CPython's
 // ProcessPoolExecutor with the fork context (bench/peers/cpython_process_pool.py), on the same workloads in one
 // run. Both use the fork start method and the same number of workers unless a workload says otherwise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process-pool scaling: libcfutures (through its C ABI) against CPython's ProcessPoolExecutor and loky (vendored
 // by joblib), over W workers in {1, 2, 4, 8, 16} (capped at the CPUs present), all in one run
 // (bench/peers/python_process_scaling.py runs the peers for each W). Workloads:

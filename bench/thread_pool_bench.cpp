@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thread pools side by side: libcfutures (through its C ABI), boost::asio::thread_pool with std::packaged_task,
 // and CPython's ThreadPoolExecutor (bench/peers/cpython_thread_pool.py), on the same workloads in one run:
 //   1. N empty tasks: submit all, then wait for all (µs per task)

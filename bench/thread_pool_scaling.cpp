@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Thread-pool scaling: libcfutures (through its C ABI) against boost::asio::thread_pool + std::packaged_task,
 // oneTBB task_group (bare, and with std::packaged_task) and CPython's ThreadPoolExecutor
 // (bench/peers/cpython_thread_scaling.py), over W workers in {1, 2, 4, 8, 16} (capped at the CPUs present), all

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What every C entry point shares: the thread-local error text, the exception-to-status boundary and handle
 // checks. Nothing here decides behaviour; the C++ core does.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Executors through the C ABI: options, cf_thread_pool_new, cf_submit*, shutdown and free.
 #include <algorithm>
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The cf_future_* entry points: handle checks and status codes over detail::FutureState.
 #include "../src/future/future_state.hpp"
 #include "capi_support.hpp"

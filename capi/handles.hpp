@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C handles that wrap C++ objects, and how a cf_task_fn becomes a cf::TaskCall.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf_map, cf_map_source and their iterator over the core's MapIterator.
 #include <cstddef>
 #include <cstring>

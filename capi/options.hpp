@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading a caller's options struct by its struct_size: older callers get defaults for the fields they do not
 // know, newer callers' extra fields are ignored.
 #pragma once

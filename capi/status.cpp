@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf_status_name, cf_strerror, cf_last_error and the version functions.
 #include "capi_support.hpp"
 

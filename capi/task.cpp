@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The cf_task_* entry points (what a running task calls) and the registry's C face.
 #include "../src/executor/task_context.hpp"
 #include "../src/registry/registry.hpp"

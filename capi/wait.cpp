@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf_wait and the cf_as_completed iterator over the core's wait engine.
 #include "../src/future/as_completed.hpp"
 #include "../src/future/future_state.hpp"

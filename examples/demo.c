@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The libcfutures demo: futures completed by another thread, then the I/O-bound example of the Python docs
  * (20 simulated downloads, each a 100 ms wait), sequentially and on a 20-thread pool, then the docs' CPU-bound
  * example (is each of six large numbers prime?) sequentially, on a thread pool and on a process pool, and last a

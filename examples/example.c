@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The README's C example: submit, result, failure, and map on a thread pool. */
 #include <cfutures/cfutures.h>
 #include <stdio.h>

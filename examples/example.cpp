@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The README's C++ example: typed futures, exceptions, wait and as_completed on a thread pool.
 #include <cfutures/cfutures.hpp>
 

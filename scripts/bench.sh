@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The benchmarks: installs what is missing (oneTBB, a peer of the thread-pool sweep; joblib, whose loky is a peer
 # of the process-pool sweep), builds the release preset and runs each benchmark with its peers. Usage:
 # scripts/bench.sh [workers]; the scaling sweeps write their JSON lines to build/release/bench/scaling.jsonl.

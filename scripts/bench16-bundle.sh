@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bundles the scaling sweeps (thread pool and process pool) for the lent 16-core machine
 # (../shared/design/scaling.md): a self-contained folder .bench16/ with the programs, the libraries they need
 # beyond glibc, the Python peers (CPython's executors; loky comes from that machine's joblib) and sweep.sh. Run there as

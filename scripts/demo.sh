@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The demo: installs what is missing, builds libcfutures (release) and runs examples/demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The flaky-test hunt: runs the whole suite (C++, C, stress, consumer and every binding's tests, as ctest runs
 # them) many times in each build, first on a quiet machine and then with every CPU kept busy by burner
 # processes, which changes the timing that races hide in. A test that fails even once is a bug, in the test or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) into build/fuzz and runs each for a while.
 #
 #   scripts/fuzz.sh            # the short run: 15 s per target, about 60 s in all (part of the test command)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs what building and testing libcfutures needs on Debian 12, and nothing when it is all there.
 # Run as root (or with sudo available). Extra package names may be given as arguments.
 set -euo pipefail

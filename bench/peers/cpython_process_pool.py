@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPython's ProcessPoolExecutor (fork context unless stated) on the workloads of bench/process_pool_bench.cpp.
 
 Prints `key value` lines. Usage: cpython_process_pool.py workers tasks round_trips map_items payload_bytes

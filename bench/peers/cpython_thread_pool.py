@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPython's ThreadPoolExecutor on the workloads of bench/thread_pool_bench.cpp; prints `key value` lines."""
 import statistics
 import sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPython's ThreadPoolExecutor on the workloads of bench/thread_pool_scaling.cpp, for one number of workers.
 
 Usage: cpython_thread_scaling.py W N_EMPTY N_CPU N_ROUND_TRIPS N_MAP; prints `key value` lines.

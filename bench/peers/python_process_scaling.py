@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """CPython's ProcessPoolExecutor and loky (vendored by joblib) on the workloads of bench/process_pool_scaling.cpp,
 for one worker count W. Prints `key value` lines, each key prefixed with `cpython_` or `loky_`; a peer that is
 not installed prints nothing.

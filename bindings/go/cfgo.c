@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C half of the Go binding; see cfgo.h. */
 #define _GNU_SOURCE
 #include "cfgo.h"

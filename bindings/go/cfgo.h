@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C half of the Go binding: thin wrappers over cfutures.h.
  *
  * cf_last_error() is thread-local and a goroutine may move to another OS thread between two cgo calls, so every

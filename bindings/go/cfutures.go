@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // Package cfutures is the Go binding of libcfutures, Python's concurrent.futures as a C library: futures,
 // Wait, AsCompleted, a thread pool that runs Go closures, and a crash-isolated process pool that runs Go
 // functions registered by name in worker processes.

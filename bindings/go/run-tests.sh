@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds and tests the Go binding of libcfutures, then builds and runs both examples.
 # The caller sets PKG_CONFIG_PATH and LD_LIBRARY_PATH for the libcfutures to test; the binding finds it only
 # through `pkg-config cfutures`. Env: CF_BINDINGS_BUILD_DIR (default /tmp/cf-bindings-go) for every build

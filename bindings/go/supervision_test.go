@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package cfutures_test
 
 // Tests of what was added after 0.1.0: per-task time limits, cancelling running tasks, replacing dead workers

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 package cfutures
 
 // The Go functions the library calls: tasks and done-callbacks. Each recovers from panics, since a panic must

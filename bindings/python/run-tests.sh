@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the Python binding's test suite, then both examples as smoke tests.
 # Expects PKG_CONFIG_PATH / LD_LIBRARY_PATH to find an installed libcfutures (pkg-config cfutures).
 # CF_SANITIZER=asan|tsan: the installed library was built with that sanitizer; the interpreter (not instrumented)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds and runs the Rust binding's tests and both examples against the libcfutures that pkg-config finds.
 #
 # The caller sets PKG_CONFIG_PATH / LD_LIBRARY_PATH. Environment:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libcfutures: the export macro shared by the C and C++ headers. */
 #ifndef CFUTURES_CF_EXPORT_H
 #define CFUTURES_CF_EXPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libcfutures: Python's concurrent.futures as a C library.
  *

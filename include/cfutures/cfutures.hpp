@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: Python's concurrent.futures for C++.
 //
 // Every class holds one pointer to its implementation inside libcfutures.so, so the library can change without

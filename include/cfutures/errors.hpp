@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: status codes and the exceptions named as in concurrent.futures.
 #ifndef CFUTURES_ERRORS_HPP
 #define CFUTURES_ERRORS_HPP

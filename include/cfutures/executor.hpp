@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: executors (the interface both pools share) and the thread pool.
 #ifndef CFUTURES_EXECUTOR_HPP
 #define CFUTURES_EXECUTOR_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: futures, promises, wait and as_completed.
 #ifndef CFUTURES_FUTURE_HPP
 #define CFUTURES_FUTURE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: the process pool.
 #ifndef CFUTURES_PROCESS_POOL_HPP
 #define CFUTURES_PROCESS_POOL_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libcfutures C++ API: typed tasks for process pools, over Boost.Serialization (header only; link
 // Boost::serialization, which cfutures::cfutures and `pkg-config --libs cfutures` carry for you).
 //

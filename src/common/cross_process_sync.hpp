@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Telling ThreadSanitizer about orderings that pass through another process.
 //
 // A result block travels parent thread A (hands the block back) -> worker process (reuses it, posts a result) ->

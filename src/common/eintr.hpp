@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // System calls that a signal handler may interrupt (EINTR) are retried: a program's timer signal must never
 // look like an ended worker or a closed channel. Internal: no API.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The exception classes of cfutures/errors.hpp and the names of the status codes.
 #include "cfutures/errors.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fork awareness. A program may fork while the library is in use: the child must find every global lock of the
 // library free (pthread_atfork handlers hold them across fork()), and an object made by the parent (a pool, a
 // result in shared memory) must know it is now in another process, where it is inert. Internal: no API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "handle_storage.hpp"
 
 #include <array>

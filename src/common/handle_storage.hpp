@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Storage for the objects that the C ABI hands out as handles (futures, executors, iterators).
 //
 // Each such object starts with its type tag (TaggedHandle, its first base). Blocks are never given back to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The largest payload the library will try to allocate: the machine's physical memory. A size past it (a
 // wrapped length, SIZE_MAX) is refused as too large before any allocator sees it. Internal: no API.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A short bounded spin before a thread parks. Handing a result across CPUs through a futex costs tens of
 // microseconds on virtual machines, a spinning hand-off well under one; waits that end soon end here.
 #pragma once

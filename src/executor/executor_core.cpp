@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "executor_core.hpp"
 
 #include <limits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ExecutorCore: what every executor implementation provides (the Impl behind cf::Executor). Internal: no API.
 #pragma once
 

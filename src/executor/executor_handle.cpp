@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The public C++ classes cf::Executor and cf::MapResults over ExecutorCore and MapIterator.
 #include "executor_core.hpp"
 #include "map_iterator.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "map_iterator.hpp"
 
 #include "future/wait_helper.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MapIterator: Executor.map over byte-string tasks. Pulls arguments from a source, submits them in chunks
 // (all at once, or at most `buffersize` chunks in flight), and hands the results back in input or completion
 // order. The first failure (a task's, or the timeout) is reported once; then the rest is cancelled.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "task_context.hpp"
 
 #include "common/memory_limit.hpp"

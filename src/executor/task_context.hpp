@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TaskContext::Impl: the result or failure a byte-string task produces while it runs, and the code that runs a
 // TaskCall and turns what it produced into the future's outcome. Shared by both executors. Internal: no API.
 #pragma once

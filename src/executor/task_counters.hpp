@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TaskCounters: how the futures of one executor ended, for cf_executor_stats. Every future the executor hands
 // out counts itself here once, as it becomes done (FutureState::notify_locked): finished with a value, failed,
 // or cancelled. (Nothing counts submits: the statistics do not report them, and the submit path stays free of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "as_completed.hpp"
 
 #include <unordered_set>

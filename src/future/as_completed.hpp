@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // AsCompletedIterator: yields futures as they complete (cf::as_completed, cf_as_completed). Internal: no API.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CompletionSource: an executor whose futures a waiting thread can complete itself. A process pool's results
 // arrive in shared memory; a thread that waits on one of its futures collects them (and hands out waiting work)
 // instead of sleeping until a supervisor thread has done it, which saves a thread hop per result. Internal:

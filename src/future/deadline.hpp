@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A point in time that a wait may not pass; the unit every wait in the core works with.
 #pragma once
 

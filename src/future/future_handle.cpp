@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The public C++ handles (FutureBase, PromiseBase, AsCompletedBase) over the core's FutureState.
 #include <cmath>
 #include <utility>

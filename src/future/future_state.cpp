@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "future_state.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FutureState: the shared state behind every future (cf::FutureBase, cf_future): the state machine of
 // concurrent.futures.Future, its value or failure, its done-callbacks and the Waiters sleeping on it.
 // Internal: no API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // wait(): sleep until a set of futures meets a concurrent.futures.wait condition. Internal: no API.
 #pragma once
 

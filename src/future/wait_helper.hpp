@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // WaitHelper: lets a thread do useful work instead of blocking while it waits for a future. A pool's worker
 // thread installs its pool here, so that a task waiting on a task of the same pool runs queued tasks meanwhile
 // and a full pool cannot deadlock on itself. Internal: no API.

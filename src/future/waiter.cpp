@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "waiter.hpp"
 
 namespace cf::detail {

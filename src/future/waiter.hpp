@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Waiter: the one mechanism by which a thread sleeps until futures complete. result(), wait() and
 // as_completed() all register a Waiter on the futures they watch; a completing future hands itself to every
 // registered Waiter, which wakes its thread once the thread's condition holds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Arena: the parent's allocator for the argument region of a pool's shared memory. Its bookkeeping lives in the
 // parent's private memory, never in the region it manages, so a worker that writes over the shared region
 // (a stray pointer, a hostile task) can garble arguments but cannot mislead the parent's allocator.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ArgumentStore: the parent's thread-safe allocator for task arguments in a pool's shared arena.
 //
 // Every task takes a block here at submit and gives it back when its result is collected, on whatever threads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Doorbell: the sleep/wake handshake on a futex word in shared memory, used by parent and workers alike. A
 // sleeper announces itself, looks once more for what it waits for, then sleeps on the word; whoever publishes
 // something afterwards rings, and pays for a wake-up only when someone has announced. Announcing and publishing

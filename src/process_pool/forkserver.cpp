@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "forkserver.hpp"
 
 #include <fcntl.h>

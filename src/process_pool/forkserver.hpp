@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The forkserver start method: a small single-threaded process, forked from the program when the first
 // forkserver pool starts, forks the workers on request. Workers then never inherit the program's other threads
 // or their locks, and starting one costs a fork of a small process. The server lives until the program ends

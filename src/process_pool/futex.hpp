@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Futex wait and wake on a word in shared memory (the process-shared form: no FUTEX_PRIVATE_FLAG).
 #pragma once
 

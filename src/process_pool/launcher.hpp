@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Launcher: how a process pool's workers come to be (its start method) and how the pool learns how each one
 // ended. Three kinds, one interface:
 //   fork        the worker is a fork of the program, which runs the worker loop at once;

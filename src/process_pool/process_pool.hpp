@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ProcessPool: the ProcessPoolExecutor's implementation (parent side). A task is handed to a worker through that
 // worker's ring in shared memory, or waits in a private queue while no worker can take it; threads waiting on
 // futures collect the completions, and a supervisor thread starts workers, watches them die (one pidfd each) and

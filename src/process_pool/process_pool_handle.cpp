@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The public C++ class cf::ProcessPoolExecutor over ProcessPool.
 #include "cfutures/process_pool.hpp"
 

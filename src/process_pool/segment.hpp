@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Segment: one process pool's shared memory, an anonymous memfd mapped in the parent and inherited (fork) or
 // passed by descriptor (spawn) to the workers. Nothing is ever named in /dev/shm, so nothing can outlive the
 // processes that map it. Also the allocators for it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The layout of a process pool's shared memory: what parent and workers both read and write. Everything a
 // worker can write is treated by the parent as untrusted input: indices are bounded, offsets and lengths are
 // checked against the region they must lie in (see validate_* below). Internal: no API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ShmRing: the single-producer single-consumer ring that carries fixed-size records between a pool's parent and
 // one worker, in shared memory. Parent and worker both use this type, one at each end; neither writes the
 // indices by hand. The far end may be buggy or hostile: the consumer refuses a ring that claims to hold more

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The byte formats that cross the process boundary inside blocks of shared memory: a failure's description, a
 // map chunk's arguments and a chunk's results. Decoders take untrusted bytes: every length is checked, and
 // malformed input is reported (nullopt), never read past. Internal: no API.

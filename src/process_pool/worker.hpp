@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The worker process's side of a process pool: take tasks from this worker's ring, run the registered
 // function with its argument in place in shared memory, write the result into the worker's own heap and post
 // a completion. Internal: no API.

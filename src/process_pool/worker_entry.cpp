@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf_process_worker_entry's engine: a program started as a spawned worker finds the pool's segment and its
 // slot in its environment, serves tasks and ends there.
 #include <unistd.h>

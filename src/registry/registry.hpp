@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The task registry: name <-> byte-string task, for executors that look tasks up by name (every executor, with
 // cf_submit_named) or must find them again in another process (process pools). This is one of the two pieces of
 // global mutable state the library keeps; it lives for the whole program. Internal: no API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RingQueue: a FIFO of movable values in one growable circular buffer. Pushing and popping allocate nothing once
 // the buffer has grown to the queue's working size (std::deque allocates a block every few elements). Not
 // thread-safe: a thread pool guards each of its queues with a lock. Internal: no API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ThreadPool: the ThreadPoolExecutor's implementation, a work-stealing scheduler.
 //
 // Each worker owns a queue. A task submitted from one of the pool's workers goes to that worker's queue; one

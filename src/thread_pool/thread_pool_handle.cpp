@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The public C++ class cf::ThreadPoolExecutor over ThreadPool.
 #include "thread_pool.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TimeLimitWatch: a thread pool's time limits. A thread cannot be killed, so a task past its limit is failed
 // from outside: at the deadline its future fails with TimeLimitError, the task sees cancel_requested(), and
 // whatever it returns later is discarded (the future is done). One thread per pool, started with the first

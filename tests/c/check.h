@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tiny checker for the plain-C tests: CHECK counts and reports, check_summary() prints "N passed, M failed"
  * and gives the exit status. Safe to use from several threads. */
 #ifndef CFUTURES_TESTS_CHECK_H

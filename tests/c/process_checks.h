@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the plain-C process-pool tests check after a pool has gone: this process's unreaped children and its
  * open descriptors, read from /proc. */
 #ifndef CFUTURES_TESTS_PROCESS_CHECKS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What the C ABI does beyond concurrent.futures, from plain C99, on the fork, forkserver and spawn start methods
  * and on thread pools: per-task time limits (cf_submit_ex), cancelling running tasks (cancel_running), replacing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Faults that once hung the library, lost or swapped results, or crashed the program (issue 10): a spawned
  * program that never reaches its worker entry, a forked application, tasks that close descriptors, stop

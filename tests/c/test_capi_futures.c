@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The futures part of the C ABI, driven from plain C99: status codes and version, the future state machine,
  * done-callbacks, cf_wait, cf_as_completed, argument checking and the thread-local error text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Regression tests for what the fuzzers found (tests/fuzz/README.md, "Findings"): sequences of C calls that once
  * terminated the process or touched freed memory. Each must now run to the end with clear results. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Handles used wrongly: one type where another is expected, and a handle used after its release (its memory not
  * yet reused). Each such call must fail with CF_E_INVALID_ARGUMENT and a message; none may crash or read freed
  * memory (this test also runs under AddressSanitizer). */

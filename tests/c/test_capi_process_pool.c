@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The process-pool part of the C ABI from plain C99, for the fork, spawn and forkserver start methods: options, registered
  * tasks, results and failures through shared memory, map, a worker killed mid-task, terminate/kill, and bad input.

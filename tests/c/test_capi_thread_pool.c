@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The executor part of the C ABI, driven from plain C99 against a thread pool: options structs, cf_submit and
  * the cf_task_* calls a task makes, the registry (cf_task_register, CF_TASK, cf_submit_named), cancellation

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A plain C99 program built against the *installed* libcfutures (headers and flags from pkg-config). It uses only
  * the public C ABI: futures created with cf_future_new, one of them completed from a pthread, cf_wait and

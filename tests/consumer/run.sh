@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The consumer test: install libcfutures into a fresh prefix and use it the way a downstream project would.
 #
 #   run.sh <project-binary-dir> <work-dir> <c-compiler> <cxx-compiler> "<C flags>" "<CXX flags>"

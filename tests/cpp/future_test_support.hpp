@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the C++ future tests: futures in each state, a latch (C++17 has none), a thread group that always
 // joins, and a way to run a blocking call on its own thread and check that it is still blocked.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The test binary's main: a process-pool worker spawned by a test (start method spawn) re-executes this very
 // program, so cf::process_worker_entry() must come before anything else.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the thread-pool and process-pool tests: a one-shot gate, polling for what no event announces, a way to
 // watch a call that may deadlock without hanging the test, and the CPUs this process may use. Builds on
 // future_test_support.hpp (kLong, kLongDuration, Clock, Latch).

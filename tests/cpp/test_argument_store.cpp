@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The process pool's argument allocator (src/process_pool/argument_store.hpp): many threads allocating and
 // freeing at once never share a block; what the stripes cache is taken back for a large request; a thread
 // waiting for room wakes on a free elsewhere, and gives up when told.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf::as_completed: the behaviour of CPython's Lib/test/test_concurrent_futures/test_as_completed.py, with futures
 // completed by hand (promises and threads) instead of by an executor.
 //

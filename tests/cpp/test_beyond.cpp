@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Beyond concurrent.futures through the C++ API: per-task time limits (SubmitOptions, TimeLimitError),
 // cancelling running tasks (cancel_running), replacing dead workers (WorkerDeath::Replace, WorkerDiedError)
 // within a restart intensity, stats() and the log handler; on every start method, and on thread pools.

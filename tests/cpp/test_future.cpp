@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf::Future, cf::Promise and the exceptions: the behaviour of CPython's
 // Lib/test/test_concurrent_futures/test_future.py, plus what only C++ has (typed values, rethrown C++ exceptions).
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf::ProcessPoolExecutor: the behaviour of CPython's Lib/test/test_concurrent_futures/test_process_pool.py,
 // test_shutdown.py, test_init.py and test_deadlock.py, ported to C++ and run over both start methods that exist
 // (fork and spawn), plus what the library promises beyond Python: payloads in shared memory (large arguments, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The process pool's shared-memory protocol types (src/process_pool/shm_ring.hpp, doorbell.hpp), which parent
 // and workers both use: the ring's order, capacity and refusal of impossible indices; the doorbell's
 // handshake (no lost wake-up, no sleep when the news is already there); the CPU budget's bound on spinners.

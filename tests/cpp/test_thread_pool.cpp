@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf::ThreadPoolExecutor: the behaviour of CPython's Lib/test/test_concurrent_futures/test_thread_pool.py,
 // executor.py, test_shutdown.py and test_init.py, ported to C++, plus what this library promises beyond Python
 // (lazy threads counted exactly, thread names in /proc, byte-string tasks and their TaskContext, map with

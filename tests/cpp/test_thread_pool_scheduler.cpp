@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The thread pool's work-stealing scheduler: what its per-worker queues must never change (order with one
 // worker, every task run exactly once whoever submits it, shutdown across all queues) and what they add (a task
 // queued by a worker that then blocks is taken by another worker). Synchronised by gates and latches.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Typed C++ tasks on process pools (<cfutures/serialization.hpp>): ProcessPoolExecutor::submit<&fn>(args...) for
 // the fork and spawn start methods, the Boost codec, and results that cannot be decoded.
 #include <gtest/gtest.h>

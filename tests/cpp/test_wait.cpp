@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // cf::wait: the behaviour of CPython's Lib/test/test_concurrent_futures/test_wait.py, with futures completed by
 // hand (promises and threads) instead of by an executor.
 //

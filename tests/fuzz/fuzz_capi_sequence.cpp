@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_capi_sequence: programs of C ABI calls (include/cfutures/cfutures.h) with random arguments.
 //
 // The input is a program: each step is an opcode byte and its operands, run over a small table of handles

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* C shims for fuzz_capi_sequence: a C caller may put any int into an enum parameter or field. In C that is
  * ordinary; in C++ (the harness) loading such a value as the enum type would be the harness's own undefined
  * behaviour, so the values are passed through here as int. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FUZZ_CHECK: a property every input must keep; a failure aborts, which libFuzzer reports as a crash and saves.
 #pragma once
 

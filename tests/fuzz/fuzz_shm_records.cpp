@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_shm_records: the records that cross the process boundary through a pool's shared memory, read where the
 // library reads them: task descriptors as a worker takes them (Worker::run_task in worker.cpp) and completions as
 // the parent takes them back (ProcessPool::collect_completions -> collect_slot -> complete_locked -> settle in process_pool.cpp).

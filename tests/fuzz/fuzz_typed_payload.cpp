@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_typed_payload: the typed C++ API's decoding of what crosses the process boundary
 // (include/cfutures/serialization.hpp, include/cfutures/future.hpp, src/future/failure.cpp):
 //   - argument archives, as a worker decodes them: TypedTask<&fn>::invoke run through run_task_call, for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_wire: the decoders of the byte formats a worker writes into shared memory (src/process_pool/wire.cpp):
 // a failure record, a map chunk's arguments and a chunk's results.
 //

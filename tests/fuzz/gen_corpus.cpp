@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Writes the seed corpus: real encodings made by the library's own encoders, so that the fuzzers start from
 // inputs that get past the first checks. Usage: gen_corpus <corpus-dir> (writes <dir>/<target>/seed-*).
 // The committed corpus in tests/fuzz/corpus was made with it (and grown by fuzzing); rerun it after a format

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hostile worker: a task that writes over its pool's shared memory (the header, the worker controls with their
 // rings of descriptors and completions, the argument arena) may break its pool, but the parent must not crash,
 // must not read out of bounds (this program also runs under ASan), and every future must end with its result or

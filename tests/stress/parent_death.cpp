@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Parent death: a program killed by SIGKILL with tasks in flight leaves nothing behind. For each start method,
 // this driver forks a "program" that makes a 2-worker process pool, starts long tasks on it and reports its
 // workers' pids (and, for forkserver, the server's), then kills that program with SIGKILL. Checked: every worker

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the stress programs measure about the process they run in: open descriptors, resident memory, children
 // not yet reaped, and the entries of a directory. Linux /proc only.
 #pragma once

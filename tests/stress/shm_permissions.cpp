@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared memory permissions: what another local user can reach of a running process pool.
 //
 // Checked: the pool creates no named object (nothing new in /dev/shm or in its TMPDIR); its one shared-memory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Soak with faults: many small tasks through a 2-worker process pool while a chaos thread kills a random worker
 // with SIGKILL every ~50 ms. As a user would, each time the pool breaks the program drops it and makes a new one
 // (one pool per "burst"), until every task has been submitted.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cfutures: Python's concurrent.futures on libcfutures, the C library (through ctypes, standard library only).
 
 Code written for concurrent.futures runs by changing the import::

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Future, wait and as_completed over libcfutures futures.
 
 Every Future owns one reference to a C future (cf_future), released when the Future is collected. The C future

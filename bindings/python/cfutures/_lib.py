@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading libcfutures with ctypes: the C types, the function prototypes and the status -> exception mapping.
 
 Internal module. The library is found, in this order, through

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The library's log (cf_set_log_handler) as records of the Python logger "cfutures".
 
 Installed when cfutures is imported: every message libcfutures would write to stderr becomes a record of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Per-task options (SubmitOptions, for submit_with) and executor counters (ExecutorStats, from stats())."""
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ProcessPoolExecutor: registered C tasks, bytes in and bytes out, run in worker processes.
 
 Python callables cannot cross into the library's worker processes (they run C only, never the interpreter), so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Executor (the shared map / with-statement logic) and ThreadPoolExecutor over the library's thread pool.
 
 A Python task reaches a library worker thread through one ctypes trampoline (_run_task): the library calls it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """20 simulated downloads (each waits 100 ms, as a network round trip would), one after another and then on a
 20-thread cfutures pool: the I/O-bound example of the concurrent.futures docs.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The CPU-bound example of the concurrent.futures docs: is each of six large numbers prime? The check is a C task
 (trial division by odd numbers up to the square root) run on a cfutures ProcessPoolExecutor.
 

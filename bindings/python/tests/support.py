@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared by the tests: the C task library (tests/tasks.c), compiled once per run into the build directory."""
 import os
 import shlex

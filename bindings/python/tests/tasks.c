@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* C tasks for the cfutures Python binding's process-pool tests and examples. Build:
  *   cc -shared -fPIC tasks.c $(pkg-config --cflags --libs cfutures) -o libcftasks.so
  * Loading the library (ctypes / cfutures.load_library) registers the tasks by name. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Futures made and completed by hand, and the exception classes: as concurrent.futures documents them."""
 import concurrent.futures
 import logging

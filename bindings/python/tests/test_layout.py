@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The ctypes structs of cfutures._lib against the C header: every field at the C offset with the C size.
 
 A small C program, generated from the ctypes definitions and compiled against the installed header (cc and

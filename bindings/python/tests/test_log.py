@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The library's log as records of the logger "cfutures" (cfutures._log); the pools' messages themselves are
 tested with the process pools (test_process_pool: a replaced worker, a time limit, a broken pool)."""
 import logging

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ProcessPoolExecutor: C tasks registered by name (tests/tasks.c), bytes in and out, in worker processes."""
 import concurrent.futures
 import gc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ThreadPoolExecutor: Python callables on the library's worker threads."""
 import concurrent.futures
 import itertools

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """wait() and as_completed(), as concurrent.futures documents them."""
 import threading
 import unittest

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Finds libcfutures through the `pkg-config` program (no crates) and tells cargo how to link it.
 //!
 //! Environment: `PKG_CONFIG` (the program to run, default `pkg-config`) and `PKG_CONFIG_PATH` (where the

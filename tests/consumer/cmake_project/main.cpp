@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Uses the C++ API of the installed libcfutures: Promise/Future, wait, as_completed, and the exceptions the library
 // throws. Catching cf::CancelledError and cf::TimeoutError by type works only if their typeinfo is exported from
 // libcfutures.so (the program has no copy of its own: the classes' key functions live in the library).

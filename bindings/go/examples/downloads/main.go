@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // The I/O-bound example of Python's concurrent.futures docs: 20 simulated downloads (each a 100 ms wait that
 // returns the page's size), one after another and then on a 20-thread pool. The example checks that both give
 // the same sizes and that the pool ran the waits side by side.

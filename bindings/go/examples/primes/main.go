@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MIT
+
 // The CPU-bound example of Python's concurrent.futures docs: is each of six large numbers prime? Computed
 // sequentially, then on a process pool whose workers are this program started again (the spawn method), and
 // checked against each other and against the known answers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Raw declarations of the libcfutures C ABI (`cfutures/cfutures.h`, version 0.1).
 //!
 //! Everything here mirrors the header one to one: the handles are opaque types used only behind raw pointers,

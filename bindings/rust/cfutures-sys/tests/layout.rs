@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Checks the Rust declarations against the C header as a C compiler sees it: a small C program (compiled with
 //! `cc` from PATH, or `$CC`, and `pkg-config --cflags cfutures`) prints every struct's size, alignment and field
 //! offsets, the enums' sizes and every constant; the same figures computed in Rust must match line by line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The I/O-bound example of Python's concurrent.futures docs: 20 simulated downloads (each waits 100 ms, then
 //! returns the page's size), one after another and then on a 20-thread pool. Checks every result and that the
 //! pool ran them concurrently; exits non-zero otherwise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The CPU-bound example of Python's concurrent.futures docs: are these six numbers prime? Sequentially, then on a
 //! process pool whose workers are started by spawn (or the method named by the first argument: fork, forkserver,
 //! spawn). Checks the pool's answers against the sequential ones and exits non-zero on any difference.

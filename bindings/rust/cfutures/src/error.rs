@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The error type: one variant per libcfutures status code, each carrying the library's own text.
 
 use cfutures_sys as sys;

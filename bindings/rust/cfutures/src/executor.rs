@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! What both pools share: the owned `cf_executor` handle, byte-string submits, `cf_map`, per-task options and
 //! the executor's counters.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! [`Future`]: the eventual result of a task; [`Promise`]: a future completed by hand.
 
 use crate::error::{check, from_cf_error, last_error, Error, Result};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Python's `concurrent.futures` for Rust, over the libcfutures C library.
 //!
 //! - [`ThreadPool`]: runs Rust closures ([`ThreadPool::submit`] gives a typed [`Future<T>`]), `map`, shutdown,

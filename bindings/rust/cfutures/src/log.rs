@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The library's log (`cf_set_log_handler`): where the messages it would write to stderr go.
 
 use cfutures_sys as sys;

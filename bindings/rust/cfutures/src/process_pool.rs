@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! [`ProcessPool`]: Python's `ProcessPoolExecutor`, running registered byte-string tasks in worker processes.
 
 use crate::error::{check, Result};

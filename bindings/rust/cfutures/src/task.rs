@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Byte-string tasks: `extern "C"` functions registered by name, which process pools run in other processes.
 
 use crate::error::{check, Error, Result};

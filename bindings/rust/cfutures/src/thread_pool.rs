@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! [`ThreadPool`]: Python's `ThreadPoolExecutor`, running Rust closures and byte-string tasks.
 
 use crate::error::{check, last_error, Error, Result};

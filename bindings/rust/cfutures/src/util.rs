@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Small conversions shared by the modules.
 
 use crate::error::{Error, Result};

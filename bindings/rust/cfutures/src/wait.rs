@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `wait` and `as_completed` over any futures (of any value types, through [`Waitable`]).
 
 use crate::error::{check, last_error, Error, Result};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Process-pool tests, with their own `main` (`harness = false` in Cargo.toml).
 //!
 //! A pool using the spawn start method executes this test binary again as its worker. The worker must reach

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Thread pools, futures, wait, as_completed and map, on real pools. Tasks that must stay busy wait on a
 //! [`Gate`] the test opens; nothing sleeps to "let things happen".
 
