@@ -17,11 +17,11 @@ using namespace cf::capi;
 namespace {
 
 // The size of cf_thread_pool_options as first published (0.1.0): every field up to initializer_data.
-constexpr std::size_t kThreadPoolOptionsV1 = offsetof(cf_thread_pool_options, initializer_data) + sizeof(void *);
-constexpr std::size_t kProcessPoolOptionsV1 = offsetof(cf_process_pool_options, worker_program) + sizeof(char *);
+constexpr std::size_t kThreadPoolOptionsV1 = CF_THREAD_POOL_OPTIONS_V1_SIZE;
+constexpr std::size_t kProcessPoolOptionsV1 = CF_PROCESS_POOL_OPTIONS_V1_SIZE;
 
-constexpr std::size_t kSubmitOptionsV1 = offsetof(cf_submit_options, time_limit) + sizeof(double);
-constexpr std::size_t kExecutorStatsV1 = offsetof(cf_executor_stats, workers_replaced) + sizeof(uint64_t);
+constexpr std::size_t kSubmitOptionsV1 = CF_SUBMIT_OPTIONS_V1_SIZE;
+constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
 
 cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 

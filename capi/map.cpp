@@ -14,7 +14,7 @@ using namespace cf::capi;
 
 namespace {
 
-constexpr std::size_t kMapOptionsV1 = offsetof(cf_map_options, unordered) + sizeof(int);
+constexpr std::size_t kMapOptionsV1 = CF_MAP_OPTIONS_V1_SIZE;
 
 cf::MapOptions map_options(const cf_map_options &o) {
     cf::MapOptions m;

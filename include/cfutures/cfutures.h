@@ -264,6 +264,11 @@ typedef struct cf_process_pool_options {
     double restart_period;
 } cf_process_pool_options;
 
+/* The size of each options struct as first published: the smallest struct_size the library accepts for it. A
+ * program built against these headers may set struct_size to any size from this one to sizeof(the struct). */
+#define CF_THREAD_POOL_OPTIONS_V1_SIZE (offsetof(cf_thread_pool_options, initializer_data) + sizeof(void *))
+#define CF_PROCESS_POOL_OPTIONS_V1_SIZE (offsetof(cf_process_pool_options, worker_program) + sizeof(const char *))
+
 CF_API void cf_thread_pool_options_init(cf_thread_pool_options *o);
 CF_API void cf_process_pool_options_init(cf_process_pool_options *o);
 /* Tasks must be registered (cf_task_register / CF_TASK); arguments and results travel in shared memory. */
@@ -288,6 +293,8 @@ typedef struct cf_submit_options {
      * cf_task_cancel_requested and discards its late result (a thread cannot be killed). */
     double time_limit;
 } cf_submit_options;
+
+#define CF_SUBMIT_OPTIONS_V1_SIZE (offsetof(cf_submit_options, time_limit) + sizeof(double))
 
 CF_API void cf_submit_options_init(cf_submit_options *o);
 /* cf_submit / cf_submit_named with options; o NULL: defaults. */
@@ -320,7 +327,9 @@ typedef struct cf_executor_stats {
     uint64_t workers_replaced;        /* new workers started in place of dead, killed or retired ones */
 } cf_executor_stats;
 
-/* Fills *out up to out->struct_size. */
+#define CF_EXECUTOR_STATS_V1_SIZE (offsetof(cf_executor_stats, workers_replaced) + sizeof(uint64_t))
+
+/* Fills *out up to out->struct_size (at least CF_EXECUTOR_STATS_V1_SIZE). */
 CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out);
 
 /* ------------------------------------------------------------------------------------------------------------ */
@@ -338,6 +347,8 @@ typedef struct cf_map_options {
 
 /* Gives the next argument: CF_OK with *next filled (valid until the next call), CF_DONE at the end. */
 typedef int (*cf_arg_source)(void *state, cf_slice *next);
+
+#define CF_MAP_OPTIONS_V1_SIZE (offsetof(cf_map_options, unordered) + sizeof(int))
 
 CF_API void cf_map_options_init(cf_map_options *o);
 /* args (and the bytes they point to) must stay valid until cf_map_free. */

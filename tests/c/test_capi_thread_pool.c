@@ -339,6 +339,21 @@ static void test_pool_options(void) {
     cf_thread_pool_options_init(&o);
     o.struct_size = 0;
     CHECK_FAILS(cf_thread_pool_new(&o, &ex), CF_E_INVALID_ARGUMENT, NULL);
+    /* The published first-version size: one byte less is refused, itself is taken (a program built against
+     * 0.1.0's header; the fields after it get their defaults). */
+    cf_thread_pool_options_init(&o);
+    o.struct_size = CF_THREAD_POOL_OPTIONS_V1_SIZE - 1;
+    CHECK_FAILS(cf_thread_pool_new(&o, &ex), CF_E_INVALID_ARGUMENT, NULL);
+    o.struct_size = CF_THREAD_POOL_OPTIONS_V1_SIZE;
+    o.cancel_running = 1; /* past the first version: not read */
+    ex = NULL;
+    CHECK_INT(cf_thread_pool_new(&o, &ex), CF_OK);
+    cf_executor_free(ex);
+    CHECK(CF_THREAD_POOL_OPTIONS_V1_SIZE < sizeof(cf_thread_pool_options));
+    CHECK(CF_PROCESS_POOL_OPTIONS_V1_SIZE < sizeof(cf_process_pool_options));
+    CHECK_INT(CF_SUBMIT_OPTIONS_V1_SIZE, sizeof(cf_submit_options));
+    CHECK(CF_MAP_OPTIONS_V1_SIZE <= sizeof(cf_map_options)); /* (its tail padding is not part of it) */
+    CHECK_INT(CF_EXECUTOR_STATS_V1_SIZE, sizeof(cf_executor_stats));
 
     /* Too many workers; the limit itself is fine (threads start lazily, so nothing is started here). */
     cf_thread_pool_options_init(&o);
