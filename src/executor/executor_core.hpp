@@ -47,7 +47,7 @@ public:
 
 protected:
     // A new future counts itself in this executor's stats as it ends.
-    void count_submitted(FutureState &f) { f.count_in(&counters_); }
+    void count_outcome_of(FutureState &f) { f.count_in(&counters_); }
     // The task counters into out (completed, failed, cancelled); the executor fills in the rest.
     void read_counters(ExecutorStats &out) const noexcept;
     // Validates a time limit: seconds, negative or infinite for none; throws InvalidArgument on NaN.

@@ -267,7 +267,7 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     if (time_limit != std::numeric_limits<double>::infinity() && !copy_results_.load(std::memory_order_relaxed))
         copy_results_.store(true, std::memory_order_relaxed);
     FutureBase future = t.promise.future_base();
-    count_submitted(*future.native_handle());
+    count_outcome_of(*future.native_handle());
     // A full arena makes submit wait for room, as a full queue would. Room comes back as results are collected,
     // by waiting callers or, failing them, the supervisor: when the supervisor is the one submitting (from a
     // done-callback) the argument waits in private memory instead.
@@ -989,17 +989,14 @@ void ProcessPool::reap(int w) {
         // The task it was on: the oldest of its ring, if it had begun it (a worker runs its ring in order).
         std::uint64_t running = slot.running.load(std::memory_order_acquire);
         bool front_ran = !in_flight.empty() && (running == in_flight.front().id || doomed == in_flight.front().id);
-        // One that died before it could serve is replaced too (with replace_dead), as often as the restart
-        // intensity allows: a worker that can never start breaks the pool that way, naming why.
-        bool open = !stopped_ && broken_.empty() && !init_failed && (!never_served || config_.replace_dead);
         // Killed by the pool itself (a time limit, cancel_running): only that task ends; the pool goes on. A
-        // death nobody asked for: the same with replace_dead, within the restart intensity; else the pool breaks.
+        // death nobody asked for: the same with replace_dead, within the restart intensity (one that died before
+        // it could serve included: a worker that can never start breaks the pool that way); else the pool breaks.
         bool deliberate = doomed != 0;
-        if (open && !deliberate && config_.replace_dead) {
-            worker_deaths_.fetch_add(1, std::memory_order_relaxed);
-            open = restart_allowed_locked();
-        } else if (!deliberate) {
-            open = false;
+        bool open = !stopped_ && broken_.empty() && !init_failed;
+        if (open && !deliberate) {
+            if (config_.replace_dead) worker_deaths_.fetch_add(1, std::memory_order_relaxed);
+            open = config_.replace_dead && restart_allowed_locked();
         }
         if (open) {
             if (!deliberate)
@@ -1008,23 +1005,13 @@ void ProcessPool::reap(int w) {
             if (front_ran) {
                 Task t = std::move(in_flight.front());
                 in_flight.pop_front();
-                Failure f;
-                if (deliberate && doom_reason == Status::TimeLimit) {
-                    std::ostringstream secs;
-                    secs << t.time_limit;
-                    f = make_failure(Status::TimeLimit, "TimeLimitError",
-                                     "task '" + t.name + "' ran past its time limit of " + secs.str() + " s",
-                                     "worker " + std::to_string(worker.pid) + " was killed; a new worker takes its place");
-                } else if (deliberate) {
-                    // Killed for cancel(): the thread cancelling it marks the future cancelled itself.
-                    give_back_block(t);
-                } else {
-                    f = make_failure(Status::WorkerDied, "WorkerDiedError",
-                                     death + " while running task '" + t.name + "'",
-                                     "the pool replaces the worker (on_worker_death REPLACE)");
-                }
-                if (t.block) {
-                    give_back_block(t);
+                give_back_block(t);
+                // Killed for cancel(): the thread cancelling it marks the future cancelled itself.
+                if (!(deliberate && doom_reason == Status::Cancelled)) {
+                    Failure f = deliberate ? time_limit_failure(t, worker.pid)
+                                           : make_failure(Status::WorkerDied, "WorkerDiedError",
+                                                          death + " while running task '" + t.name + "'",
+                                                          "the pool replaces the worker (on_worker_death REPLACE)");
                     lost.emplace_back(std::move(t), std::move(f));
                 }
             }
@@ -1051,8 +1038,9 @@ void ProcessPool::reap(int w) {
                 give_back_block(t);
                 failed.push_back(std::move(t));
             }
-            // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks.
-            broke = !(stopped_ && broken_.empty()) && broken_.empty();
+            // terminate/kill_workers: what was running fails; the pool is simply over. Otherwise the pool breaks
+            // (this death breaks it unless an earlier one did).
+            broke = !stopped_ && broken_.empty();
             if (!(stopped_ && broken_.empty())) break_pool_locked(why, failed);
         }
     }
@@ -1065,6 +1053,14 @@ void ProcessPool::reap(int w) {
     fail_all(failed, why);
     // The waiting tasks need a worker: the supervisor starts one on its next round.
     drain_pending();
+}
+
+Failure ProcessPool::time_limit_failure(const Task &t, pid_t killed) {
+    std::ostringstream secs;
+    secs << t.time_limit;
+    return make_failure(Status::TimeLimit, "TimeLimitError",
+                        "task '" + t.name + "' ran past its time limit of " + secs.str() + " s",
+                        "worker " + std::to_string(killed) + " was killed; a new worker takes its place");
 }
 
 bool ProcessPool::restart_allowed_locked() {

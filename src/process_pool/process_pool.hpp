@@ -167,6 +167,8 @@ private:
     void for_each_limited_task(Visit visit) const;
     // When the next running task reaches its time limit (Clock::time_point::max(): none). mu_ held.
     Clock::time_point next_time_limit_locked() const;
+    // How the future of a task whose worker was killed for its time limit fails.
+    static Failure time_limit_failure(const Task &t, pid_t killed);
     // A worker died unasked: whether the pool may replace it (restart intensity). mu_ held.
     bool restart_allowed_locked();
     // Tasks a dead worker had not started, back to the front of the queue, in their order. mu_ held.

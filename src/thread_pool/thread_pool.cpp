@@ -129,7 +129,7 @@ FutureBase ThreadPool::submit_job(std::unique_ptr<Job> job, const SubmitOptions 
 FutureBase ThreadPool::enqueue(WorkItem item) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     FutureBase future = item.promise.future_base();
-    count_submitted(*future.native_handle());
+    count_outcome_of(*future.native_handle());
     if (cancel_running_) future.native_handle()->allow_cancel_running();
     if (started_.load(std::memory_order_acquire) < max_workers_ && !take_idle_token()) {
         std::optional<WorkItem> first(std::move(item));

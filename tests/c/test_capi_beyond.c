@@ -57,6 +57,17 @@ static double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Waits until f's state is `state` (reach 1) or is no longer `state` (reach 0); at most 30 s, so that a hang
+ * fails the test instead of stalling it. */
+static int wait_state(cf_future *f, cf_future_state state, int reach) {
+    double end = now_s() + 30.0;
+    while ((cf_future_get_state(f) == state) != reach) {
+        if (now_s() > end) return 0;
+        sched_yield();
+    }
+    return 1;
+}
+
 static cf_executor *pool(cf_start_method method, size_t workers, int cancel_running, cf_worker_death death,
                          size_t max_restarts) {
     cf_process_pool_options o;
@@ -141,7 +152,7 @@ static void cancel_running(cf_start_method method) {
     int32_t before = worker_pid(ex), after;
     CHECK_INT(cf_submit_named(ex, "beyond.ten_seconds", NULL, 0, &f), CF_OK);
     CHECK_INT(cf_submit_named(ex, "beyond.pid", NULL, 0, &queued), CF_OK);
-    while (cf_future_get_state(f) == CF_PENDING) sched_yield();
+    wait_state(f, CF_PENDING, 0);
     usleep(50000); /* let the worker begin it (if it has not, cancel skips it instead: the same outcome) */
     CHECK_INT(cf_future_cancel(f), 1);
     CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
@@ -154,7 +165,7 @@ static void cancel_running(cf_start_method method) {
     cf_future_release(queued);
     /* Shutdown with cancel_futures cancels what runs too. */
     CHECK_INT(cf_submit_named(ex, "beyond.ten_seconds", NULL, 0, &f), CF_OK);
-    while (cf_future_get_state(f) == CF_PENDING) sched_yield();
+    wait_state(f, CF_PENDING, 0);
     CHECK_INT(cf_executor_shutdown(ex, 1, 1), CF_OK);
     CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
     cf_future_release(f);
@@ -284,7 +295,7 @@ static void thread_pool_rules(void) {
     cf_future_release(f);
     /* cancel_running: a running future is cancelled at once and its task told to stop. */
     CHECK_INT(cf_submit(ex, thread_ten_seconds, (void *)&saw_b, NULL, 0, &f), CF_OK);
-    while (cf_future_get_state(f) != CF_RUNNING) sched_yield();
+    wait_state(f, CF_RUNNING, 1);
     CHECK_INT(cf_future_cancel(f), 1);
     CHECK_INT(cf_future_get_state(f), CF_CANCELLED);
     cf_future_release(f);

@@ -215,8 +215,10 @@ TEST(BeyondThreadPool, ATimeLimitFailsTheFutureAndTellsTheTask) {
     std::atomic<bool> told{false};
     Gate done;
     auto f = ex.submit_with(limited, [&] {
-        while (!cf::this_task_cancel_requested()) std::this_thread::sleep_for(1ms);
-        told = true;
+        // Bounded, so that a flag that never comes fails the test rather than hangs the pool's shutdown.
+        for (auto end = Clock::now() + kLongDuration; !cf::this_task_cancel_requested() && Clock::now() < end;)
+            std::this_thread::sleep_for(1ms);
+        told = cf::this_task_cancel_requested();
         done.open();
         return 7;
     });
@@ -233,7 +235,9 @@ TEST(BeyondThreadPool, CancelRunningCancelsAtOnce) {
     Gate started, finished;
     auto f = ex.submit([&] {
         started.open();
-        while (!cf::this_task_cancel_requested()) std::this_thread::sleep_for(1ms);
+        // Bounded, so that a flag that never comes fails the test rather than hangs the pool's shutdown.
+        for (auto end = Clock::now() + kLongDuration; !cf::this_task_cancel_requested() && Clock::now() < end;)
+            std::this_thread::sleep_for(1ms);
         finished.open();
         return 1;
     });
