@@ -575,7 +575,21 @@ task_fn! {
 
 /// A closure for `submit`: runs until asked to stop, tells `stopped`, then returns `value` (to be discarded).
 fn until_asked_to_stop<T: Send + 'static>(stopped: mpsc::Sender<()>, value: T) -> impl FnOnce() -> T + Send {
+    until_asked_to_stop_after(None, stopped, value)
+}
+
+/// The same, saying on `started` that the closure has begun: a future shows running as soon as its task is
+/// taken, a moment before the closure is entered, and a closure whose future is cancelled in that moment is
+/// dropped without running.
+fn until_asked_to_stop_after<T: Send + 'static>(
+    started: Option<mpsc::Sender<()>>,
+    stopped: mpsc::Sender<()>,
+    value: T,
+) -> impl FnOnce() -> T + Send {
     move || {
+        if let Some(started) = started {
+            started.send(()).unwrap();
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         while !cfutures::cancel_requested() {
             assert!(Instant::now() < deadline, "never asked to stop");
@@ -626,8 +640,10 @@ fn cancel_running_cancels_a_running_closure() {
     register_task("tp.until_cancel_requested", until_cancel_requested).unwrap();
     let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(1).cancel_running(true)).unwrap();
     let (stopped, was_stopped) = mpsc::channel();
-    let f = pool.submit(until_asked_to_stop(stopped, "late value")).unwrap();
+    let (started, has_started) = mpsc::channel();
+    let f = pool.submit(until_asked_to_stop_after(Some(started), stopped, "late value")).unwrap();
     until_running(&f);
+    has_started.recv_timeout(Duration::from_secs(30)).expect("the closure started");
     assert!(f.cancel(), "cancel_running: a running future can be cancelled");
     assert_eq!(f.state(), State::Cancelled);
     assert!(f.cancelled() && f.done() && !f.running());
@@ -650,8 +666,10 @@ fn cancel_running_cancels_a_running_closure() {
 fn shutdown_with_cancel_futures_cancels_running_tasks_with_cancel_running() {
     let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(1).cancel_running(true)).unwrap();
     let (stopped, was_stopped) = mpsc::channel();
-    let running = pool.submit(until_asked_to_stop(stopped, ())).unwrap();
+    let (started, has_started) = mpsc::channel();
+    let running = pool.submit(until_asked_to_stop_after(Some(started), stopped, ())).unwrap();
     until_running(&running);
+    has_started.recv_timeout(Duration::from_secs(30)).expect("the closure started");
     let queued = pool.submit(|| ()).unwrap();
     pool.shutdown(false, true).unwrap();
     assert!(running.cancelled() && queued.cancelled());
