@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // libcfutures C++ API: typed tasks for process pools, over Boost.Serialization (header only; link
-// Boost::serialization, which cfutures::cfutures and `pkg-config --libs cfutures` carry for you).
+// the serialization component: CMake `find_package(cfutures COMPONENTS serialization)` and target
+// cfutures::serialization, or `pkg-config --cflags --libs cfutures-serialization`; both bring Boost.Serialization).
 //
 //     bool is_prime(std::uint64_t n);
 //     cf::ProcessPoolExecutor procs;

@@ -150,10 +150,12 @@ else
   pass "installed library has no RPATH/RUNPATH into the build tree"
 fi
 
-# Exported symbols: only the C ABI (cf_*) and namespace cf (functions, typeinfo, vtables). The mangled names are
-# demangled one per line (they contain no spaces; a symbol version suffix, if any, is dropped first).
+# Exported symbols: only the C ABI (cf_*) and namespace cf (functions, typeinfo, vtables), each in a named version
+# node (CFUTURES_*); the nodes themselves show up as absolute symbols of their own names. The mangled names are
+# demangled one per line (they contain no spaces; the version suffix is dropped first).
 nm -D --defined-only "$lib" >"$logs/nm.raw" 2>&1 || true
-awk 'NF >= 3 { print $NF }' "$logs/nm.raw" | sed 's/@.*//' | c++filt | sort -u >"$logs/exports.txt"
+awk 'NF >= 3 && !($2 == "A" && $3 ~ /^CFUTURES_/) { print $NF }' "$logs/nm.raw" | sed 's/@.*//' | c++filt | sort -u \
+  >"$logs/exports.txt"
 grep -vE '^(cf_|cf::|typeinfo for cf::|typeinfo name for cf::|vtable for cf::)' "$logs/exports.txt" \
   >"$logs/offenders.txt" || true
 n_exports=$(wc -l <"$logs/exports.txt")
@@ -169,6 +171,15 @@ elif [[ -s $logs/missing-exports.txt ]]; then
     "$logs/missing-exports.txt"
 else
   pass "nm -D exports only cf_* and cf:: symbols ($n_exports names, C ABI and C++ typeinfo among them)"
+fi
+# Every C function carries a named version (CFUTURES_0.1 or a later node), the default one (@@).
+awk 'NF >= 3 && $NF ~ /^cf_/ && $NF !~ /@@CFUTURES_[0-9]+\.[0-9]+$/ { print $NF }' "$logs/nm.raw" \
+  >"$logs/unversioned.txt"
+n_c=$(awk 'NF >= 3 && $NF ~ /^cf_/' "$logs/nm.raw" | wc -l)
+if [[ $n_c -gt 0 && ! -s $logs/unversioned.txt ]]; then
+  pass "all $n_c C functions are in a named version node (e.g. $(awk '$NF ~ /^cf_submit@/ { print $NF }' "$logs/nm.raw"))"
+else
+  fail "all C functions are in a named version node CFUTURES_<major>.<minor>" "$logs/unversioned.txt"
 fi
 
 # pkg-config: the version, and paths that lead into this prefix (the .pc must follow the install prefix).
@@ -237,6 +248,60 @@ if [[ -x $cdir/consumer ]]; then
   fi
 fi
 
+# The core's flags name no Boost: a C program needs none of it. The serialization component's do.
+core_flags=$(pkgconf --cflags --libs --static cfutures 2>&1 || true)
+ser_flags=$(pkgconf --cflags --libs cfutures-serialization 2>&1 || true)
+printf 'cfutures: %s\ncfutures-serialization: %s\n' "$core_flags" "$ser_flags" >"$logs/pc-boost.log"
+if [[ -n $core_flags && $core_flags != *boost* && $ser_flags == *-lboost_serialization* && $ser_flags == *-lcfutures* ]]
+then
+  pass "pkg-config: cfutures names no Boost ($core_flags); cfutures-serialization adds -lboost_serialization"
+else
+  fail "pkg-config: cfutures names no Boost; cfutures-serialization adds -lboost_serialization" "$logs/pc-boost.log"
+fi
+
+step "(a2) the static library, through pkg-config --static"
+# A prefix as a static-only install leaves it (BUILD_SHARED_LIBS=OFF): the same files without the shared library.
+if [[ -f $libdir/libcfutures.a ]]; then
+  sprefix=$work/static-prefix
+  cp -a "$prefix" "$sprefix"
+  slibdir=$sprefix/${libdir#"$prefix"/}
+  rm -f "$slibdir"/libcfutures.so*
+  if sflags=$(PKG_CONFIG_PATH=$slibdir/pkgconfig pkg-config --static --cflags --libs cfutures 2>"$logs/static.log") &&
+     run_logged "$logs/static.log" "$cc" $c_flags -std=c99 -Wall -Wextra -Wpedantic -Werror -pthread \
+       -DEXPECTED_VERSION="\"$EXPECTED_VERSION\"" "$here/consumer.c" -o "$cdir/consumer-static" $sflags; then
+    ldd "$cdir/consumer-static" >"$logs/static-ldd.log" 2>&1 || true
+    if grep -q libcfutures "$logs/static-ldd.log"; then
+      fail "the static consumer does not load libcfutures.so" "$logs/static-ldd.log"
+    elif run_logged "$logs/static.log" "$cdir/consumer-static" &&
+         grep -qx "consumer.c: all checks passed" "$logs/static.log"; then
+      pass "consumer.c linked with pkg-config --static against libcfutures.a (flags: $sflags) runs"
+    else
+      fail "consumer.c linked against libcfutures.a runs" "$logs/static.log"
+    fi
+  else
+    fail "consumer.c links with pkg-config --static against libcfutures.a" "$logs/static.log"
+  fi
+else
+  fail "libcfutures.a is installed beside the shared library"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+step "(b0) a C-only CMake project, with Boost hidden from it"
+if run_logged "$logs/c-cmake.log" "$cmake_cmd" -S "$here/c_project" -B "$work/c_project" \
+     -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_DISABLE_FIND_PACKAGE_Boost=ON \
+     -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$c_flags" -DCMAKE_EXE_LINKER_FLAGS="$c_flags" &&
+   run_logged "$logs/c-cmake.log" "$cmake_cmd" --build "$work/c_project" &&
+   run_logged "$logs/c-cmake.log" "$work/c_project/c_app" &&
+   grep -qx "consumer.c: all checks passed" "$logs/c-cmake.log"; then
+  if grep -qi boost "$work/c_project/CMakeFiles/c_app.dir/link.txt"; then
+    fail "the C-only project's link line names no Boost" "$work/c_project/CMakeFiles/c_app.dir/link.txt"
+  else
+    pass "project(x C) finds cfutures without Boost, links with no Boost on its link line, and runs"
+  fi
+else
+  fail "project(x C) finds cfutures without Boost, builds and runs" "$logs/c-cmake.log"
+fi
+
 # ---------------------------------------------------------------------------------------------------------------
 step "(b) CMake project through find_package(cfutures CONFIG)"
 proj=$here/cmake_project
@@ -269,6 +334,12 @@ if run_logged "$logs/cmake-configure.log" "$cmake_cmd" -S "$proj" -B "$pbuild" "
     fi
   else
     fail "app builds and links against cfutures::cfutures" "$logs/cmake-build.log"
+  fi
+  if [[ -x $pbuild/typed_app ]] && run_logged "$logs/cmake-typed.log" "$pbuild/typed_app" &&
+     grep -qx "typed result: typed-task-ok" "$logs/cmake-typed.log"; then
+    pass "typed_app (COMPONENTS serialization, cfutures::serialization) runs a typed task on a process pool"
+  else
+    fail "typed_app (COMPONENTS serialization, cfutures::serialization) builds and runs" "$logs/cmake-typed.log"
   fi
 else
   fail "configure the consumer CMake project" "$logs/cmake-configure.log"

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: MIT
+# What `cmake --install` puts where, in three components:
+#   runtime        libcfutures.so.0 (and the file it links to), the licence
+#   development    headers, the libcfutures.so link, libcfutures.a, cfutures.pc, the CMake package
+#   serialization  <cfutures/serialization.hpp>, cfutures-serialization.pc, the CMake component
+#                  find_package(cfutures COMPONENTS serialization): the only part that brings in Boost
+# Documentation (man pages, HTML) is installed by docs/CMakeLists.txt into `development`.
+
+set(_cf_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/cfutures)
+set(_cf_targets cfutures)
+if(TARGET cfutures_static)
+  list(APPEND _cf_targets cfutures_static)
+endif()
+
+install(TARGETS ${_cf_targets} EXPORT cfuturesTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
+install(DIRECTORY include/cfutures DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
+  PATTERN serialization.hpp EXCLUDE)
+install(EXPORT cfuturesTargets NAMESPACE cfutures:: DESTINATION ${_cf_cmake_dir} COMPONENT development)
+
+install(TARGETS cfutures_serialization EXPORT cfuturesSerializationTargets COMPONENT serialization)
+install(FILES include/cfutures/serialization.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cfutures
+  COMPONENT serialization)
+install(EXPORT cfuturesSerializationTargets NAMESPACE cfutures:: FILE cfutures-serialization-targets.cmake
+  DESTINATION ${_cf_cmake_dir} COMPONENT serialization)
+
+configure_package_config_file(cmake/cfuturesConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/cfuturesConfig.cmake
+  INSTALL_DESTINATION ${_cf_cmake_dir})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cfuturesConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cfuturesConfig.cmake ${PROJECT_BINARY_DIR}/cfuturesConfigVersion.cmake
+  DESTINATION ${_cf_cmake_dir} COMPONENT development)
+
+# join_paths keeps absolute install dirs absolute and makes relative ones relative to the prefix.
+function(cf_join_paths out base path)
+  if(IS_ABSOLUTE "${path}")
+    set(${out} "${path}" PARENT_SCOPE)
+  else()
+    set(${out} "${base}/${path}" PARENT_SCOPE)
+  endif()
+endfunction()
+# The prefix is found from the .pc file's own place, so that `cmake --install --prefix X` (chosen after configure)
+# yields a file that points into X.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(CF_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _cf_pc_up "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+  string(REGEX REPLACE "/$" "" _cf_pc_up "${_cf_pc_up}")
+  set(CF_PC_PREFIX "\${pcfiledir}/${_cf_pc_up}")
+endif()
+cf_join_paths(CF_PC_LIBDIR "\${exec_prefix}" "${CMAKE_INSTALL_LIBDIR}")
+cf_join_paths(CF_PC_INCLUDEDIR "\${prefix}" "${CMAKE_INSTALL_INCLUDEDIR}")
+# The Boost.Serialization library as the linker is to find it (Debian ships no .pc file for Boost).
+set(CF_PC_BOOST_SERIALIZATION "-lboost_serialization")
+foreach(_pc cfutures cfutures-serialization)
+  configure_file(pkgconfig/${_pc}.pc.in ${PROJECT_BINARY_DIR}/${_pc}.pc @ONLY)
+endforeach()
+install(FILES ${PROJECT_BINARY_DIR}/cfutures.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+  COMPONENT development)
+install(FILES ${PROJECT_BINARY_DIR}/cfutures-serialization.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+  COMPONENT serialization)
+install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
