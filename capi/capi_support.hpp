@@ -8,8 +8,8 @@
 #include <new>
 #include <string>
 
-#include "cfutures/cfutures.h"
-#include "cfutures/errors.hpp"
+#include <cfutures/cfutures.h>
+#include <cfutures/errors.hpp>
 
 namespace cf::capi {
 

@@ -5,12 +5,12 @@
 #include <cstring>
 #include <string>
 
-#include "../src/executor/executor_core.hpp"
-#include "../src/executor/task_context.hpp"
-#include "capi_support.hpp"
-#include "cfutures/process_pool.hpp"
-#include "handles.hpp"
-#include "options.hpp"
+#include "executor/executor_core.hpp"
+#include "executor/task_context.hpp"
+#include "capi/capi_support.hpp"
+#include <cfutures/process_pool.hpp>
+#include "capi/handles.hpp"
+#include "capi/options.hpp"
 
 using namespace cf::capi;
 

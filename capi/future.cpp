@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The cf_future_* entry points: handle checks and status codes over detail::FutureState.
-#include "../src/future/future_state.hpp"
-#include "capi_support.hpp"
+#include "future/future_state.hpp"
+#include "capi/capi_support.hpp"
 
 using cf::detail::FutureState;
 using namespace cf::capi;

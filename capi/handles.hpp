@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "cfutures/cfutures.h"
-#include "cfutures/executor.hpp"
+#include <cfutures/cfutures.h>
+#include <cfutures/executor.hpp>
 #include "common/handle_storage.hpp"
 
 // Allocated through handle storage (see src/common/handle_storage.hpp) so that a freed executor handle is an

@@ -3,11 +3,11 @@
 #include <cstddef>
 #include <cstring>
 
-#include "../src/executor/map_iterator.hpp"
-#include "../src/registry/registry.hpp"
-#include "capi_support.hpp"
-#include "handles.hpp"
-#include "options.hpp"
+#include "executor/map_iterator.hpp"
+#include "registry/registry.hpp"
+#include "capi/capi_support.hpp"
+#include "capi/handles.hpp"
+#include "capi/options.hpp"
 
 using cf::detail::MapIterator;
 using namespace cf::capi;

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "capi_support.hpp"
+#include "capi/capi_support.hpp"
 
 namespace cf::capi {
 

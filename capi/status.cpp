@@ -1,24 +1,12 @@
 // SPDX-License-Identifier: MIT
 // cf_status_name, cf_strerror, cf_last_error and the version functions.
-#include "capi_support.hpp"
+#include "capi/capi_support.hpp"
 
-static_assert(CF_OK == static_cast<int>(cf::Status::Ok));
-static_assert(CF_DONE == static_cast<int>(cf::Status::Done));
-static_assert(CF_E_INVALID_ARGUMENT == static_cast<int>(cf::Status::InvalidArgument));
-static_assert(CF_E_NO_MEMORY == static_cast<int>(cf::Status::NoMemory));
-static_assert(CF_E_TIMEOUT == static_cast<int>(cf::Status::Timeout));
-static_assert(CF_E_CANCELLED == static_cast<int>(cf::Status::Cancelled));
-static_assert(CF_E_SHUTDOWN == static_cast<int>(cf::Status::Shutdown));
-static_assert(CF_E_BROKEN_THREAD_POOL == static_cast<int>(cf::Status::BrokenThreadPool));
-static_assert(CF_E_BROKEN_PROCESS_POOL == static_cast<int>(cf::Status::BrokenProcessPool));
-static_assert(CF_E_INVALID_STATE == static_cast<int>(cf::Status::InvalidState));
-static_assert(CF_E_TASK_FAILED == static_cast<int>(cf::Status::TaskFailed));
-static_assert(CF_E_UNKNOWN_TASK == static_cast<int>(cf::Status::UnknownTask));
-static_assert(CF_E_DEADLOCK == static_cast<int>(cf::Status::Deadlock));
-static_assert(CF_E_SYSTEM == static_cast<int>(cf::Status::System));
-static_assert(CF_E_TOO_LARGE == static_cast<int>(cf::Status::TooLarge));
-static_assert(CF_E_TIME_LIMIT == static_cast<int>(cf::Status::TimeLimit));
-static_assert(CF_E_WORKER_DIED == static_cast<int>(cf::Status::WorkerDied));
+// The C and C++ enums come from one list; this keeps anyone from editing one of them by hand.
+#define CF_STATUS_SAME_VALUE(c_name, value, cxx_name, cxx_exception, python_exception, description) \
+    static_assert(c_name == static_cast<int>(cf::Status::cxx_name) && c_name == (value), #c_name);
+CF_STATUS_MAP(CF_STATUS_SAME_VALUE)
+#undef CF_STATUS_SAME_VALUE
 
 namespace cf::capi {
 namespace {

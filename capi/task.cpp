@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The cf_task_* entry points (what a running task calls) and the registry's C face.
-#include "../src/executor/task_context.hpp"
-#include "../src/registry/registry.hpp"
-#include "capi_support.hpp"
-#include "handles.hpp"
+#include "executor/task_context.hpp"
+#include "registry/registry.hpp"
+#include "capi/capi_support.hpp"
+#include "capi/handles.hpp"
 
 using cf::TaskContext;
 using namespace cf::capi;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // cf_wait and the cf_as_completed iterator over the core's wait engine.
-#include "../src/future/as_completed.hpp"
-#include "../src/future/future_state.hpp"
-#include "../src/future/wait.hpp"
-#include "capi_support.hpp"
+#include "future/as_completed.hpp"
+#include "future/future_state.hpp"
+#include "future/wait.hpp"
+#include "capi/capi_support.hpp"
 
 using cf::detail::AsCompletedIterator;
 using cf::detail::FutureState;

@@ -7,7 +7,10 @@
 # Expects CF_LIBRARY_SOURCES.
 
 add_library(cfutures_objects OBJECT ${CF_LIBRARY_SOURCES})
-target_include_directories(cfutures_objects PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+# One include style: <cfutures/...> for the public headers, "dir/file.hpp" from src/ for the internal ones,
+# "capi/file.hpp" for the C ABI layer's own.
+target_include_directories(cfutures_objects PRIVATE
+  ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
 target_compile_definitions(cfutures_objects PRIVATE CFUTURES_BUILDING)
 target_compile_options(cfutures_objects PRIVATE
   $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Wno-missing-field-initializers>)

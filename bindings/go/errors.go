@@ -4,6 +4,13 @@ package cfutures
 
 /*
 #include "cfgo.h"
+
+// Every status of the header's one list (cf_status_map.h), for the test that checks this file against it.
+#define CFGO_STATUS_VALUE(c_name, value, cxx, cxx_exception, python_exception, text) value,
+static const int cfgo_status_map[] = {CF_STATUS_MAP(CFGO_STATUS_VALUE)};
+#undef CFGO_STATUS_VALUE
+static int cfgo_status_count(void) { return (int)(sizeof cfgo_status_map / sizeof cfgo_status_map[0]); }
+static int cfgo_status_at(int i) { return cfgo_status_map[i]; }
 */
 import "C"
 
@@ -85,6 +92,16 @@ var (
 	// ErrClosed is returned by methods of a handle after its Close; it also matches ErrInvalidArgument.
 	ErrClosed error = &sentinel{status: StatusInvalidArgument, text: "use of a closed handle", parent: ErrInvalidArgument}
 )
+
+// headerStatuses lists every status the C header knows, in the header's order.
+func headerStatuses() []Status {
+	n := int(C.cfgo_status_count())
+	out := make([]Status, n)
+	for i := range out {
+		out[i] = Status(C.cfgo_status_at(C.int(i)))
+	}
+	return out
+}
 
 func sentinelOf(s Status) error {
 	switch s {

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "cf_export.h"
+#include "cf_status_map.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,24 +47,20 @@ CF_API const char *cf_version_string(void);
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Status codes                                                                                                   */
 
+/* The status codes, listed with their meanings in cf_status_map.h:
+ *   CF_OK 0, CF_DONE 1 (an iterator is exhausted), and the failures
+ *   CF_E_INVALID_ARGUMENT -1 (ValueError / TypeError), CF_E_NO_MEMORY -2 (MemoryError), CF_E_TIMEOUT -3
+ *   (TimeoutError), CF_E_CANCELLED -4 (CancelledError), CF_E_SHUTDOWN -5 (cannot schedule new futures after
+ *   shutdown), CF_E_BROKEN_THREAD_POOL -6, CF_E_BROKEN_PROCESS_POOL -7, CF_E_INVALID_STATE -8
+ *   (InvalidStateError), CF_E_TASK_FAILED -9 (the task raised: cf_future_exception tells what),
+ *   CF_E_UNKNOWN_TASK -10 (a function not registered for cross-process use), CF_E_DEADLOCK -11 (a wait that can
+ *   never finish), CF_E_SYSTEM -12 (an operating-system call failed; errno text in cf_last_error),
+ *   CF_E_TOO_LARGE -13 (a payload larger than the pool can carry), CF_E_TIME_LIMIT -14 (the task ran past its
+ *   time limit), CF_E_WORKER_DIED -15 (its worker died and was replaced, CF_WORKER_DEATH_REPLACE). */
 typedef enum cf_status {
-    CF_OK = 0,
-    CF_DONE = 1,                     /* an iterator is exhausted */
-    CF_E_INVALID_ARGUMENT = -1,      /* ValueError / TypeError */
-    CF_E_NO_MEMORY = -2,             /* MemoryError */
-    CF_E_TIMEOUT = -3,               /* TimeoutError */
-    CF_E_CANCELLED = -4,             /* CancelledError */
-    CF_E_SHUTDOWN = -5,              /* cannot schedule new futures after shutdown */
-    CF_E_BROKEN_THREAD_POOL = -6,    /* BrokenThreadPool */
-    CF_E_BROKEN_PROCESS_POOL = -7,   /* BrokenProcessPool */
-    CF_E_INVALID_STATE = -8,         /* InvalidStateError */
-    CF_E_TASK_FAILED = -9,           /* the task raised: cf_future_exception tells what */
-    CF_E_UNKNOWN_TASK = -10,         /* a function not registered for cross-process use */
-    CF_E_DEADLOCK = -11,             /* a wait that can never finish */
-    CF_E_SYSTEM = -12,               /* an operating-system call failed (errno text in cf_last_error) */
-    CF_E_TOO_LARGE = -13,            /* a payload larger than the pool can carry */
-    CF_E_TIME_LIMIT = -14,           /* the task ran past its time limit (Python: TimeoutError) */
-    CF_E_WORKER_DIED = -15,          /* its worker died and was replaced (on_worker_death CF_WORKER_DEATH_REPLACE) */
+#define CF_STATUS_ENUMERATOR(c_name, value, cxx_name, cxx_exception, python_exception, description) c_name = value,
+    CF_STATUS_MAP(CF_STATUS_ENUMERATOR)
+#undef CF_STATUS_ENUMERATOR
     CF_STATUS_MAX_ENUM = 0x7FFFFFFF
 } cf_status;
 

@@ -3,32 +3,26 @@
 #ifndef CFUTURES_ERRORS_HPP
 #define CFUTURES_ERRORS_HPP
 
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
+#if defined(__GNUC__) || defined(__clang__)
+#include <cxxabi.h>
+#endif
+
 #include "cf_export.h"
+#include "cf_status_map.h"
 
 namespace cf {
 
-// The same values as the C ABI's cf_status (checked at compile time in capi/).
+// The same values as the C ABI's cf_status, from the same list (cf_status_map.h).
 enum class Status : int {
-    Ok = 0,
-    Done = 1,
-    InvalidArgument = -1,
-    NoMemory = -2,
-    Timeout = -3,
-    Cancelled = -4,
-    Shutdown = -5,
-    BrokenThreadPool = -6,
-    BrokenProcessPool = -7,
-    InvalidState = -8,
-    TaskFailed = -9,
-    UnknownTask = -10,
-    Deadlock = -11,
-    System = -12,
-    TooLarge = -13,
-    TimeLimit = -14,    // a task ran past its time limit (its worker was killed, or its future failed)
-    WorkerDied = -15,   // the worker running the task died; the pool replaced it and goes on
+#define CF_STATUS_CXX_ENUMERATOR(c_name, value, cxx_name, cxx_exception, python_exception, description) \
+    cxx_name = value,
+    CF_STATUS_MAP(CF_STATUS_CXX_ENUMERATOR)
+#undef CF_STATUS_CXX_ENUMERATOR
 };
 
 // "CF_E_TIMEOUT" for Status::Timeout; "CF_UNKNOWN_STATUS" for a value that is no status.
@@ -93,6 +87,19 @@ public:
     using TaskError::TaskError;
     ~RemoteError() override;
 };
+
+namespace detail {
+// The readable name of a type ("std::out_of_range" for typeid(std::out_of_range).name()); the name as given
+// where the compiler offers no demangler.
+inline std::string demangle(const char *mangled) {
+#if defined(__GNUC__) || defined(__clang__)
+    int status = 0;
+    std::unique_ptr<char, void (*)(void *)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    if (status == 0 && out) return std::string(out.get());
+#endif
+    return std::string(mangled);
+}
+}  // namespace detail
 
 // Throws the exception class that stands for status (InvalidArgument for an unknown one).
 [[noreturn]] CF_API void throw_status(Status status, const std::string &message);

@@ -113,12 +113,6 @@ using oarchive = boost::archive::binary_oarchive;
 // Binary archives need no locale facet; the header stays (it is how foreign bytes are told apart).
 inline constexpr unsigned archive_flags = boost::archive::no_codecvt;
 
-inline std::string demangle(const char *mangled) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void *)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-    return status == 0 && out ? std::string(out.get()) : std::string(mangled);
-}
-
 template <class T>
 std::string type_name() {
     return demangle(typeid(T).name());
@@ -515,10 +509,10 @@ public:
         } catch (const TaskError &e) {  // a described failure (e.g. from a nested task) keeps its description
             return cf_task_raise(ctx, e.type().c_str(), e.message().c_str());
         } catch (const std::exception &e) {
-            return cf_task_raise(ctx, detail::serial::demangle(typeid(e).name()).c_str(), e.what());
+            return cf_task_raise(ctx, detail::demangle(typeid(e).name()).c_str(), e.what());
         } catch (...) {
             const std::type_info *t = abi::__cxa_current_exception_type();
-            std::string type = t ? detail::serial::demangle(t->name()) : std::string("unknown exception");
+            std::string type = t ? detail::demangle(t->name()) : std::string("unknown exception");
             return cf_task_raise(ctx, type.c_str(), "a non-std exception was thrown");
         }
     }

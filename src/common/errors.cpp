@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The exception classes of cfutures/errors.hpp and the names of the status codes.
-#include "cfutures/errors.hpp"
+#include <cfutures/errors.hpp>
 
 #include <new>
 
@@ -14,23 +14,10 @@ struct StatusText {
 };
 
 constexpr StatusText kStatusTexts[] = {
-    {Status::Ok, "CF_OK", "success"},
-    {Status::Done, "CF_DONE", "the iterator is exhausted"},
-    {Status::InvalidArgument, "CF_E_INVALID_ARGUMENT", "invalid argument"},
-    {Status::NoMemory, "CF_E_NO_MEMORY", "out of memory"},
-    {Status::Timeout, "CF_E_TIMEOUT", "the wait timed out"},
-    {Status::Cancelled, "CF_E_CANCELLED", "the future was cancelled"},
-    {Status::Shutdown, "CF_E_SHUTDOWN", "cannot schedule new futures after shutdown"},
-    {Status::BrokenThreadPool, "CF_E_BROKEN_THREAD_POOL", "the thread pool is broken"},
-    {Status::BrokenProcessPool, "CF_E_BROKEN_PROCESS_POOL", "the process pool is broken"},
-    {Status::InvalidState, "CF_E_INVALID_STATE", "the future is in the wrong state for this operation"},
-    {Status::TaskFailed, "CF_E_TASK_FAILED", "the task failed"},
-    {Status::UnknownTask, "CF_E_UNKNOWN_TASK", "the task is not registered"},
-    {Status::Deadlock, "CF_E_DEADLOCK", "the wait could never finish"},
-    {Status::System, "CF_E_SYSTEM", "an operating-system call failed"},
-    {Status::TooLarge, "CF_E_TOO_LARGE", "the payload is larger than the pool can carry"},
-    {Status::TimeLimit, "CF_E_TIME_LIMIT", "the task ran past its time limit"},
-    {Status::WorkerDied, "CF_E_WORKER_DIED", "the worker running the task died (the pool replaced it)"},
+#define CF_STATUS_TEXT(c_name, value, cxx_name, cxx_exception, python_exception, description) \
+    {Status::cxx_name, #c_name, description},
+    CF_STATUS_MAP(CF_STATUS_TEXT)
+#undef CF_STATUS_TEXT
 };
 
 const StatusText *find(int status) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "fork_guard.hpp"
+#include "common/fork_guard.hpp"
 
 #include <pthread.h>
 #include <unistd.h>

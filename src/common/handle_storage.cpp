@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "handle_storage.hpp"
+#include "common/handle_storage.hpp"
 
 #include <array>
 #include <cstdint>
@@ -7,8 +7,8 @@
 #include <mutex>
 #include <new>
 
-#include "fork_guard.hpp"
-#include "spin.hpp"
+#include "common/fork_guard.hpp"
+#include "common/spin.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CF_HANDLE_STORAGE_ASAN 1

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "log.hpp"
+#include "common/log.hpp"
 
 #include <atomic>
 #include <cstdio>

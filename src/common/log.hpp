@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "cfutures/executor.hpp"
+#include <cfutures/executor.hpp>
 
 namespace cf::detail {
 

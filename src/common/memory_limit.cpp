@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "memory_limit.hpp"
+#include "common/memory_limit.hpp"
 
 #include <unistd.h>
 

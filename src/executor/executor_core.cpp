@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "executor_core.hpp"
+#include "executor/executor_core.hpp"
 
 #include <limits>
 

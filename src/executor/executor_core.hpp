@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cfutures/executor.hpp"
+#include <cfutures/executor.hpp>
 #include "common/fork_guard.hpp"
 #include "future/future_state.hpp"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The public C++ classes cf::Executor and cf::MapResults over ExecutorCore and MapIterator.
-#include "executor_core.hpp"
-#include "map_iterator.hpp"
+#include "executor/executor_core.hpp"
+#include "executor/map_iterator.hpp"
 
 #include <vector>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "map_iterator.hpp"
+#include "executor/map_iterator.hpp"
 
 #include "future/wait_helper.hpp"
 

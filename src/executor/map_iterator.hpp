@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/handle_storage.hpp"
-#include "executor_core.hpp"
+#include "executor/executor_core.hpp"
 #include "future/deadline.hpp"
 #include "future/wait_helper.hpp"
 #include "future/waiter.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "task_context.hpp"
+#include "executor/task_context.hpp"
 
 #include "common/memory_limit.hpp"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "cfutures/executor.hpp"
+#include <cfutures/executor.hpp>
 #include "future/future_state.hpp"
 
 namespace cf {

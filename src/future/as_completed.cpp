@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "as_completed.hpp"
+#include "future/as_completed.hpp"
 
 #include <unordered_set>
 
-#include "future_state.hpp"
-#include "wait.hpp"
-#include "wait_helper.hpp"
+#include "future/future_state.hpp"
+#include "future/wait.hpp"
+#include "future/wait_helper.hpp"
 
 namespace cf::detail {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "common/handle_storage.hpp"
-#include "deadline.hpp"
-#include "waiter.hpp"
+#include "future/deadline.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 

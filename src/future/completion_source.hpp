@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "deadline.hpp"
-#include "waiter.hpp"
+#include "future/deadline.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 

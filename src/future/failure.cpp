@@ -5,16 +5,10 @@
 #include <memory>
 #include <typeinfo>
 
-#include "future_state.hpp"
+#include "future/future_state.hpp"
 
 namespace cf::detail {
 namespace {
-
-std::string demangle(const char *name) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void *)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-    return status == 0 && out ? std::string(out.get()) : std::string(name);
-}
 
 }  // namespace
 

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <utility>
 
-#include "as_completed.hpp"
-#include "cfutures/future.hpp"
-#include "future_state.hpp"
-#include "wait.hpp"
+#include "future/as_completed.hpp"
+#include <cfutures/future.hpp>
+#include "future/future_state.hpp"
+#include "future/wait.hpp"
 
 namespace cf {
 namespace detail {

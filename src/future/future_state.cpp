@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "future_state.hpp"
+#include "future/future_state.hpp"
 
 #include <algorithm>
 #include <utility>
 
 #include "common/spin.hpp"
-#include "completion_source.hpp"
-#include "wait_helper.hpp"
-#include "waiter.hpp"
+#include "future/completion_source.hpp"
+#include "future/wait_helper.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 

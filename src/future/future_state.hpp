@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "cfutures/future.hpp"
+#include <cfutures/future.hpp>
 #include "common/handle_storage.hpp"
-#include "deadline.hpp"
+#include "future/deadline.hpp"
 #include "executor/task_counters.hpp"
 
 namespace cf::detail {

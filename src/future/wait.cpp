@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "wait.hpp"
+#include "future/wait.hpp"
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
-#include "future_state.hpp"
-#include "wait_helper.hpp"
-#include "waiter.hpp"
+#include "future/future_state.hpp"
+#include "future/wait_helper.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 namespace {

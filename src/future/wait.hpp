@@ -4,8 +4,8 @@
 
 #include <cstddef>
 
-#include "cfutures/future.hpp"
-#include "deadline.hpp"
+#include <cfutures/future.hpp>
+#include "future/deadline.hpp"
 
 namespace cf::detail {
 

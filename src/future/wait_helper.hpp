@@ -6,8 +6,8 @@
 
 #include <cstddef>
 
-#include "deadline.hpp"
-#include "waiter.hpp"
+#include "future/deadline.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "waiter.hpp"
+#include "future/waiter.hpp"
 
 namespace cf::detail {
 

@@ -9,7 +9,7 @@
 #include <deque>
 #include <mutex>
 
-#include "deadline.hpp"
+#include "future/deadline.hpp"
 
 namespace cf::detail {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "arena.hpp"
+#include "process_pool/arena.hpp"
 
 #include <iterator>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "argument_store.hpp"
+#include "process_pool/argument_store.hpp"
 
 #include <algorithm>
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/spin.hpp"
-#include "segment.hpp"
+#include "process_pool/segment.hpp"
 
 namespace cf::detail {
 

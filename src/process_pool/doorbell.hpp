@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "futex.hpp"
+#include "process_pool/futex.hpp"
 
 namespace cf::detail::shm {
 

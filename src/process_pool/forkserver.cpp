@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "forkserver.hpp"
+#include "common/system.hpp"
+#include "process_pool/forkserver.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,12 +18,12 @@
 #include <string>
 #include <vector>
 
-#include "cfutures/errors.hpp"
+#include <cfutures/errors.hpp>
 #include "common/eintr.hpp"
 #include "common/fork_guard.hpp"
 #include "registry/registry.hpp"
-#include "segment.hpp"
-#include "worker.hpp"
+#include "process_pool/segment.hpp"
+#include "process_pool/worker.hpp"
 
 namespace cf::detail {
 namespace {
@@ -34,7 +35,6 @@ struct StartRequest {
     std::int32_t parent;  // the program's pid, for the worker's notion of its pool
 };
 
-[[noreturn]] void throw_errno(const std::string &what) { throw SystemError(what + ": " + std::strerror(errno)); }
 
 // Sends one byte of payload plus descriptors.
 bool send_fds(int sock, const int *fds, int n) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "launcher.hpp"
+#include "common/system.hpp"
+#include "process_pool/launcher.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,18 +14,16 @@
 #include <cstring>
 #include <vector>
 
-#include "cfutures/errors.hpp"
+#include <cfutures/errors.hpp>
 #include "common/eintr.hpp"
-#include "forkserver.hpp"
-#include "segment.hpp"
-#include "worker.hpp"
+#include "process_pool/forkserver.hpp"
+#include "process_pool/segment.hpp"
+#include "process_pool/worker.hpp"
 
 extern char **environ;
 
 namespace cf::detail {
 namespace {
-
-[[noreturn]] void throw_errno(const std::string &what) { throw SystemError(what + ": " + std::strerror(errno)); }
 
 bool program_discards_child_statuses() {
     struct sigaction chld {};

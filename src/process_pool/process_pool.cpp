@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "process_pool.hpp"
+#include "common/system.hpp"
+#include "process_pool/process_pool.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,10 +21,10 @@
 #include "common/eintr.hpp"
 #include "common/log.hpp"
 #include "common/spin.hpp"
-#include "futex.hpp"
+#include "process_pool/futex.hpp"
 #include "registry/registry.hpp"
-#include "wire.hpp"
-#include "worker.hpp"
+#include "process_pool/wire.hpp"
+#include "process_pool/worker.hpp"
 
 
 namespace cf::detail {
@@ -38,15 +39,6 @@ constexpr int kHeartbeatMs = 50;
 constexpr auto kTerminateGrace = std::chrono::milliseconds(1000);
 constexpr int kExitGraceMs = 2000;
 constexpr int kStatusUnknown = Launcher::kStatusUnknown;
-
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
-    return 1;
-}
-
-[[noreturn]] void throw_errno(const std::string &what) { throw SystemError(what + ": " + std::strerror(errno)); }
 
 // How a worker ended, in words: "terminated by signal 9 (SIGKILL)" or "exited with code 3".
 std::string describe_exit(int status) {

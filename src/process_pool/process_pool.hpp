@@ -28,10 +28,10 @@
 
 #include "common/spin.hpp"
 #include "executor/executor_core.hpp"
-#include "argument_store.hpp"
+#include "process_pool/argument_store.hpp"
 #include "future/completion_source.hpp"
-#include "launcher.hpp"
-#include "segment.hpp"
+#include "process_pool/launcher.hpp"
+#include "process_pool/segment.hpp"
 
 namespace cf::detail {
 

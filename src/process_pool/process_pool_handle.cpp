@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The public C++ class cf::ProcessPoolExecutor over ProcessPool.
-#include "cfutures/process_pool.hpp"
+#include <cfutures/process_pool.hpp>
 
-#include "process_pool.hpp"
+#include "process_pool/process_pool.hpp"
 
 namespace cf {
 namespace detail {

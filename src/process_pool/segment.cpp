@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "segment.hpp"
+#include "common/system.hpp"
+#include "process_pool/segment.hpp"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,9 +14,9 @@
 #include <new>
 #include <string>
 
-#include "cfutures/errors.hpp"
+#include <cfutures/errors.hpp>
 #include "common/cross_process_sync.hpp"
-#include "futex.hpp"
+#include "process_pool/futex.hpp"
 
 namespace cf::detail {
 namespace {
@@ -27,10 +28,6 @@ using Allocator = bip::rbtree_best_fit<bip::null_mutex_family, bip::offset_ptr<v
 
 constexpr std::size_t kPage = 4096;
 std::size_t round_up(std::size_t n) { return (n + kPage - 1) / kPage * kPage; }
-
-[[noreturn]] void throw_errno(const std::string &what) {
-    throw SystemError(what + ": " + std::strerror(errno));
-}
 
 Allocator *allocator_at(char *region) { return std::launder(reinterpret_cast<Allocator *>(region)); }
 

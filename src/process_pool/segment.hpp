@@ -15,9 +15,9 @@
 #include <memory>
 #include <string_view>
 
-#include "shm_layout.hpp"
+#include "process_pool/shm_layout.hpp"
 
-#include "arena.hpp"
+#include "process_pool/arena.hpp"
 
 namespace cf::detail {
 

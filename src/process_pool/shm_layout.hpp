@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "doorbell.hpp"
-#include "shm_ring.hpp"
+#include "process_pool/doorbell.hpp"
+#include "process_pool/shm_ring.hpp"
 
 namespace cf::detail::shm {
 

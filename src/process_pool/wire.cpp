@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "wire.hpp"
+#include "process_pool/wire.hpp"
 
 #include <cstring>
 

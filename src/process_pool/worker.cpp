@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "worker.hpp"
+#include "process_pool/worker.hpp"
 
 #include <sched.h>
 #include <signal.h>
@@ -20,9 +20,9 @@
 #include "common/log.hpp"
 #include "common/spin.hpp"
 #include "executor/task_context.hpp"
-#include "futex.hpp"
+#include "process_pool/futex.hpp"
 #include "registry/registry.hpp"
-#include "wire.hpp"
+#include "process_pool/wire.hpp"
 
 namespace cf::detail {
 namespace {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "segment.hpp"
+#include "process_pool/segment.hpp"
 
 namespace cf::detail {
 

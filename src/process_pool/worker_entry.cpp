@@ -10,8 +10,8 @@
 #include <string>
 
 #include "common/log.hpp"
-#include "segment.hpp"
-#include "worker.hpp"
+#include "process_pool/segment.hpp"
+#include "process_pool/worker.hpp"
 
 namespace cf::detail {
 

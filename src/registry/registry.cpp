@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "registry.hpp"
+#include "registry/registry.hpp"
 
 #include <atomic>
 #include <map>

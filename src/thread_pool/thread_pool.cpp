@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-#include "thread_pool.hpp"
+#include "common/system.hpp"
+#include "thread_pool/thread_pool.hpp"
 
 #include <pthread.h>
 #include <sched.h>
@@ -9,7 +10,7 @@
 
 #include "executor/task_context.hpp"
 #include "future/waiter.hpp"
-#include "ring_queue.hpp"
+#include "thread_pool/ring_queue.hpp"
 
 namespace cf::detail {
 
@@ -44,14 +45,6 @@ thread_local ThreadPool::Worker *t_worker = nullptr;
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
 thread_local const FutureState *t_current_job = nullptr;  // the C++ job running on this thread
 thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
-
-std::size_t usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(CPU_COUNT(&set));
-    unsigned n = std::thread::hardware_concurrency();
-    return n ? n : 1;
-}
 
 // Several arguments of one map chunk, run in turn; stops at the first failure.
 class ChunkJob final : public Job {

@@ -29,7 +29,7 @@
 #include "common/spin.hpp"
 #include "executor/executor_core.hpp"
 #include "future/wait_helper.hpp"
-#include "time_limit_watch.hpp"
+#include "thread_pool/time_limit_watch.hpp"
 
 namespace cf::detail {
 

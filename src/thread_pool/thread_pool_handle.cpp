@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The public C++ class cf::ThreadPoolExecutor over ThreadPool.
-#include "thread_pool.hpp"
+#include "thread_pool/thread_pool.hpp"
 
 namespace cf {
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "time_limit_watch.hpp"
+#include "thread_pool/time_limit_watch.hpp"
 
 #include <sstream>
 #include <string>

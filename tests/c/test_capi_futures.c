@@ -142,6 +142,24 @@ static void test_status_names(void) {
         CHECK_STR(cf_status_name(codes[i].code), codes[i].name);
         CHECK(text != NULL && text[0] != '\0');
     }
+    /* The list every status comes from (cf_status_map.h) agrees with the contract above, entry by entry. */
+    {
+        static const struct {
+            int code;
+            const char *name, *description;
+        } map[] = {
+#define STATUS_ENTRY(c_name, value, cxx_name, cxx_exception, python_exception, description) \
+    {value, #c_name, description},
+            CF_STATUS_MAP(STATUS_ENTRY)
+#undef STATUS_ENTRY
+        };
+        CHECK_INT(sizeof map / sizeof map[0], sizeof codes / sizeof codes[0]);
+        for (i = 0; i < sizeof map / sizeof map[0] && i < sizeof codes / sizeof codes[0]; ++i) {
+            CHECK_INT(map[i].code, codes[i].code);
+            CHECK_STR(map[i].name, codes[i].name);
+            CHECK_STR(cf_strerror(map[i].code), map[i].description);
+        }
+    }
     CHECK_STR(cf_status_name(42), "CF_UNKNOWN_STATUS");
     CHECK_STR(cf_status_name(-16), "CF_UNKNOWN_STATUS");
     CHECK(cf_strerror(42) != NULL);

@@ -935,6 +935,34 @@ TEST(ErrorClasses, ThrowStatusPicksTheClass) {
     EXPECT_THROW(cf::throw_status(static_cast<cf::Status>(-999), "m"), cf::InvalidArgument);
 }
 
+// Every failure status of the list (cf_status_map.h) throws the exception class the list names, carrying the status.
+TEST(ErrorClasses, ThrowStatusFollowsTheStatusMap) {
+    struct Entry {
+        cf::Status status;
+        const char *c_name, *cxx_exception;
+    };
+    static const Entry entries[] = {
+#define CF_TEST_ENTRY(c_name, value, cxx_name, cxx_exception, python_exception, description) \
+    {cf::Status::cxx_name, #c_name, cxx_exception},
+        CF_STATUS_MAP(CF_TEST_ENTRY)
+#undef CF_TEST_ENTRY
+    };
+    int checked = 0;
+    for (const Entry &e : entries) {
+        EXPECT_STREQ(cf::status_name(static_cast<int>(e.status)), e.c_name);
+        if (e.cxx_exception[0] == '\0') continue;  // CF_OK and CF_DONE are no failures
+        ++checked;
+        try {
+            cf::throw_status(e.status, "m");
+            ADD_FAILURE() << e.c_name << ": throw_status returned";
+        } catch (const std::exception &thrown) {
+            EXPECT_EQ(cf::detail::demangle(typeid(thrown).name()), e.cxx_exception) << e.c_name;
+            if (auto *error = dynamic_cast<const cf::Error *>(&thrown)) EXPECT_EQ(error->status(), e.status) << e.c_name;
+        }
+    }
+    EXPECT_EQ(checked, 15);
+}
+
 TEST(ErrorClasses, StatusNames) {
     EXPECT_STREQ(cf::status_name(static_cast<int>(cf::Status::Timeout)), "CF_E_TIMEOUT");
     EXPECT_STREQ(cf::status_name(static_cast<int>(cf::Status::Ok)), "CF_OK");

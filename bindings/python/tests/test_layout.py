@@ -69,3 +69,42 @@ class LayoutTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def c_status_map():
+    """(name, value, python exception) for every status of the header's one list, cf_status_map.h."""
+    lines = ["#include <cfutures/cfutures.h>", "#include <stdio.h>", "int main(void) {",
+             "#define ENTRY(c_name, value, cxx, cxx_exception, python_exception, text) \\",
+             '    printf("%s %d %s\\n", #c_name, (int)(value), python_exception[0] ? python_exception : "-");',
+             "    CF_STATUS_MAP(ENTRY)", "    return 0;", "}"]
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    src = os.path.join(BUILD_DIR, "status_map.c")
+    exe = os.path.join(BUILD_DIR, "status_map")
+    with open(src, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    flags = subprocess.run(["pkg-config", "--cflags", "cfutures"], check=True, capture_output=True,
+                           text=True).stdout
+    subprocess.run([os.environ.get("CC", "cc"), "-Wall", src, *shlex.split(flags), "-o", exe], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    out = subprocess.run([exe], check=True, capture_output=True, text=True, env=env).stdout
+    return [(name, int(value), exc) for name, value, exc in (line.split() for line in out.splitlines())]
+
+
+class StatusMapTest(unittest.TestCase):
+    def test_every_status_has_its_constant_name_and_exception(self):
+        entries = c_status_map()
+        self.assertGreaterEqual(len(entries), 17)
+        for name, value, exception in entries:
+            with self.subTest(status=name):
+                self.assertEqual(getattr(_lib, name), value, "cfutures._lib.%s" % name)
+                self.assertEqual(_lib.status_name(value), name)
+                if exception == "-":
+                    self.assertGreaterEqual(value, 0)
+                elif name == "CF_E_TASK_FAILED":
+                    # A task's failure is raised as TaskError (or, on a thread pool, the task's own exception).
+                    self.assertEqual(_lib.TaskError("T", "m").status, value)
+                    self.assertEqual(_lib.TaskError.__name__, exception)
+                else:
+                    error = _lib.make_error(value, "test", "message")
+                    self.assertEqual(type(error).__name__, exception)
+                    self.assertEqual(error.status, value)

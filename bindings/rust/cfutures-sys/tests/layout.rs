@@ -124,6 +124,28 @@ fn rust_side() -> Vec<(String, String)> {
         CF_LOG_ERROR,
         CF_LOG_LEVEL_MAX_ENUM,
     );
+    // Every status of the header's one list (cf_status_map.h): a status added there and not here fails the count.
+    for (name, value) in [
+        ("CF_OK", CF_OK),
+        ("CF_DONE", CF_DONE),
+        ("CF_E_INVALID_ARGUMENT", CF_E_INVALID_ARGUMENT),
+        ("CF_E_NO_MEMORY", CF_E_NO_MEMORY),
+        ("CF_E_TIMEOUT", CF_E_TIMEOUT),
+        ("CF_E_CANCELLED", CF_E_CANCELLED),
+        ("CF_E_SHUTDOWN", CF_E_SHUTDOWN),
+        ("CF_E_BROKEN_THREAD_POOL", CF_E_BROKEN_THREAD_POOL),
+        ("CF_E_BROKEN_PROCESS_POOL", CF_E_BROKEN_PROCESS_POOL),
+        ("CF_E_INVALID_STATE", CF_E_INVALID_STATE),
+        ("CF_E_TASK_FAILED", CF_E_TASK_FAILED),
+        ("CF_E_UNKNOWN_TASK", CF_E_UNKNOWN_TASK),
+        ("CF_E_DEADLOCK", CF_E_DEADLOCK),
+        ("CF_E_SYSTEM", CF_E_SYSTEM),
+        ("CF_E_TOO_LARGE", CF_E_TOO_LARGE),
+        ("CF_E_TIME_LIMIT", CF_E_TIME_LIMIT),
+        ("CF_E_WORKER_DIED", CF_E_WORKER_DIED),
+    ] {
+        out.push((format!("status-map {name}"), (value as i64).to_string()));
+    }
     out.push(("CF_FOREVER".to_string(), format!("{:.1}", CF_FOREVER)));
     out
 }
@@ -253,6 +275,9 @@ fn c_program() -> String {
         body += &format!("    printf(\"{c} %lld\\n\", (long long)({c}));\n");
     }
     body += "    printf(\"CF_FOREVER %.1f\\n\", CF_FOREVER);\n";
+    body += "#define STATUS_LINE(c_name, value, cxx, cxx_exception, py, text) \\\n";
+    body += "    printf(\"status-map %s %lld\\n\", #c_name, (long long)(value));\n";
+    body += "    CF_STATUS_MAP(STATUS_LINE)\n";
     format!(
         "#include <cfutures/cfutures.h>\n#include <stddef.h>\n#include <stdio.h>\n\nint main(void) {{\n{body}    return 0;\n}}\n"
     )
