@@ -11,6 +11,7 @@ packages=(
   python3
   golang-go cargo rustc
   clang libclang-rt-14-dev
+  abigail-tools doxygen
 )
 packages+=("$@")
 
