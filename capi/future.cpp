@@ -2,6 +2,7 @@
 // The cf_future_* entry points: handle checks and status codes over detail::FutureState.
 #include "future/future_state.hpp"
 #include "capi/capi_support.hpp"
+#include "capi/objects.hpp"
 
 using cf::detail::FutureState;
 using namespace cf::capi;
@@ -27,6 +28,9 @@ int await_finished(FutureState &f, double timeout) {
     if (f.state() == cf::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
     return CF_OK;
 }
+
+using cf::detail::ForeignObject;
+
 
 }  // namespace
 
@@ -138,6 +142,84 @@ CF_API int cf_future_set_exception(cf_future *f, const char *type, const char *m
         failure.message = message ? message : "";
         if (!s->set_failure(std::move(failure)))
             return invalid_state("cf_future_set_exception: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_set_result_object(cf_future *f, void *object, const cf_object_type *type) {
+    std::unique_ptr<ForeignObject> held;
+    if (int rc = adopt_object("cf_future_set_result_object", object, type, held); rc != CF_OK) return rc;
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_result_object", "future", f);
+    return guarded([&]() -> int {
+        if (!s->set_value(std::move(held)))
+            return invalid_state("cf_future_set_result_object: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_object_type *obj_type,
+                                          const char *type, const char *message) {
+    std::unique_ptr<ForeignObject> held;
+    if (int rc = adopt_object("cf_future_set_exception_object", object, obj_type, held); rc != CF_OK) return rc;
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_exception_object", "future", f);
+    if (!type) return null_argument("cf_future_set_exception_object", "type");
+    return guarded([&]() -> int {
+        cf::detail::Failure failure;
+        failure.type = type;
+        failure.message = message ? message : "";
+        failure.object = std::move(held);
+        if (!s->set_failure(std::move(failure)))
+            return invalid_state("cf_future_set_exception_object: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_result_object(cf_future *f, double timeout, const char *type_name, void **out) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_result_object", "future", f);
+    if (!type_name) return null_argument("cf_future_result_object", "type_name");
+    if (!out) return null_argument("cf_future_result_object", "out");
+    if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_future_result_object: timeout is NaN");
+    *out = nullptr;
+    return guarded([&]() -> int {
+        int rc = await_finished(*s, timeout);
+        if (rc != CF_OK) return rc;
+        if (const cf::detail::Failure *failure = s->failure())
+            return fail(static_cast<int>(failure->status), failure_text(*failure));
+        if (auto *held = dynamic_cast<const ForeignObject *>(s->value())) *out = held->object_named(type_name);
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_exception_object(cf_future *f, double timeout, const char *type_name, void **out) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_exception_object", "future", f);
+    if (!type_name) return null_argument("cf_future_exception_object", "type_name");
+    if (!out) return null_argument("cf_future_exception_object", "out");
+    if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_future_exception_object: timeout is NaN");
+    *out = nullptr;
+    return guarded([&]() -> int {
+        int rc = await_finished(*s, timeout);
+        if (rc != CF_OK) return rc;
+        const cf::detail::Failure *failure = s->failure();
+        if (failure && failure->object) *out = failure->object->object_named(type_name);
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *user_data, void (*release)(void *)) {
+    // Released on every path: after the callback ran, with the future if it never finishes, or now on failure.
+    auto released = std::make_shared<cf::detail::UserDataRelease>(release, user_data);
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_add_done_callback_ex", "future", f);
+    if (!fn) return null_argument("cf_future_add_done_callback_ex", "fn");
+    return guarded([&]() -> int {
+        s->add_done_callback([fn, user_data, released](FutureState &done) {
+            fn(handle_of(&done), user_data);
+            released->reset();
+        });
         return CF_OK;
     });
 }

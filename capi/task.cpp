@@ -4,6 +4,7 @@
 #include "registry/registry.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
+#include "capi/objects.hpp"
 
 using cf::TaskContext;
 using namespace cf::capi;
@@ -84,5 +85,35 @@ CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn) {
             return CF_OK;
         });
 }
+
+CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object_type *type) {
+    std::unique_ptr<cf::detail::ForeignObject> held;  // destroys the object on every failure below
+    if (int rc = adopt_object("cf_task_return_object", object, type, held); rc != CF_OK) return rc;
+    TaskContext::Impl *c = context_of(ctx);
+    if (!c) return bad_handle("cf_task_return_object", "ctx", ctx);
+    if (!c->return_object(std::move(held)))
+        return fail(CF_E_INVALID_STATE, "cf_task_return_object: a process pool's task runs in another process, "
+                                        "whose objects cannot come back; return bytes (cf_task_return)");
+    return CF_OK;
+}
+
+CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_type *obj_type, const char *type,
+                                const char *message) {
+    std::unique_ptr<cf::detail::ForeignObject> held;
+    if (int rc = adopt_object("cf_task_raise_object", object, obj_type, held); rc != CF_OK) return rc;
+    TaskContext::Impl *c = context_of(ctx);
+    if (!c) return bad_handle("cf_task_raise_object", "ctx", ctx);
+    const char *name = type ? type : "cf_task_error";
+    int rc = guarded([&]() -> int {
+        if (!c->raise_object(std::move(held), name, message ? message : ""))
+            return fail(CF_E_INVALID_STATE, "cf_task_raise_object: a process pool's task runs in another process, "
+                                            "whose objects cannot come back; use cf_task_raise");
+        return CF_OK;
+    });
+    if (rc != CF_OK) return rc;
+    return fail(CF_E_TASK_FAILED, std::string(name) + (message ? std::string(": ") + message : ""));
+}
+
+CF_API cf_task_ctx *cf_task_current(void) { return reinterpret_cast<cf_task_ctx *>(cf::detail::current_task()); }
 
 }  // extern "C"

@@ -387,6 +387,49 @@ typedef void (*cf_log_fn)(int level, const char *message, void *user_data);
  * image, so only a handler that program sets (before cf_process_worker_entry) reaches it. */
 CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data);
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Objects: results and exceptions that stay values of the caller's language (added after 0.1.0)               */
+
+/* What the library needs to know of a value it holds for a language binding (a C++ object, a Python object, a
+ * Rust box) without looking into it. Objects stay in the process that made them: a process pool's tasks return
+ * bytes. The descriptor must outlive every object of its type (make it static). */
+typedef struct cf_object_type {
+    size_t struct_size;                     /* sizeof(cf_object_type) */
+    const char *name;                       /* what the object is; a reader asks for it by this name (strcmp) */
+    void (*destroy)(void *object);          /* called once, when the library lets go of the object; may be NULL */
+    cf_slice (*bytes)(const void *object);  /* what cf_future_result shows C readers; NULL: no bytes (length 0) */
+} cf_object_type;
+
+/* Every function below that is handed an object owns it from then on, whatever it returns: when the call fails
+ * (a done future, a bad handle) the object is destroyed at once. Only a NULL type leaves it with the caller. */
+
+/* Finishes the future with object as its result (CF_E_INVALID_STATE when already done or cancelled). */
+CF_API int cf_future_set_result_object(cf_future *f, void *object, const cf_object_type *type);
+/* Fails the future with CF_E_TASK_FAILED as cf_future_set_exception does (type and message, copied; type is
+ * required), and keeps object with the failure (e.g. the language's exception itself). */
+CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_object_type *obj_type,
+                                          const char *type, const char *message);
+/* Waits as cf_future_result does; on success *out is the result object if it is of the type named type_name,
+ * else NULL (the result is bytes, or another type's object). Valid as long as the future. */
+CF_API int cf_future_result_object(cf_future *f, double timeout, const char *type_name, void **out);
+/* Waits as cf_future_exception does; *out is the object kept with the failure if it is of the type named
+ * type_name, else NULL (no failure, or a failure without such an object). Valid as long as the future. */
+CF_API int cf_future_exception_object(cf_future *f, double timeout, const char *type_name, void **out);
+
+/* From a running task of a thread pool: object becomes the task's result (replacing any earlier one). A task of a
+ * process pool runs in another process, whose objects cannot come back: CF_E_INVALID_STATE there. */
+CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object_type *type);
+/* From a running task of a thread pool: fails it as cf_task_raise does, keeping object with the failure.
+ * Returns CF_E_TASK_FAILED, like cf_task_raise; CF_E_INVALID_STATE in a process pool's task. */
+CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_type *obj_type, const char *type,
+                                const char *message);
+/* The context of the task running on this thread (the innermost, when a waiting task runs others), or NULL. */
+CF_API cf_task_ctx *cf_task_current(void);
+
+/* cf_future_add_done_callback, and release(user_data) once the callback has run or can no longer run (the future
+ * was freed unfinished, or the call failed). release may be NULL. */
+CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *user_data, void (*release)(void *));
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -13,7 +13,24 @@ void TaskContext::Impl::raise(std::string type, std::string message) {
     raised_ = detail::make_failure(Status::TaskFailed, std::move(type), std::move(message));
 }
 
+bool TaskContext::Impl::return_object(std::unique_ptr<detail::ForeignObject> object) {
+    if (!future_) return false;  // a worker process: its objects cannot reach the parent
+    object_ = std::move(object);
+    result_.clear();
+    if (allocation_failed_) raised_.reset(), allocation_failed_ = false;
+    return true;
+}
+
+bool TaskContext::Impl::raise_object(std::unique_ptr<detail::ForeignObject> object, std::string type,
+                                     std::string message) {
+    if (!future_) return false;
+    raise(std::move(type), std::move(message));
+    raised_->object = std::move(object);
+    return true;
+}
+
 bool TaskContext::Impl::return_bytes(std::string_view bytes) {
+    object_.reset();
     if (!sink_) {
         result_.assign(bytes.data(), bytes.size());
         if (allocation_failed_) raised_.reset(), allocation_failed_ = false;
@@ -25,6 +42,7 @@ bool TaskContext::Impl::return_bytes(std::string_view bytes) {
 }
 
 void *TaskContext::Impl::return_buffer(std::size_t len) {
+    object_.reset();
     void *p = nullptr;
     if (detail::larger_than_memory(len)) {
         // Not even tried: an impossible size (a wrapped length) must not reach an allocator.
@@ -55,6 +73,11 @@ void TaskContext::raise(std::string type, std::string message) { impl_->raise(st
 bool TaskContext::cancel_requested() const noexcept { return impl_->cancel_requested(); }
 
 namespace detail {
+namespace {
+thread_local TaskContext::Impl *t_current_task = nullptr;
+}
+
+TaskContext::Impl *current_task() noexcept { return t_current_task; }
 
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
                           ResultSink *sink, RemoteCancel remote) {
@@ -63,6 +86,12 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     TaskContext ctx(impl);
     TaskOutcome out;
     int rc = 0;
+    // What cf_task_current() gives, for as long as the task runs (restored after: a waiting task may run others).
+    struct Current {
+        TaskContext::Impl *previous = t_current_task;
+        explicit Current(TaskContext::Impl *now) noexcept { t_current_task = now; }
+        ~Current() { t_current_task = previous; }
+    } current(&impl);
     try {
         rc = call.invoke(call, ctx, arg.data(), arg.size());
     } catch (...) {
@@ -75,6 +104,7 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
         out.failure = make_failure(Status::TaskFailed, "cf_task_error", "task returned " + std::to_string(rc));
     } else {
         out.result = std::move(impl.result());
+        out.object = std::move(impl.result_object());
     }
     return out;
 }

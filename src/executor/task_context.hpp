@@ -46,12 +46,16 @@ public:
     bool return_bytes(std::string_view bytes);
     void *return_buffer(std::size_t len);
     void raise(std::string type, std::string message);
+    // Objects stay in their process: false (nothing recorded; the object is destroyed) in a worker process.
+    bool return_object(std::unique_ptr<detail::ForeignObject> object);
+    bool raise_object(std::unique_ptr<detail::ForeignObject> object, std::string type, std::string message);
     bool cancel_requested() const noexcept {
         if (remote_word_) return remote_word_->load(std::memory_order_acquire) == remote_id_;
         return future_ && future_->cancel_requested();
     }
 
     std::string &result() noexcept { return result_; }
+    std::unique_ptr<detail::ForeignObject> &result_object() noexcept { return object_; }
     const std::string &allocation_error() const noexcept { return allocation_error_; }
     // The failure the task raised, if it did.
     std::optional<detail::Failure> &raised() noexcept { return raised_; }
@@ -63,6 +67,7 @@ private:
     const std::atomic<std::uint64_t> *remote_word_ = nullptr;
     std::uint64_t remote_id_ = 0;
     std::string result_;
+    std::unique_ptr<detail::ForeignObject> object_;  // the result, when the task returned an object
     std::optional<detail::Failure> raised_;
     bool allocation_failed_ = false;  // raised_ is a failed return_buffer's, which a later result replaces
     std::string allocation_error_;    // why the last return_buffer failed
@@ -73,8 +78,12 @@ namespace detail {
 // The outcome of one byte-string task: its result bytes, or its failure.
 struct TaskOutcome {
     std::string result;
+    std::unique_ptr<ForeignObject> object;  // the result instead of the bytes, when the task returned an object
     std::optional<Failure> failure;
 };
+
+// The context of the task running on this thread (the innermost one), or nullptr.
+TaskContext::Impl *current_task() noexcept;
 
 // Calls the task (catching any C++ exception it lets escape) and reports what it produced. With a sink, the
 // result bytes are in the sink, not in the outcome.

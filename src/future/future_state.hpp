@@ -16,6 +16,7 @@
 #include <cfutures/future.hpp>
 #include "common/handle_storage.hpp"
 #include "future/deadline.hpp"
+#include "future/foreign_object.hpp"
 #include "executor/task_counters.hpp"
 
 namespace cf::detail {
@@ -29,6 +30,7 @@ struct Failure {
     std::string type, message, detail;
     std::exception_ptr original;  // the C++ exception itself, when there was one
     bool remote = false;          // raised in another process: C++ sees it as RemoteError
+    std::shared_ptr<ForeignObject> object;  // kept with the failure for its owner (cf_*_exception_object)
 };
 
 // Describes a caught exception as a Failure (type name demangled, what() as message).

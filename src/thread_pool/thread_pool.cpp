@@ -61,7 +61,8 @@ public:
                 chunk.failure = std::move(out.failure);
                 break;
             }
-            chunk.results.push_back(std::move(out.result));
+            // A map's results are bytes: an object result gives its bytes.
+            chunk.results.push_back(out.object ? std::string(out.object->bytes()) : std::move(out.result));
         }
         state->set_value(std::make_unique<TypedValue<ChunkResults>>(std::move(chunk)));
     }
@@ -440,6 +441,8 @@ void ThreadPool::run(WorkItem &item) {
     TaskOutcome out = run_task_call(item.call, state, item.arg);
     if (out.failure)
         state->set_failure(std::move(*out.failure));
+    else if (out.object)
+        state->set_value(std::move(out.object));
     else
         state->set_bytes(std::move(out.result));
 }

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* Objects that stay values of the caller's language (cf_object_type): results and exceptions held by futures,
+ * returned and raised by thread-pool tasks, refused by process-pool tasks; cf_task_current; and the release of
+ * a done-callback's user_data. Every object handed to the library is destroyed exactly once. */
+#include <cfutures/cfutures.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+/* ---- a test object: a counted string */
+
+static int destroyed; /* objects destroyed so far (atomically: pools destroy on their threads) */
+
+typedef struct word {
+    char text[32];
+} word;
+
+static void word_destroy(void *object) {
+    __atomic_fetch_add(&destroyed, 1, __ATOMIC_SEQ_CST);
+    free(object);
+}
+
+static cf_slice word_bytes(const void *object) {
+    const word *w = (const word *)object;
+    cf_slice s;
+    s.data = w->text;
+    s.len = strlen(w->text);
+    return s;
+}
+
+static const cf_object_type word_type = {sizeof(cf_object_type), "test.word", word_destroy, word_bytes};
+
+static word *new_word(const char *text) {
+    word *w = (word *)calloc(1, sizeof *w);
+    snprintf(w->text, sizeof w->text, "%s", text);
+    return w;
+}
+
+static int destroyed_now(void) { return __atomic_load_n(&destroyed, __ATOMIC_SEQ_CST); }
+
+/* ---- futures completed by hand */
+
+static void future_objects(void) {
+    cf_future *f = NULL;
+    word *w = new_word("hello");
+    void *got = (void *)1;
+    cf_slice bytes;
+    cf_error e;
+    int before = destroyed_now();
+
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_set_result_object(f, w, &word_type), CF_OK);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_OK);
+    CHECK(got == w);
+    CHECK_INT(cf_future_result_object(f, 0.0, "another.type", &got), CF_OK);
+    CHECK(got == NULL);
+    CHECK_INT(cf_future_result(f, 0.0, &bytes), CF_OK); /* C readers see the object's bytes */
+    CHECK_INT(bytes.len, 5);
+    CHECK(bytes.data != NULL && memcmp(bytes.data, "hello", 5) == 0);
+    CHECK_INT(cf_future_exception_object(f, 0.0, "test.word", &got), CF_OK); /* no failure, no object */
+    CHECK(got == NULL);
+
+    /* A second result is refused, and its object destroyed at once (the first one stays). */
+    CHECK_INT(cf_future_set_result_object(f, new_word("late"), &word_type), CF_E_INVALID_STATE);
+    CHECK_INT(destroyed_now(), before + 1);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_OK);
+    CHECK(got == w);
+    cf_future_release(f);
+    CHECK_INT(destroyed_now(), before + 2); /* the result went with the future */
+
+    /* An exception object. */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    w = new_word("boom");
+    CHECK_INT(cf_future_set_exception_object(f, w, &word_type, "ValueError", "bad value"), CF_OK);
+    CHECK_INT(cf_future_result(f, 0.0, &bytes), CF_E_TASK_FAILED);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_E_TASK_FAILED);
+    CHECK(got == NULL);
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "ValueError");
+    CHECK_STR(e.message, "bad value");
+    CHECK_INT(cf_future_exception_object(f, 0.0, "test.word", &got), CF_OK);
+    CHECK(got == w);
+    CHECK_INT(cf_future_exception_object(f, 0.0, "other", &got), CF_OK);
+    CHECK(got == NULL);
+    cf_future_release(f);
+    CHECK_INT(destroyed_now(), before + 3);
+
+    /* A pending future times out; a cancelled one says so. */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_E_TIMEOUT);
+    CHECK_INT(cf_future_cancel(f), 1);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_E_CANCELLED);
+    CHECK_INT(cf_future_exception_object(f, 0.0, "test.word", &got), CF_E_CANCELLED);
+    cf_future_release(f);
+}
+
+static void bad_input(void) {
+    cf_future *f = NULL;
+    void *got = NULL;
+    cf_object_type unnamed = word_type;
+    cf_object_type old_size = word_type;
+    word *kept = new_word("kept");
+    int before = destroyed_now();
+    unnamed.name = NULL;
+    old_size.struct_size = 0;
+
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    /* A bad handle or a bad type: the object is destroyed all the same. */
+    CHECK_INT(cf_future_set_result_object(NULL, new_word("x"), &word_type), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_result_object(f, new_word("x"), &unnamed), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_result_object(f, new_word("x"), &old_size), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_exception_object(f, new_word("x"), &word_type, NULL, "no type"), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_task_return_object(NULL, new_word("x"), &word_type), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_task_raise_object(NULL, new_word("x"), &word_type, "E", "m"), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(destroyed_now(), before + 6);
+    /* Only a NULL type leaves the object with the caller. */
+    CHECK_INT(cf_future_set_result_object(f, kept, NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(destroyed_now(), before + 6);
+    free(kept);
+    CHECK_INT(cf_future_result_object(f, 0.0, NULL, &got), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_result_object(f, 0.0, "test.word", NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_result_object(NULL, 0.0, "test.word", &got), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_exception_object(f, 0.0 / 0.0, "test.word", &got), CF_E_INVALID_ARGUMENT);
+    CHECK(cf_future_get_state(f) == CF_PENDING); /* nothing above finished it */
+    cf_future_release(f);
+    CHECK(cf_task_current() == NULL); /* no task runs on this thread */
+}
+
+/* ---- tasks */
+
+static int returns_word(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    char text[32];
+    (void)user_data;
+    if (cf_task_current() != ctx) return cf_task_raise(ctx, "WrongContext", "cf_task_current() is not ctx");
+    snprintf(text, sizeof text, "%.*s!", (int)len, (const char *)arg);
+    return cf_task_return_object(ctx, new_word(text), &word_type);
+}
+
+static int raises_word(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len, (void)user_data;
+    return cf_task_raise_object(ctx, new_word("why"), &word_type, "KeyError", "missing");
+}
+
+/* In a process pool: the object is refused (and destroyed in the worker); the task reports the status. */
+static int tries_object(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    int rc = cf_task_return_object(ctx, new_word("no"), &word_type);
+    int raise_rc = cf_task_raise_object(ctx, new_word("no"), &word_type, "E", "m");
+    int statuses[2];
+    (void)arg, (void)len, (void)user_data;
+    statuses[0] = rc;
+    statuses[1] = raise_rc;
+    return cf_task_return(ctx, statuses, sizeof statuses);
+}
+CF_TASK("test.tries_object", tries_object);
+
+static void thread_pool_tasks(void) {
+    cf_executor *ex = check_new_thread_pool(2);
+    cf_future *f = NULL, *g = NULL;
+    void *got = NULL;
+    cf_slice bytes;
+    cf_error e;
+    cf_slice args[3];
+    cf_map_iter *it = NULL;
+    cf_map_options mo;
+    int n = 0;
+    int before = destroyed_now();
+
+    CHECK_INT(cf_submit(ex, returns_word, NULL, "hi", 2, &f), CF_OK);
+    CHECK_INT(cf_future_result_object(f, 30.0, "test.word", &got), CF_OK);
+    CHECK(got != NULL && strcmp(((word *)got)->text, "hi!") == 0);
+    CHECK_INT(cf_future_result(f, 0.0, &bytes), CF_OK);
+    CHECK(bytes.len == 3 && memcmp(bytes.data, "hi!", 3) == 0);
+
+    CHECK_INT(cf_submit(ex, raises_word, NULL, NULL, 0, &g), CF_OK);
+    CHECK_INT(cf_future_exception(g, 30.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "KeyError");
+    CHECK_INT(cf_future_exception_object(g, 0.0, "test.word", &got), CF_OK);
+    CHECK(got != NULL && strcmp(((word *)got)->text, "why") == 0);
+    cf_future_release(f);
+    cf_future_release(g);
+    CHECK_INT(destroyed_now(), before + 2);
+
+    /* map gives bytes: each object's. */
+    args[0].data = "a", args[0].len = 1;
+    args[1].data = "bb", args[1].len = 2;
+    args[2].data = "ccc", args[2].len = 3;
+    cf_map_options_init(&mo);
+    mo.chunksize = 2;
+    CHECK_INT(cf_map(ex, returns_word, NULL, args, 3, &mo, &it), CF_OK);
+    while (cf_map_next(it, &bytes) == CF_OK) {
+        CHECK(bytes.len == args[n].len + 1 && memcmp(bytes.data, args[n].data, args[n].len) == 0 &&
+              ((const char *)bytes.data)[args[n].len] == '!');
+        ++n;
+    }
+    CHECK_INT(n, 3);
+    cf_map_free(it);
+    cf_executor_free(ex);
+    CHECK_INT(destroyed_now(), before + 5);
+}
+
+static void process_pool_refuses_objects(void) {
+    cf_process_pool_options o;
+    cf_executor *ex = NULL;
+    cf_future *f = NULL;
+    cf_slice r;
+    int statuses[2] = {0, 0};
+    cf_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.start_method = CF_START_FORK;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(cf_submit_named(ex, "test.tries_object", NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_result(f, 60.0, &r), CF_OK);
+    CHECK_INT(r.len, sizeof statuses);
+    if (r.len == sizeof statuses) memcpy(statuses, r.data, sizeof statuses);
+    CHECK_INT(statuses[0], CF_E_INVALID_STATE);
+    CHECK_INT(statuses[1], CF_E_INVALID_STATE);
+    cf_future_release(f);
+    cf_executor_free(ex);
+}
+
+/* ---- done-callbacks with a release */
+
+static int callbacks_run, releases;
+
+static void on_done(cf_future *f, void *user_data) {
+    (void)f;
+    CHECK(*(int *)user_data == 7);
+    __atomic_fetch_add(&callbacks_run, 1, __ATOMIC_SEQ_CST);
+}
+
+static void release_int(void *user_data) {
+    CHECK(*(int *)user_data == 7);
+    free(user_data);
+    __atomic_fetch_add(&releases, 1, __ATOMIC_SEQ_CST);
+}
+
+static int *seven(void) {
+    int *p = (int *)malloc(sizeof *p);
+    *p = 7;
+    return p;
+}
+
+static void done_callback_release(void) {
+    cf_future *f = NULL;
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_add_done_callback_ex(f, on_done, seven(), release_int), CF_OK);
+    CHECK_INT(releases, 0);
+    CHECK_INT(cf_future_set_result(f, "x", 1), CF_OK);
+    CHECK_INT(callbacks_run, 1);
+    CHECK_INT(releases, 1); /* after the callback ran */
+    /* Added to a done future: runs at once, then released. */
+    CHECK_INT(cf_future_add_done_callback_ex(f, on_done, seven(), release_int), CF_OK);
+    CHECK_INT(callbacks_run, 2);
+    CHECK_INT(releases, 2);
+    cf_future_release(f);
+
+    /* A future freed unfinished: the callback never runs, its user_data is released. */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_add_done_callback_ex(f, on_done, seven(), release_int), CF_OK);
+    cf_future_release(f);
+    CHECK_INT(callbacks_run, 2);
+    CHECK_INT(releases, 3);
+
+    /* A failing call releases at once; a NULL release is allowed. */
+    CHECK_INT(cf_future_add_done_callback_ex(NULL, on_done, seven(), release_int), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_add_done_callback_ex(f, NULL, seven(), release_int), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(releases, 5);
+    {
+        int stays = 7;
+        CHECK_INT(cf_future_add_done_callback_ex(f, on_done, &stays, NULL), CF_OK);
+        CHECK_INT(cf_future_set_result(f, NULL, 0), CF_OK);
+        CHECK_INT(callbacks_run, 3);
+    }
+    cf_future_release(f);
+}
+
+int main(void) {
+    CHECK_INT(cf_process_worker_entry(), CF_OK); /* in a spawned worker this never returns */
+    future_objects();
+    bad_input();
+    thread_pool_tasks();
+    process_pool_refuses_objects();
+    done_callback_release();
+    return check_summary();
+}
