@@ -183,7 +183,8 @@ static void thread_pool_tasks(void) {
     CHECK(got != NULL && strcmp(((word *)got)->text, "why") == 0);
     cf_future_release(f);
     cf_future_release(g);
-    CHECK_INT(destroyed_now(), before + 2);
+    /* The worker that finished a future may hold it a moment longer: the count is checked once the pool is gone. */
+    CHECK(destroyed_now() <= before + 2);
 
     /* map gives bytes: each object's. */
     args[0].data = "a", args[0].len = 1;
@@ -199,7 +200,7 @@ static void thread_pool_tasks(void) {
     }
     CHECK_INT(n, 3);
     cf_map_free(it);
-    cf_executor_free(ex);
+    cf_executor_free(ex); /* joins the workers: every future and its object is gone */
     CHECK_INT(destroyed_now(), before + 5);
 }
 
