@@ -7,6 +7,7 @@
 
 #include "executor/executor_core.hpp"
 #include "executor/task_context.hpp"
+#include "process_pool/process_pool.hpp"
 #include "capi/capi_support.hpp"
 #include <cfutures/process_pool.hpp>
 #include "capi/handles.hpp"
@@ -137,31 +138,41 @@ CF_API void cf_submit_options_init(cf_submit_options *o) {
 namespace {
 // What cf_submit_ex and cf_submit_named_ex check alike (what they run is checked by each): the handle, the
 // out-pointer, the argument, the options. CF_OK with *e and the options read.
+// With release (cf_submit_ex): the options' release_user_data is taken into it first, so that a failed check
+// releases user_data too. cf_submit_named_ex has no user_data: there release_user_data is refused.
 int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_len, const cf_submit_options *o,
-                 cf_future **out, cf_executor *&e, cf::SubmitOptions &options) {
+                 cf_future **out, cf_executor *&e, cf::SubmitOptions &options, cf::detail::UserDataRelease *release,
+                 void *user_data) {
+    cf_submit_options opts;
+    cf_submit_options_init(&opts);
+    if (int rc = read_options(o, kSubmitOptionsV1, opts, name); rc != CF_OK) return rc;
+    if (release) *release = cf::detail::UserDataRelease(opts.release_user_data, user_data);
+    else if (opts.release_user_data)
+        return fail(CF_E_INVALID_ARGUMENT, std::string(name) + ": release_user_data is for cf_submit_ex (a task "
+                                                               "submitted by name has no user_data)");
     e = executor_of(ex);
     if (!e) return bad_handle(name, "executor", ex);
     if (!out) return null_argument(name, "out");
     if (!arg && arg_len) return null_argument(name, "arg (with a non-zero length)");
     *out = nullptr;
-    cf_submit_options opts;
-    cf_submit_options_init(&opts);
-    int rc = read_options(o, kSubmitOptionsV1, opts, name);
-    if (rc == CF_OK) options = submit_options(opts);
-    return rc;
+    options = submit_options(opts);
+    return CF_OK;
 }
 }  // namespace
 
 CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
                         const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_ex" : "cf_submit";
-    if (!fn) return executor_of(ex) ? null_argument(name, "fn") : bad_handle(name, "executor", ex);
     cf_executor *e;
     cf::SubmitOptions options;
-    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options); rc != CF_OK) return rc;
+    cf::detail::UserDataRelease release;  // released on every path once the options are read
+    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, &release, user_data); rc != CF_OK)
+        return rc;
+    if (!fn) return null_argument(name, "fn");
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_bytes(c_task_call(fn, user_data), a, options));
+        return hand_out(out, e->executor->core().submit_call_releasing(c_task_call(fn, user_data), a, options,
+                                                                       std::move(release)));
     });
 }
 
@@ -176,7 +187,7 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
     if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
     cf_executor *e;
     cf::SubmitOptions options;
-    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options); rc != CF_OK) return rc;
+    if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
         return hand_out(out, e->executor->submit_named(task, a, options));
@@ -208,6 +219,7 @@ CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
         c.cancelled = s.cancelled;
         c.worker_deaths = s.worker_deaths;
         c.workers_replaced = s.workers_replaced;
+        c.max_workers = s.max_workers;
         std::memcpy(static_cast<void *>(out), &c, std::min(out->struct_size, sizeof c));
         return CF_OK;
     });
@@ -236,6 +248,21 @@ CF_API int cf_executor_kill_workers(cf_executor *ex) {
     if (!e) return bad_handle("cf_executor_kill_workers", "executor", ex);
     return guarded([&]() -> int {
         e->executor->core().kill_workers();
+        return CF_OK;
+    });
+}
+
+CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capacity, size_t *n) {
+    cf_executor *e = executor_of(ex);
+    if (!e) return bad_handle("cf_process_pool_worker_pids", "executor", ex);
+    if (!n) return null_argument("cf_process_pool_worker_pids", "n");
+    if (!pids && capacity) return null_argument("cf_process_pool_worker_pids", "pids (with a non-zero capacity)");
+    auto *pool = dynamic_cast<cf::detail::ProcessPool *>(&e->executor->core());
+    if (!pool) return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_worker_pids: the executor is no process pool");
+    return guarded([&]() -> int {
+        std::vector<pid_t> live = pool->worker_pids();
+        for (std::size_t i = 0; i < live.size() && i < capacity; ++i) pids[i] = static_cast<int>(live[i]);
+        *n = live.size();
         return CF_OK;
     });
 }

@@ -224,4 +224,26 @@ CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *use
     });
 }
 
+CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, const char *message,
+                                 const char *detail) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle("cf_future_set_failure", "future", f);
+    if (!type) return null_argument("cf_future_set_failure", "type");
+    if (status >= 0 || std::strcmp(cf_status_name(status), "CF_UNKNOWN_STATUS") == 0)
+        return fail(CF_E_INVALID_ARGUMENT, "cf_future_set_failure: " + std::to_string(status) +
+                                               " is no failing status (a negative CF_E_* code)");
+    return guarded([&]() -> int {
+        if (!s->set_failure(cf::detail::make_failure(static_cast<cf::Status>(status), type, message ? message : "",
+                                                     detail ? detail : "")))
+            return invalid_state("cf_future_set_failure: the future is already done or cancelled");
+        return CF_OK;
+    });
+}
+
+CF_API int cf_future_failed_remotely(const cf_future *f) {
+    FutureState *s = future_of(f);
+    const cf::detail::Failure *failure = s && s->failed() ? s->failure() : nullptr;
+    return failure && failure->remote;
+}
+
 }  // extern "C"

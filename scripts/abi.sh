@@ -6,21 +6,25 @@
 #   scripts/abi.sh update <libcfutures.so.X.Y.Z>   records the library's C ABI as the new baseline
 #
 # What is recorded: abi/symbols.txt, every exported C function with its symbol version (cf_submit@@CFUTURES_0.1),
-# and abi/libcfutures.so.0.abi, the functions' types as abidw (abigail-tools) reads them from the debug
+# and abi/libcfutures.abi, the functions' types as abidw (abigail-tools) reads them from the debug
 # information (so the library must be built with -g: the dev, asan and tsan presets are). C++ symbols
 # (CFUTURES_CXX_*) are not part of the checked ABI.
 #
-# check fails when a recorded function is gone or changed its version node (an incompatible change), or when
-# abidiff finds any change in the recorded functions' types. Functions added since the baseline pass; they must sit
-# in a version node of their own release (cmake/cfutures.map). A release that changes the ABI compatibly (a new
-# function, options structs grown at their end, new enumerators) runs `scripts/abi.sh update` on a Debug build
-# and commits abi/ with the change.
+# abi/released names the last release ("0.1"): its version nodes (CFUTURES_0.1 and older) are frozen.
+#
+# check fails when a recorded function is gone or changed its version node (an incompatible change), when
+# abidiff finds any change in the recorded functions' types, or when a function not recorded sits in a frozen
+# node. Functions added since the baseline pass when their node is newer than the release (cmake/cfutures.map).
+# A compatible change (a new function, an options struct grown at its end, a new enumerator) is recorded with
+# `scripts/abi.sh update` on a Debug build and committed with the change, so that the diff of abi/ shows it for
+# review; update refuses a new function in a frozen node.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 abi_dir=$here/abi
-baseline=$abi_dir/libcfutures.so.0.abi
+baseline=$abi_dir/libcfutures.abi
 symbols=$abi_dir/symbols.txt
+released=$(cat "$abi_dir/released" 2>/dev/null || echo 0.0)
 headers=$here/include/cfutures
 
 usage() { echo "usage: $0 check|update <path to libcfutures.so.X.Y.Z>" >&2; exit 2; }
@@ -42,10 +46,27 @@ whitelist() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Functions in $1 that $2 (the baseline) lacks and that sit in a node of the released version or older.
+in_frozen_nodes() {
+  comm -13 "$2" "$1" | while IFS= read -r sym; do
+    node=${sym##*@@}
+    version=${node#CFUTURES_}
+    if [[ $(printf '%s\n%s\n' "$version" "$released" | sort -V | head -1) == "$version" ]]; then echo "$sym"; fi
+  done
+}
+
 case $mode in
   update)
     mkdir -p "$abi_dir"
-    c_symbols "$lib" >"$symbols"
+    c_symbols "$lib" >"$work/now"
+    touch "$symbols"
+    in_frozen_nodes "$work/now" "$symbols" >"$work/frozen"
+    if [[ -s $work/frozen ]]; then
+      echo "abi: refused: new functions in nodes of release $released or older (give them a newer node):"
+      sed 's/^/  /' "$work/frozen"
+      exit 1
+    fi
+    cp "$work/now" "$symbols"
     whitelist "$symbols" >"$work/whitelist"
     abidw --no-corpus-path --short-locs --type-id-style hash --headers-dir "$headers" --drop-private-types \
       -w "$work/whitelist" "$lib" >"$baseline"
@@ -79,17 +100,15 @@ case $mode in
       echo "abi: if the change is compatible (see the README's ABI section), record it: scripts/abi.sh update $lib"
       status=1
     fi
-    # 3. New functions: each in a version node the baseline does not use (the new release's).
+    # 3. New functions: each in a node newer than the last release.
     comm -13 "$symbols" "$work/now" >"$work/new"
-    recorded_nodes=$(sed 's/.*@@//' "$symbols" | sort -u)
-    while IFS= read -r sym; do
-      node=${sym##*@@}
-      if grep -qxF "$node" <<<"$recorded_nodes"; then
-        echo "abi: FAIL: new function $sym is in the already released node $node: give it a node of its own release"
-        status=1
-      fi
-    done <"$work/new"
-    [[ -s $work/new ]] && echo "abi: $(wc -l <"$work/new") function(s) added since the baseline: $(sed 's/@@.*//' "$work/new" | tr '\n' ' ')"
+    in_frozen_nodes "$work/now" "$symbols" >"$work/frozen"
+    if [[ -s $work/frozen ]]; then
+      echo "abi: FAIL: new functions in nodes of release $released or older (give them a newer node):"
+      sed 's/^/  /' "$work/frozen"
+      status=1
+    fi
+    [[ -s $work/new ]] && echo "abi: $(wc -l <"$work/new") function(s) not yet recorded: $(sed 's/@@.*//' "$work/new" | tr '\n' ' ')"
     exit $status
     ;;
   *) usage ;;

@@ -289,6 +289,10 @@ typedef struct cf_submit_options {
      * fails with CF_E_TIME_LIMIT; a thread pool fails the future at the limit, raises the task's
      * cf_task_cancel_requested and discards its late result (a thread cannot be killed). */
     double time_limit;
+    /* Added after 0.1.0. Called once with the task's user_data when the task has run or will never run (it was
+     * cancelled, the pool shut down or broke, or the submit failed); NULL: nothing to release. A process pool's
+     * task runs its registered function's own user_data: there it is called once the future is done. */
+    void (*release_user_data)(void *user_data);
 } cf_submit_options;
 
 #define CF_SUBMIT_OPTIONS_V1_SIZE (offsetof(cf_submit_options, time_limit) + sizeof(double))
@@ -322,6 +326,7 @@ typedef struct cf_executor_stats {
     uint64_t cancelled;
     uint64_t worker_deaths;           /* workers that died unasked (crash, exit, a signal from outside) */
     uint64_t workers_replaced;        /* new workers started in place of dead, killed or retired ones */
+    uint64_t max_workers;             /* added after 0.1.0: the most workers the executor runs at once */
 } cf_executor_stats;
 
 #define CF_EXECUTOR_STATS_V1_SIZE (offsetof(cf_executor_stats, workers_replaced) + sizeof(uint64_t))
@@ -429,6 +434,17 @@ CF_API cf_task_ctx *cf_task_current(void);
 /* cf_future_add_done_callback, and release(user_data) once the callback has run or can no longer run (the future
  * was freed unfinished, or the call failed). release may be NULL. */
 CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *user_data, void (*release)(void *));
+
+/* Fails the future with any failing status (negative: CF_E_BROKEN_PROCESS_POOL, CF_E_TIME_LIMIT, ...), as an
+ * executor outside the library reports why a task ended; type is required, message and detail may be NULL; all
+ * are copied. CF_E_INVALID_ARGUMENT for a status that is no failure; CF_E_INVALID_STATE when already done. */
+CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, const char *message,
+                                 const char *detail);
+/* 1 when the future failed with an exception raised in another process (a process pool's task), else 0. */
+CF_API int cf_future_failed_remotely(const cf_future *f);
+/* The pids of a process pool's live workers: the first min(n, capacity) into pids (which may be NULL when
+ * capacity is 0), their number into *n. CF_E_INVALID_ARGUMENT for an executor that is no process pool. */
+CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capacity, size_t *n);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -78,6 +78,7 @@ struct ExecutorStats {
     std::uint64_t workers = 0, idle_workers = 0, queued = 0, running = 0;
     std::uint64_t completed = 0, failed = 0, cancelled = 0;
     std::uint64_t worker_deaths = 0, workers_replaced = 0;
+    std::uint64_t max_workers = 0;  // the most workers the executor runs at once
 };
 
 struct MapOptions {

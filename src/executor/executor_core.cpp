@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "common/memory_limit.hpp"
 #include "registry/registry.hpp"
 
 namespace cf::detail {
@@ -13,6 +14,23 @@ FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view ar
     std::optional<RegisteredTask> task = find_task(name);
     if (!task) throw UnknownTaskError("no task is registered as '" + std::string(name) + "'");
     return submit_call(task->call, arg, options);
+}
+
+FutureBase ExecutorCore::submit_call_releasing(const TaskCall &call, std::string_view arg,
+                                               const SubmitOptions &options, UserDataRelease release) {
+    check_argument_size(arg);
+    FutureBase future = submit_call(call, arg, options);
+    if (release) {
+        auto held = std::make_shared<UserDataRelease>(std::move(release));
+        future.native_handle()->add_done_callback([held](FutureState &) { held->reset(); });
+    }
+    return future;
+}
+
+void ExecutorCore::check_argument_size(std::string_view arg) {
+    if (larger_than_memory(arg.size()))
+        throw TooLargeError("an argument of " + std::to_string(arg.size()) + " bytes is larger than this machine's " +
+                            "memory (" + std::to_string(physical_memory_bytes()) + " bytes)");
 }
 
 void ExecutorCore::read_counters(ExecutorStats &out) const noexcept {

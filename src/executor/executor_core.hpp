@@ -28,6 +28,11 @@ public:
     virtual FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) = 0;
     // Runs a byte-string task; the argument is copied before this returns.
     virtual FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) = 0;
+    // submit_call, and release once the task has run or will never run (the C ABI's release_user_data). By
+    // default: when the future is done (a process pool's task does not use the caller's user_data, whose memory
+    // is not the worker's). Released at once when the submit fails.
+    virtual FutureBase submit_call_releasing(const TaskCall &call, std::string_view arg, const SubmitOptions &options,
+                                             UserDataRelease release);
     // Runs the task registered under name; by default looks it up in this process.
     virtual FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options);
     // Runs the task over each argument in turn as one unit; the future holds a ChunkResults.
@@ -36,6 +41,9 @@ public:
     // Process pools only: stop the workers with SIGTERM / SIGKILL.
     virtual void terminate_workers();
     virtual void kill_workers();
+    // Throws TooLargeError for an argument longer than this machine's memory: a caller's mistake (a wrapped
+    // size), not something to copy.
+    static void check_argument_size(std::string_view arg);
     // Workers, queue and the counters of how tasks ended.
     virtual ExecutorStats stats() const = 0;
 

@@ -19,12 +19,7 @@ std::vector<std::shared_ptr<detail::ExecutorCore>> &inherited_pools() {
     return *pools;
 }
 
-// A length past the machine's memory is a caller's mistake (a wrapped size), not something to copy.
-void check_argument_size(std::string_view arg) {
-    if (detail::larger_than_memory(arg.size()))
-        throw TooLargeError("an argument of " + std::to_string(arg.size()) + " bytes is larger than this machine's " +
-                            "memory (" + std::to_string(detail::physical_memory_bytes()) + " bytes)");
-}
+using detail::ExecutorCore;
 }  // namespace
 
 Executor::~Executor() {
@@ -41,12 +36,12 @@ Executor::~Executor() {
 
 FutureBase Executor::submit_bytes(const TaskCall &call, std::string_view arg, const SubmitOptions &options) {
     if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
-    check_argument_size(arg);
+    ExecutorCore::check_argument_size(arg);
     return core_->submit_call(call, arg, options);
 }
 
 FutureBase Executor::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
-    check_argument_size(arg);
+    ExecutorCore::check_argument_size(arg);
     return core_->submit_named(name, arg, options);
 }
 

@@ -1371,6 +1371,7 @@ ExecutorStats ProcessPool::stats() const {
     }
     out.workers = live_.load(std::memory_order_relaxed);
     out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
+    out.max_workers = config_.max_workers;
     return out;
 }
 

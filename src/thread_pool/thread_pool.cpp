@@ -109,6 +109,13 @@ FutureBase ThreadPool::submit_call(const TaskCall &call, std::string_view arg, c
     return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg), checked_time_limit(options)});
 }
 
+FutureBase ThreadPool::submit_call_releasing(const TaskCall &call, std::string_view arg, const SubmitOptions &options,
+                                             UserDataRelease release) {
+    check_argument_size(arg);
+    return enqueue(WorkItem{PromiseBase(), nullptr, call, std::string(arg), checked_time_limit(options),
+                            std::move(release)});
+}
+
 FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
     return submit_job(std::make_unique<ChunkJob>(call, args), SubmitOptions{});
 }
@@ -638,6 +645,7 @@ ExecutorStats ThreadPool::stats() const {
         out.workers = live_;
     }
     out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
+    out.max_workers = max_workers_;
     return out;
 }
 

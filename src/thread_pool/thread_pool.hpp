@@ -51,6 +51,8 @@ public:
 
     FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) override;
     FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
+    FutureBase submit_call_releasing(const TaskCall &call, std::string_view arg, const SubmitOptions &options,
+                                     UserDataRelease release) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
     ExecutorStats stats() const override;
@@ -71,6 +73,7 @@ public:
         TaskCall call;
         std::string arg;
         double time_limit = std::numeric_limits<double>::infinity();  // seconds from its start
+        UserDataRelease release;  // the caller's user_data, released with the item: after the run, or unrun
     };
     struct Worker;  // one worker's queue, parking place and running task (thread_pool.cpp)
 

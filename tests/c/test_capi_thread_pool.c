@@ -351,9 +351,11 @@ static void test_pool_options(void) {
     cf_executor_free(ex);
     CHECK(CF_THREAD_POOL_OPTIONS_V1_SIZE < sizeof(cf_thread_pool_options));
     CHECK(CF_PROCESS_POOL_OPTIONS_V1_SIZE < sizeof(cf_process_pool_options));
-    CHECK_INT(CF_SUBMIT_OPTIONS_V1_SIZE, sizeof(cf_submit_options));
+    CHECK_INT(CF_SUBMIT_OPTIONS_V1_SIZE, offsetof(cf_submit_options, time_limit) + sizeof(double));
+    CHECK(CF_SUBMIT_OPTIONS_V1_SIZE < sizeof(cf_submit_options)); /* release_user_data came later */
     CHECK(CF_MAP_OPTIONS_V1_SIZE <= sizeof(cf_map_options)); /* (its tail padding is not part of it) */
-    CHECK_INT(CF_EXECUTOR_STATS_V1_SIZE, sizeof(cf_executor_stats));
+    CHECK_INT(CF_EXECUTOR_STATS_V1_SIZE, offsetof(cf_executor_stats, workers_replaced) + sizeof(uint64_t));
+    CHECK(CF_EXECUTOR_STATS_V1_SIZE < sizeof(cf_executor_stats)); /* max_workers came later */
 
     /* Too many workers; the limit itself is fine (threads start lazily, so nothing is started here). */
     cf_thread_pool_options_init(&o);

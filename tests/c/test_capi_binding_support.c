@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Objects that stay values of the caller's language (cf_object_type): results and exceptions held by futures,
- * returned and raised by thread-pool tasks, refused by process-pool tasks; cf_task_current; and the release of
- * a done-callback's user_data. Every object handed to the library is destroyed exactly once. */
+/* What language bindings (and the header-only C++ API) build on: objects that stay values of the caller's language
+ * (cf_object_type: results and exceptions held by futures, returned and raised by thread-pool tasks, refused by
+ * process-pool tasks; every object handed over is destroyed exactly once), cf_task_current, the release of a
+ * done-callback's and a task's user_data, failures with any status, remote failures, max_workers and worker pids. */
 #include <cfutures/cfutures.h>
 
 #include <stdint.h>
@@ -281,6 +282,140 @@ static void done_callback_release(void) {
     cf_future_release(f);
 }
 
+/* ---- a task's user_data released once it has run or never will */
+
+static int task_releases;
+static void count_release(void *user_data) {
+    CHECK(*(int *)user_data == 7);
+    free(user_data);
+    __atomic_fetch_add(&task_releases, 1, __ATOMIC_SEQ_CST);
+}
+
+static int reads_seven(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    int v = *(int *)user_data; /* still there: released only after the task returns */
+    (void)arg, (void)len;
+    return cf_task_return(ctx, &v, sizeof v);
+}
+
+/* Holds its worker until the test completes the gate future by hand. */
+static cf_future *gate;
+static int waits_for_gate(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    cf_slice r;
+    (void)ctx, (void)arg, (void)len, (void)user_data;
+    return cf_future_result(gate, 60.0, &r) == CF_OK ? 0 : 1;
+}
+
+static int released_now(void) { return __atomic_load_n(&task_releases, __ATOMIC_SEQ_CST); }
+
+static void task_user_data_release(void) {
+    cf_executor *ex = check_new_thread_pool(1);
+    cf_submit_options so;
+    cf_future *f = NULL, *blocker = NULL, *queued = NULL;
+    cf_slice r;
+    cf_executor_stats st;
+    int v = 0;
+
+    cf_submit_options_init(&so);
+    CHECK(so.release_user_data == NULL);
+    so.release_user_data = count_release;
+    CHECK_INT(cf_submit_ex(ex, reads_seven, seven(), NULL, 0, &so, &f), CF_OK);
+    CHECK_INT(cf_future_result(f, 30.0, &r), CF_OK);
+    if (r.len == sizeof v) memcpy(&v, r.data, sizeof v);
+    CHECK_INT(v, 7);
+    cf_future_release(f);
+
+    /* One queued behind a blocked worker and cancelled: never runs, released all the same. */
+    CHECK_INT(cf_future_new(&gate), CF_OK);
+    CHECK_INT(cf_submit(ex, waits_for_gate, NULL, NULL, 0, &blocker), CF_OK);
+    CHECK_INT(cf_submit_ex(ex, reads_seven, seven(), NULL, 0, &so, &queued), CF_OK);
+    CHECK_INT(cf_future_cancel(queued), 1);
+    CHECK_INT(cf_future_set_result(gate, NULL, 0), CF_OK);
+    CHECK_INT(cf_future_result(blocker, 30.0, &r), CF_OK);
+    cf_future_release(blocker);
+    cf_future_release(queued);
+    cf_future_release(gate);
+
+    /* A failing submit releases at once: no function, or a pool shut down. */
+    CHECK_INT(cf_submit_ex(ex, NULL, seven(), NULL, 0, &so, &f), CF_E_INVALID_ARGUMENT);
+    st.struct_size = sizeof st;
+    CHECK_INT(cf_executor_stats_get(ex, &st), CF_OK);
+    CHECK_INT(st.max_workers, 1);
+    CHECK_INT(cf_executor_shutdown(ex, 1, 0), CF_OK);
+    CHECK_INT(cf_submit_ex(ex, reads_seven, seven(), NULL, 0, &so, &f), CF_E_SHUTDOWN);
+    cf_executor_free(ex); /* joins the worker: every item it held is gone */
+    CHECK_INT(released_now(), 4);
+
+    /* A task submitted by name has no user_data to release. */
+    ex = check_new_thread_pool(1);
+    CHECK_INT(cf_submit_named_ex(ex, "test.tries_object", NULL, 0, &so, &f), CF_E_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cf_last_error(), "release_user_data");
+    cf_executor_free(ex);
+}
+
+/* ---- failures with any status, remote failures, worker pids */
+
+static int raises_plainly(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len, (void)user_data;
+    return cf_task_raise(ctx, "ValueError", "plain");
+}
+CF_TASK("test.raises_plainly", raises_plainly);
+
+static void failures_and_pids(void) {
+    cf_future *f = NULL;
+    cf_error e;
+    cf_slice r;
+    cf_process_pool_options o;
+    cf_executor *ex = NULL, *threads = check_new_thread_pool(1);
+    int pids[8];
+    size_t n = 99;
+    cf_executor_stats st;
+
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_set_failure(f, CF_OK, "T", "m", NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_failure(f, CF_DONE, "T", "m", NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_failure(f, -999, "T", "m", NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_failure(f, CF_E_BROKEN_PROCESS_POOL, NULL, "m", NULL), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_failure(f, CF_E_BROKEN_PROCESS_POOL, "SIGKILL", "worker 4711 died", "pid 4711"), CF_OK);
+    CHECK_INT(cf_future_set_failure(f, CF_E_TIMEOUT, "T", NULL, NULL), CF_E_INVALID_STATE);
+    CHECK_INT(cf_future_result(f, 0.0, &r), CF_E_BROKEN_PROCESS_POOL);
+    CHECK_INT(cf_future_exception(f, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_BROKEN_PROCESS_POOL);
+    CHECK_STR(e.type, "SIGKILL");
+    CHECK_STR(e.message, "worker 4711 died");
+    CHECK_STR(e.detail, "pid 4711");
+    CHECK_INT(cf_future_failed_remotely(f), 0);
+    cf_future_release(f);
+    CHECK_INT(cf_future_failed_remotely(NULL), 0);
+
+    CHECK_INT(cf_submit(threads, raises_plainly, NULL, NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_exception(f, 30.0, &e), CF_OK);
+    CHECK_INT(cf_future_failed_remotely(f), 0); /* raised in this process */
+    cf_future_release(f);
+    CHECK_INT(cf_process_pool_worker_pids(threads, pids, 8, &n), CF_E_INVALID_ARGUMENT);
+    cf_executor_free(threads);
+
+    cf_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.start_method = CF_START_FORK;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(cf_submit_named(ex, "test.raises_plainly", NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_exception(f, 60.0, &e), CF_OK);
+    CHECK_STR(e.type, "ValueError");
+    CHECK_INT(cf_future_failed_remotely(f), 1); /* raised in a worker process */
+    cf_future_release(f);
+    CHECK_INT(cf_process_pool_worker_pids(ex, NULL, 0, &n), CF_OK);
+    CHECK_INT(n, 2); /* a fork pool starts its workers with the pool */
+    CHECK_INT(cf_process_pool_worker_pids(ex, pids, 1, &n), CF_OK);
+    CHECK_INT(n, 2);
+    CHECK(pids[0] > 0);
+    CHECK_INT(cf_process_pool_worker_pids(ex, NULL, 1, &n), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_process_pool_worker_pids(ex, pids, 8, NULL), CF_E_INVALID_ARGUMENT);
+    st.struct_size = sizeof st;
+    CHECK_INT(cf_executor_stats_get(ex, &st), CF_OK);
+    CHECK_INT(st.max_workers, 2);
+    cf_executor_free(ex);
+}
+
 int main(void) {
     CHECK_INT(cf_process_worker_entry(), CF_OK); /* in a spawned worker this never returns */
     future_objects();
@@ -288,5 +423,7 @@ int main(void) {
     thread_pool_tasks();
     process_pool_refuses_objects();
     done_callback_release();
+    task_user_data_release();
+    failures_and_pids();
     return check_summary();
 }
