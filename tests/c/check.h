@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A tiny checker for the plain-C tests: CHECK counts and reports, check_summary() prints "N passed, M failed"
- * and gives the exit status. Safe to use from several threads. */
+ * and gives the exit status, check_run_tests() runs a program's table of test functions (all, or those named on
+ * the command line, each a ctest case of its own). The checks are safe to use from several threads. */
 #ifndef CFUTURES_TESTS_CHECK_H
 #define CFUTURES_TESTS_CHECK_H
 
@@ -105,6 +106,66 @@ CHECK_MAYBE_UNUSED static void check_fresh_error(const char *primed, const char 
 CHECK_MAYBE_UNUSED static int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+/* ---- Table-driven main: each test function of a program is a ctest case of its own (c.<program>.<name>) */
+
+/* One test of a program: the name it is run and listed by, and the function. */
+typedef struct check_test {
+    const char *name;
+    void (*fn)(void);
+} check_test;
+
+/* A table entry named after its function: static const check_test tests[] = {CHECK_TEST(test_wait), ...}; */
+#define CHECK_TEST(fn) {#fn, fn}
+#define CHECK_COUNT(table) (sizeof(table) / sizeof((table)[0]))
+
+/* The exit status of a test that was skipped (ctest: SKIP_RETURN_CODE), and why, when check_skip() said so. */
+#define CHECK_SKIPPED 77
+static const char *check_skip_reason;
+
+/* Marks the running test as skipped (it returns at once after calling this): a program run for that test alone
+ * exits with CHECK_SKIPPED unless a check failed. */
+CHECK_MAYBE_UNUSED static void check_skip(const char *why) {
+    check_skip_reason = why;
+    fprintf(stderr, "skipped: %s\n", why);
+}
+
+/* The test of that name in the table, or NULL. */
+CHECK_MAYBE_UNUSED static const check_test *check_find_test(const check_test *tests, size_t n, const char *name) {
+    size_t i;
+    for (i = 0; i < n; ++i)
+        if (strcmp(tests[i].name, name) == 0) return &tests[i];
+    return NULL;
+}
+
+/* The program's main after its own start (cf_process_worker_entry() and the like), given its table of tests.
+ *   (no argument)  runs every test in table order, as one program always did;
+ *   --list         prints the tests' names, one a line, and runs nothing (tests/CMakeLists.txt reads this);
+ *   NAME...        runs the tests named, in the order given.
+ * setup (NULL: none) runs once before the first test, never for --list. Prints "N passed, M failed" and returns
+ * the exit status: 1 if a check failed, CHECK_SKIPPED if the one test named skipped itself, 2 for a name that is
+ * no test, else 0. */
+CHECK_MAYBE_UNUSED static int check_run_tests(int argc, char **argv, const check_test *tests, size_t n,
+                                              void (*setup)(void)) {
+    size_t i;
+    int a;
+    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+        for (i = 0; i < n; ++i) printf("%s\n", tests[i].name);
+        return 0;
+    }
+    for (a = 1; a < argc; ++a)
+        if (!check_find_test(tests, n, argv[a])) {
+            fprintf(stderr, "%s: no test named \"%s\" (--list names them)\n", argv[0], argv[a]);
+            return 2;
+        }
+    if (setup) setup();
+    if (argc < 2)
+        for (i = 0; i < n; ++i) tests[i].fn();
+    else
+        for (a = 1; a < argc; ++a) check_find_test(tests, n, argv[a])->fn();
+    if (check_summary() != 0) return 1;
+    return argc == 2 && check_skip_reason ? CHECK_SKIPPED : 0;
 }
 
 #endif /* CFUTURES_TESTS_CHECK_H */

@@ -362,19 +362,31 @@ static void bad_input(void) {
     cf_executor_free(ex);
 }
 
-int main(void) {
-    cf_executor *warm;
+/* ---- the table */
+
+/* The program's forkserver lives from its first use to the program's end: start it before counting. */
+static void warm_up_forkserver(void) { cf_executor_free(pool(CF_START_FORKSERVER, 1, 0, CF_WORKER_DEATH_BREAK, 0)); }
+
+#define EACH_METHOD(test) \
+    static void test##_each_method(void) { each_method(test, #test); }
+EACH_METHOD(time_limit)
+EACH_METHOD(cancel_running)
+EACH_METHOD(replace_dead_workers)
+EACH_METHOD(restart_intensity)
+EACH_METHOD(stats_add_up)
+
+static const check_test tests[] = {
+    CHECK_TEST(bad_input),
+    {"time_limit", time_limit_each_method},
+    {"cancel_running", cancel_running_each_method},
+    {"replace_dead_workers", replace_dead_workers_each_method},
+    {"restart_intensity", restart_intensity_each_method},
+    {"stats_add_up", stats_add_up_each_method},
+    CHECK_TEST(thread_pool_rules),
+    CHECK_TEST(log_handler),
+};
+
+int main(int argc, char **argv) {
     CHECK_INT(cf_process_worker_entry(), CF_OK); /* in a spawned worker this never returns */
-    /* The program's forkserver lives from its first use to the program's end: start it before counting. */
-    warm = pool(CF_START_FORKSERVER, 1, 0, CF_WORKER_DEATH_BREAK, 0);
-    cf_executor_free(warm);
-    bad_input();
-    each_method(time_limit, "time_limit");
-    each_method(cancel_running, "cancel_running");
-    each_method(replace_dead_workers, "replace_dead_workers");
-    each_method(restart_intensity, "restart_intensity");
-    each_method(stats_add_up, "stats_add_up");
-    thread_pool_rules();
-    log_handler();
-    return check_summary();
+    return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), warm_up_forkserver);
 }

@@ -416,14 +416,13 @@ static void failures_and_pids(void) {
     cf_executor_free(ex);
 }
 
-int main(void) {
-    CHECK_INT(cf_process_worker_entry(), CF_OK); /* in a spawned worker this never returns */
-    future_objects();
-    bad_input();
-    thread_pool_tasks();
-    process_pool_refuses_objects();
-    done_callback_release();
-    task_user_data_release();
-    failures_and_pids();
-    return check_summary();
+static const check_test tests[] = {
+    CHECK_TEST(future_objects),         CHECK_TEST(bad_input),          CHECK_TEST(thread_pool_tasks),
+    CHECK_TEST(process_pool_refuses_objects), CHECK_TEST(done_callback_release), CHECK_TEST(task_user_data_release),
+    CHECK_TEST(failures_and_pids),
+};
+
+int main(int argc, char **argv) {
+    if (cf_process_worker_entry() != CF_OK) return 1; /* in a spawned worker this never returns */
+    return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), NULL);
 }

@@ -6,8 +6,9 @@
  * resource limits, an ignored SIGCHLD, a timer signal, deep and timed waits inside tasks.
  *
  * Each case runs in a child process of its own under a watchdog, so that a hang is a failure with the case's
- * name, not a stalled suite. A spawned worker re-executes this program: main() first handles the two ways a
- * worker can go wrong on purpose (CFTEST_WORKER_FAULT), then calls cf_process_worker_entry().
+ * name, not a stalled suite; each is a ctest case of its own, too (`test_capi_faults CASE` runs one alone).
+ * A spawned worker re-executes this program: main() first handles the two ways a worker can go wrong on purpose
+ * (CFTEST_WORKER_FAULT), then calls cf_process_worker_entry().
  */
 #define _GNU_SOURCE
 
@@ -132,8 +133,6 @@ static int wait_child(pid_t pid, int seconds) {
 static void run_case(const char *name, void (*body)(void), int seconds) {
     pid_t pid;
     int status;
-    const char *only = getenv("CFTEST_CASE"); /* runs one case alone, for debugging */
-    if (only && strcmp(only, name) != 0) return;
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
@@ -699,9 +698,56 @@ static void task_calls_exit(void) {
     }
 }
 
+/* ---- the table: each case in a child of its own, under a watchdog of that many seconds */
+
+#define CASE(body, seconds) \
+    static void body##_case(void) { run_case(#body, body, seconds); }
+CASE(spawned_worker_without_entry, 60)
+CASE(spawned_worker_that_never_starts, 60)
+CASE(forked_application, 90)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* GCC 12's AddressSanitizer allocator keeps its own locks, not held across fork(): a child of a parent that
+ * allocates on other threads can block inside ASan's malloc before it reaches the library (seen: 1 child in
+ * 100); ThreadSanitizer cannot start threads in such a child at all. The dev build runs this case. */
+static void fork_while_busy_case(void) {
+    (void)fork_while_busy;
+    check_skip("fork_while_busy: not run under a sanitizer (neither supports a threaded fork's child)");
+}
+#else
+CASE(fork_while_busy, 240)
+#endif
+CASE(impossible_sizes, 60)
+CASE(results_larger_than_shared_memory, 120)
+CASE(many_task_names, 120)
+CASE(terminate_unanswering_workers, 60)
+CASE(task_closes_descriptors, 60)
+CASE(pool_creation_out_of_descriptors, 60)
+CASE(ignored_sigchld, 60)
+CASE(deep_waits, 120)
+CASE(timed_wait_inside_task, 60)
+CASE(timer_signal, 180)
+CASE(task_calls_exit, 60)
+
+static const check_test tests[] = {
+    {"spawned_worker_without_entry", spawned_worker_without_entry_case},
+    {"spawned_worker_that_never_starts", spawned_worker_that_never_starts_case},
+    {"forked_application", forked_application_case},
+    {"fork_while_busy", fork_while_busy_case},
+    {"impossible_sizes", impossible_sizes_case},
+    {"results_larger_than_shared_memory", results_larger_than_shared_memory_case},
+    {"many_task_names", many_task_names_case},
+    {"terminate_unanswering_workers", terminate_unanswering_workers_case},
+    {"task_closes_descriptors", task_closes_descriptors_case},
+    {"pool_creation_out_of_descriptors", pool_creation_out_of_descriptors_case},
+    {"ignored_sigchld", ignored_sigchld_case},
+    {"deep_waits", deep_waits_case},
+    {"timed_wait_inside_task", timed_wait_inside_task_case},
+    {"timer_signal", timer_signal_case},
+    {"task_calls_exit", task_calls_exit_case},
+};
+
 int main(int argc, char **argv) {
     const char *fault = getenv("CFUTURES_WORKER") ? getenv("CFTEST_WORKER_FAULT") : NULL;
-    (void)argc, (void)argv;
     if (fault && strcmp(fault, "create-pool") == 0) {
         /* A would-be worker that runs main instead: creating a pool must fail, naming the missing call. */
         cf_executor *ex = NULL;
@@ -712,29 +758,5 @@ int main(int argc, char **argv) {
     if (fault && strcmp(fault, "hang") == 0)
         for (;;) pause();
     CHECK_INT(cf_process_worker_entry(), CF_OK);
-
-    run_case("spawned_worker_without_entry", spawned_worker_without_entry, 60);
-    run_case("spawned_worker_that_never_starts", spawned_worker_that_never_starts, 60);
-    run_case("forked_application", forked_application, 90);
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    /* GCC 12's AddressSanitizer allocator keeps its own locks, not held across fork(): a child of a parent that
-     * allocates on other threads can block inside ASan's malloc before it reaches the library (seen: 1 child in
-     * 100); ThreadSanitizer cannot start threads in such a child at all. The dev build runs this case. */
-    fprintf(stderr, "fork_while_busy: not run under a sanitizer (neither supports a threaded fork's child)\n");
-    (void)fork_while_busy;
-#else
-    run_case("fork_while_busy", fork_while_busy, 240);
-#endif
-    run_case("impossible_sizes", impossible_sizes, 60);
-    run_case("results_larger_than_shared_memory", results_larger_than_shared_memory, 120);
-    run_case("many_task_names", many_task_names, 120);
-    run_case("terminate_unanswering_workers", terminate_unanswering_workers, 60);
-    run_case("task_closes_descriptors", task_closes_descriptors, 60);
-    run_case("pool_creation_out_of_descriptors", pool_creation_out_of_descriptors, 60);
-    run_case("ignored_sigchld", ignored_sigchld, 60);
-    run_case("deep_waits", deep_waits, 120);
-    run_case("timed_wait_inside_task", timed_wait_inside_task, 60);
-    run_case("timer_signal", timer_signal, 180);
-    run_case("task_calls_exit", task_calls_exit, 60);
-    return check_summary();
+    return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), NULL);
 }

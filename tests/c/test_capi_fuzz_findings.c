@@ -102,9 +102,10 @@ static void test_unordered_map_with_a_failing_source(void) {
     cf_executor_free(ex); /* waits for the chunks: they must not reach a freed iterator */
 }
 
-int main(void) {
-    test_break_with_a_cancelled_queued_future();
-    test_queued_future_completed_by_its_holder();
-    test_unordered_map_with_a_failing_source();
-    return check_summary();
-}
+static const check_test tests[] = {
+    CHECK_TEST(test_break_with_a_cancelled_queued_future),
+    CHECK_TEST(test_queued_future_completed_by_its_holder),
+    CHECK_TEST(test_unordered_map_with_a_failing_source),
+};
+
+int main(int argc, char **argv) { return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), NULL); }

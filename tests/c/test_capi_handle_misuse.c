@@ -165,11 +165,9 @@ static void test_forged_handles(void) {
     CHECK_INT(cf_map_next((cf_map_iter *)(junk + 64), &s), CF_E_INVALID_ARGUMENT);
 }
 
-int main(void) {
-    test_wrong_types();
-    test_released_future();
-    test_released_executor();
-    test_released_iterators();
-    test_forged_handles();
-    return check_summary();
-}
+static const check_test tests[] = {
+    CHECK_TEST(test_wrong_types),        CHECK_TEST(test_released_future), CHECK_TEST(test_released_executor),
+    CHECK_TEST(test_released_iterators), CHECK_TEST(test_forged_handles),
+};
+
+int main(int argc, char **argv) { return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), NULL); }

@@ -322,21 +322,46 @@ static void test_map_named(cf_start_method method) {
     cf_executor_free(ex);
 }
 
-int main(void) {
-    CHECK_INT(cf_process_worker_entry(), CF_OK);  /* in a spawned worker this never returns */
-    test_bad_input();
+/* The table's entries for the functions above that take a start method: each runs its function with the methods
+ * it is meant for, in the order main always ran them. */
+static void test_results_and_failures_each_method(void) {
     test_results_and_failures(CF_START_FORK);
     test_results_and_failures(CF_START_SPAWN);
     test_results_and_failures(CF_START_FORKSERVER);
+}
+
+static void test_worker_death_each_method(void) {
     test_worker_death(CF_START_FORK);
     test_worker_death(CF_START_SPAWN);
     test_worker_death(CF_START_FORKSERVER);
+}
+
+static void test_kill_workers_each_method(void) {
     test_kill_workers(CF_START_FORK);
     test_kill_workers(CF_START_SPAWN);
     test_kill_workers(CF_START_FORKSERVER);
+}
+
+static void test_cancel_running_each_method(void) {
     test_cancel_running(CF_START_FORK);
     test_cancel_running(CF_START_SPAWN);
+}
+
+static void test_map_named_each_method(void) {
     test_map_named(CF_START_FORK);
     test_map_named(CF_START_SPAWN);
-    return check_summary();
+}
+
+static const check_test tests[] = {
+    CHECK_TEST(test_bad_input),
+    {"test_results_and_failures", test_results_and_failures_each_method},
+    {"test_worker_death", test_worker_death_each_method},
+    {"test_kill_workers", test_kill_workers_each_method},
+    {"test_cancel_running", test_cancel_running_each_method},
+    {"test_map_named", test_map_named_each_method},
+};
+
+int main(int argc, char **argv) {
+    CHECK_INT(cf_process_worker_entry(), CF_OK);  /* in a spawned worker this never returns */
+    return check_run_tests(argc, argv, tests, CHECK_COUNT(tests), NULL);
 }
