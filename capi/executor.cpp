@@ -8,8 +8,10 @@
 #include "executor/executor_core.hpp"
 #include "executor/task_context.hpp"
 #include "process_pool/process_pool.hpp"
+#include "process_pool/worker.hpp"
+#include "common/log.hpp"
+#include "thread_pool/thread_pool.hpp"
 #include "capi/capi_support.hpp"
-#include <cfutures/process_pool.hpp>
 #include "capi/handles.hpp"
 #include "capi/options.hpp"
 
@@ -26,8 +28,8 @@ constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
 
 cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 
-cf::SubmitOptions submit_options(const cf_submit_options &o) {
-    cf::SubmitOptions out;
+cf::detail::SubmitOptions submit_options(const cf_submit_options &o) {
+    cf::detail::SubmitOptions out;
     out.time_limit = o.time_limit;
     return out;
 }
@@ -35,15 +37,19 @@ cf::SubmitOptions submit_options(const cf_submit_options &o) {
 // A C initializer as the C++ pool wants it: a function that throws when the initializer fails.
 std::function<void()> c_initializer(const cf_thread_pool_options &o) {
     if (!o.initializer) return {};
-    cf::TaskCall call = c_task_call(o.initializer, o.initializer_data);
+    cf::detail::TaskCall call = c_task_call(o.initializer, o.initializer_data);
     std::string arg(static_cast<const char *>(o.initarg), o.initarg ? o.initarg_len : 0);
     return [call, arg] {
         cf::detail::TaskOutcome out = cf::detail::run_task_call(call, nullptr, arg);
-        if (out.failure) throw cf::TaskError(out.failure->type, out.failure->message, out.failure->detail);
+        if (out.failure) {
+            const cf::detail::Failure &f = *out.failure;
+            throw cf::detail::Error(cf::detail::Status::TaskFailed,
+                                    f.message.empty() ? f.type : f.type + ": " + f.message);
+        }
     };
 }
 
-int hand_out(cf_future **out, cf::FutureBase future) {
+int hand_out(cf_future **out, cf::detail::FutureBase future) {
     // The C handle takes over the FutureBase's reference (no count traffic on a line a worker may be using).
     *out = reinterpret_cast<cf_future *>(future.release_handle());
     return CF_OK;
@@ -68,14 +74,12 @@ CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out
     if (rc != CF_OK) return rc;
     if (opts.initarg_len && !opts.initarg) return null_argument("cf_thread_pool_new", "initarg (with a length)");
     return guarded([&]() -> int {
-        cf::ThreadPoolExecutor::Options options;
-        options.max_workers = opts.max_workers;
-        if (opts.thread_name_prefix) options.thread_name_prefix = opts.thread_name_prefix;
-        options.initializer = c_initializer(opts);
-        options.cancel_running = opts.cancel_running != 0;
-        auto handle = std::make_unique<cf_executor>();
-        handle->executor = std::make_unique<cf::ThreadPoolExecutor>(std::move(options));
-        *out = handle.release();
+        cf::detail::ThreadPool::Config config;
+        config.max_workers = opts.max_workers;
+        if (opts.thread_name_prefix) config.thread_name_prefix = opts.thread_name_prefix;
+        config.initializer = c_initializer(opts);
+        config.cancel_running = opts.cancel_running != 0;
+        *out = new cf_executor(cf::detail::ThreadPool::create(std::move(config)));
         return CF_OK;
     });
 }
@@ -103,28 +107,29 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: on_worker_death " + std::to_string(death) +
                                                " is not CF_WORKER_DEATH_BREAK or CF_WORKER_DEATH_REPLACE");
     return guarded([&]() -> int {
-        cf::ProcessPoolExecutor::Options options;
-        options.max_workers = opts.max_workers;
-        options.start_method = static_cast<cf::StartMethod>(method);
-        options.max_tasks_per_child = opts.max_tasks_per_child;
-        if (opts.initializer) options.initializer = opts.initializer;
-        if (opts.initarg) options.initarg.assign(static_cast<const char *>(opts.initarg), opts.initarg_len);
-        options.shared_memory_bytes = opts.shared_memory_bytes;
-        if (opts.worker_program) options.worker_program = opts.worker_program;
-        options.worker_start_timeout = opts.worker_start_timeout;
-        options.cancel_running = opts.cancel_running != 0;
-        options.on_worker_death = static_cast<cf::WorkerDeath>(death);
-        options.max_restarts = opts.max_restarts;
-        options.restart_period = opts.restart_period;
-        auto handle = std::make_unique<cf_executor>();
-        handle->executor = std::make_unique<cf::ProcessPoolExecutor>(std::move(options));
-        *out = handle.release();
+        using cf::detail::ProcessPool;
+        ProcessPool::Config config;
+        config.max_workers = opts.max_workers;
+        config.start_method = method == CF_START_FORKSERVER ? ProcessPool::StartMethod::Forkserver
+                              : method == CF_START_SPAWN    ? ProcessPool::StartMethod::Spawn
+                                                            : ProcessPool::StartMethod::Fork;
+        config.max_tasks_per_child = opts.max_tasks_per_child;
+        if (opts.initializer) config.initializer = opts.initializer;
+        if (opts.initarg) config.initarg.assign(static_cast<const char *>(opts.initarg), opts.initarg_len);
+        config.shared_memory_bytes = opts.shared_memory_bytes;
+        if (opts.worker_program) config.worker_program = opts.worker_program;
+        config.worker_start_timeout = opts.worker_start_timeout;
+        config.cancel_running = opts.cancel_running != 0;
+        config.replace_dead = death == CF_WORKER_DEATH_REPLACE;
+        config.max_restarts = opts.max_restarts;
+        config.restart_period = opts.restart_period;
+        *out = new cf_executor(ProcessPool::create(std::move(config)));
         return CF_OK;
     });
 }
 
 CF_API int cf_process_worker_entry(void) {
-    cf::process_worker_entry();
+    cf::detail::enter_worker_if_spawned();
     return CF_OK;
 }
 
@@ -141,7 +146,7 @@ namespace {
 // With release (cf_submit_ex): the options' release_user_data is taken into it first, so that a failed check
 // releases user_data too. cf_submit_named_ex has no user_data: there release_user_data is refused.
 int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_len, const cf_submit_options *o,
-                 cf_future **out, cf_executor *&e, cf::SubmitOptions &options, cf::detail::UserDataRelease *release,
+                 cf_future **out, cf_executor *&e, cf::detail::SubmitOptions &options, cf::detail::UserDataRelease *release,
                  void *user_data) {
     cf_submit_options opts;
     cf_submit_options_init(&opts);
@@ -164,14 +169,14 @@ CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const v
                         const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_ex" : "cf_submit";
     cf_executor *e;
-    cf::SubmitOptions options;
+    cf::detail::SubmitOptions options;
     cf::detail::UserDataRelease release;  // released on every path once the options are read
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, &release, user_data); rc != CF_OK)
         return rc;
     if (!fn) return null_argument(name, "fn");
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->core().submit_call_releasing(c_task_call(fn, user_data), a, options,
+        return hand_out(out, e->core->submit_call_releasing(c_task_call(fn, user_data), a, options,
                                                                        std::move(release)));
     });
 }
@@ -186,11 +191,12 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
     const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
     if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
     cf_executor *e;
-    cf::SubmitOptions options;
+    cf::detail::SubmitOptions options;
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        return hand_out(out, e->executor->submit_named(task, a, options));
+        cf::detail::ExecutorCore::check_argument_size(a);
+        return hand_out(out, e->core->submit_named(task, a, options));
     });
 }
 
@@ -207,7 +213,7 @@ CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
                                                std::to_string(out->struct_size) + " is smaller than " +
                                                std::to_string(kExecutorStatsV1) + " (set it to sizeof(cf_executor_stats))");
     return guarded([&]() -> int {
-        cf::ExecutorStats s = e->executor->stats();
+        cf::detail::ExecutorStats s = e->core->stats();
         cf_executor_stats c;
         c.struct_size = out->struct_size;
         c.workers = s.workers;
@@ -229,7 +235,7 @@ CF_API int cf_executor_shutdown(cf_executor *ex, int wait, int cancel_futures) {
     cf_executor *e = executor_of(ex);
     if (!e) return bad_handle("cf_executor_shutdown", "executor", ex);
     return guarded([&]() -> int {
-        e->executor->shutdown(wait != 0, cancel_futures != 0);
+        e->core->shutdown_as_asked(wait != 0, cancel_futures != 0);
         return CF_OK;
     });
 }
@@ -238,7 +244,7 @@ CF_API int cf_executor_terminate_workers(cf_executor *ex) {
     cf_executor *e = executor_of(ex);
     if (!e) return bad_handle("cf_executor_terminate_workers", "executor", ex);
     return guarded([&]() -> int {
-        e->executor->core().terminate_workers();
+        e->core->terminate_workers();
         return CF_OK;
     });
 }
@@ -247,7 +253,7 @@ CF_API int cf_executor_kill_workers(cf_executor *ex) {
     cf_executor *e = executor_of(ex);
     if (!e) return bad_handle("cf_executor_kill_workers", "executor", ex);
     return guarded([&]() -> int {
-        e->executor->core().kill_workers();
+        e->core->kill_workers();
         return CF_OK;
     });
 }
@@ -257,7 +263,7 @@ CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capaci
     if (!e) return bad_handle("cf_process_pool_worker_pids", "executor", ex);
     if (!n) return null_argument("cf_process_pool_worker_pids", "n");
     if (!pids && capacity) return null_argument("cf_process_pool_worker_pids", "pids (with a non-zero capacity)");
-    auto *pool = dynamic_cast<cf::detail::ProcessPool *>(&e->executor->core());
+    auto *pool = dynamic_cast<cf::detail::ProcessPool *>(e->core.get());
     if (!pool) return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_worker_pids: the executor is no process pool");
     return guarded([&]() -> int {
         std::vector<pid_t> live = pool->worker_pids();
@@ -269,6 +275,6 @@ CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capaci
 
 CF_API void cf_executor_free(cf_executor *ex) { delete executor_of(ex); }
 
-CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data) { cf::set_log_handler(fn, user_data); }
+CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data) { cf::detail::set_log_handler(fn, user_data); }
 
 }  // extern "C"

@@ -25,7 +25,7 @@ std::string failure_text(const cf::detail::Failure &f) {
 int await_finished(FutureState &f, double timeout) {
     if (!f.wait_until(cf::detail::Deadline::after(timeout)))
         return fail(CF_E_TIMEOUT, "future not done within the timeout");
-    if (f.state() == cf::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
+    if (f.state() == cf::detail::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
     return CF_OK;
 }
 
@@ -233,7 +233,7 @@ CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, con
         return fail(CF_E_INVALID_ARGUMENT, "cf_future_set_failure: " + std::to_string(status) +
                                                " is no failing status (a negative CF_E_* code)");
     return guarded([&]() -> int {
-        if (!s->set_failure(cf::detail::make_failure(static_cast<cf::Status>(status), type, message ? message : "",
+        if (!s->set_failure(cf::detail::make_failure(static_cast<cf::detail::Status>(status), type, message ? message : "",
                                                      detail ? detail : "")))
             return invalid_state("cf_future_set_failure: the future is already done or cancelled");
         return CF_OK;

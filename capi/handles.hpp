@@ -1,31 +1,25 @@
 // SPDX-License-Identifier: MIT
-// The C handles that wrap C++ objects, and how a cf_task_fn becomes a cf::TaskCall.
+// The C handle of an executor, holding the core executor as cf_future is the future's state itself, and how a
+// cf_task_fn becomes the core's TaskCall.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 
 #include <cfutures/cfutures.h>
-#include <cfutures/executor.hpp>
 #include "common/handle_storage.hpp"
+#include "executor/executor_core.hpp"
 
 // Allocated through handle storage (see src/common/handle_storage.hpp) so that a freed executor handle is an
 // error, not a use-after-free.
 struct cf_executor : cf::detail::TaggedHandle<0x43464558> {  // "CFEX"
-    std::unique_ptr<cf::Executor> executor;
+    explicit cf_executor(std::shared_ptr<cf::detail::ExecutorCore> c) noexcept : core(std::move(c)) {}
+    // Freeing the handle shuts the executor down and waits, as leaving Python's `with` block does.
+    ~cf_executor() { cf::detail::ExecutorCore::retire(std::move(core)); }
+    std::shared_ptr<cf::detail::ExecutorCore> core;
 };
 
 namespace cf::capi {
 
-// Calls a C task: the TaskCall keeps the cf_task_fn as a generic function pointer; it is cast back here.
-int invoke_c_task(const TaskCall &call, TaskContext &ctx, const void *arg, std::size_t len);
-
-inline TaskCall c_task_call(cf_task_fn fn, void *user_data) {
-    TaskCall call;
-    call.invoke = invoke_c_task;
-    call.fn = reinterpret_cast<void (*)()>(fn);
-    call.user_data = user_data;
-    return call;
-}
+inline cf::detail::TaskCall c_task_call(cf_task_fn fn, void *user_data) { return cf::detail::TaskCall{fn, user_data}; }
 
 }  // namespace cf::capi

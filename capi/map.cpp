@@ -16,8 +16,8 @@ namespace {
 
 constexpr std::size_t kMapOptionsV1 = CF_MAP_OPTIONS_V1_SIZE;
 
-cf::MapOptions map_options(const cf_map_options &o) {
-    cf::MapOptions m;
+cf::detail::MapOptions map_options(const cf_map_options &o) {
+    cf::detail::MapOptions m;
     m.timeout = o.timeout;
     m.chunksize = o.chunksize;
     m.buffersize = o.buffersize;
@@ -25,7 +25,7 @@ cf::MapOptions map_options(const cf_map_options &o) {
     return m;
 }
 
-int start_map(const char *function, cf_executor *ex, const cf::TaskCall &call, const cf_map_options *o,
+int start_map(const char *function, cf_executor *ex, const cf::detail::TaskCall &call, const cf_map_options *o,
               cf_map_iter **out, cf::detail::ArgSource source) {
     cf_executor *e = handle_cast<cf_executor>(ex);
     if (!e) return bad_handle(function, "executor", ex);
@@ -36,19 +36,20 @@ int start_map(const char *function, cf_executor *ex, const cf::TaskCall &call, c
     if (opts.chunksize == 0) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": chunksize must be at least 1");
     if (!timeout_ok(opts.timeout)) return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": timeout is NaN");
     return guarded([&]() -> int {
-        auto it = std::make_unique<MapIterator>(e->executor->shared_core(), call, std::move(source), map_options(opts));
+        e->core->check_creator_process("map");
+        auto it = std::make_unique<MapIterator>(e->core, call, std::move(source), map_options(opts));
         *out = reinterpret_cast<cf_map_iter *>(it.release());
         return CF_OK;
     });
 }
 
 // The task to map: a function, or a registered name (looked up now, as cf_submit_named would on a thread pool).
-int task_of(const char *function, cf_task_fn fn, void *user_data, cf::TaskCall &call) {
+int task_of(const char *function, cf_task_fn fn, void *user_data, cf::detail::TaskCall &call) {
     if (!fn) return null_argument(function, "fn");
     call = c_task_call(fn, user_data);
     return CF_OK;
 }
-int task_named(const char *function, const char *task, cf::TaskCall &call) {
+int task_named(const char *function, const char *task, cf::detail::TaskCall &call) {
     if (!task) return null_argument(function, "task");
     auto registered = cf::detail::find_task(std::string_view(task));
     if (!registered)
@@ -80,10 +81,10 @@ int caller_source(const char *function, cf_arg_source source, void *state, cf::d
         int rc = source(state, &s);
         if (rc == CF_DONE) return false;
         if (rc != CF_OK)
-            throw cf::InvalidArgument(std::string(function) + ": the argument source returned " + std::to_string(rc) +
+            throw cf::detail::InvalidArgument(std::string(function) + ": the argument source returned " + std::to_string(rc) +
                                       " (" + cf_status_name(rc) + ")");
         if (!s.data && s.len)
-            throw cf::InvalidArgument(std::string(function) + ": the source gave NULL data with a length");
+            throw cf::detail::InvalidArgument(std::string(function) + ": the source gave NULL data with a length");
         arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
         return true;
     };
@@ -96,7 +97,7 @@ int map_entry(const char *function, cf_executor *ex, const cf_map_options *o, cf
               ResolveTask resolve_task, BuildSource build_source) {
     if (!out) return null_argument(function, "out");
     *out = nullptr;
-    cf::TaskCall call;
+    cf::detail::TaskCall call;
     cf::detail::ArgSource source;
     int rc = resolve_task(call);
     if (rc == CF_OK) rc = build_source(source);
@@ -120,28 +121,28 @@ CF_API void cf_map_options_init(cf_map_options *o) {
 CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slice *args, size_t n_args,
                   const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map";
-    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_of(f, fn, user_data, call); },
+    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_of(f, fn, user_data, call); },
                      [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
                          const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_source";
-    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_of(f, fn, user_data, call); },
+    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_of(f, fn, user_data, call); },
                      [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 
 CF_API int cf_map_named(cf_executor *ex, const char *task, const cf_slice *args, size_t n_args,
                         const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_named";
-    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_named(f, task, call); },
+    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_named(f, task, call); },
                      [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_named_source(cf_executor *ex, const char *task, cf_arg_source source, void *state,
                                const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_named_source";
-    return map_entry(f, ex, o, out, [&](cf::TaskCall &call) { return task_named(f, task, call); },
+    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_named(f, task, call); },
                      [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 

@@ -6,28 +6,20 @@
 #include "capi/handles.hpp"
 #include "capi/objects.hpp"
 
-using cf::TaskContext;
+using cf::detail::TaskContext;
 using namespace cf::capi;
 
-namespace cf::capi {
-
-int invoke_c_task(const TaskCall &call, TaskContext &ctx, const void *arg, std::size_t len) {
-    auto fn = reinterpret_cast<cf_task_fn>(call.fn);
-    return fn(reinterpret_cast<cf_task_ctx *>(&ctx.impl()), arg, len, call.user_data);
-}
-
-}  // namespace cf::capi
 
 namespace {
-TaskContext::Impl *context_of(const cf_task_ctx *ctx) {
-    return handle_cast<TaskContext::Impl>(const_cast<cf_task_ctx *>(ctx));
+TaskContext *context_of(const cf_task_ctx *ctx) {
+    return handle_cast<TaskContext>(const_cast<cf_task_ctx *>(ctx));
 }
 }  // namespace
 
 extern "C" {
 
 CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len) {
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_return", "ctx", ctx);
     if (!data && len) return null_argument("cf_task_return", "data (with a non-zero length)");
     return guarded([&]() -> int {
@@ -38,7 +30,7 @@ CF_API int cf_task_return(cf_task_ctx *ctx, const void *data, size_t len) {
 }
 
 CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len) {
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     if (!c) {
         bad_handle("cf_task_return_buffer", "ctx", ctx);
         return nullptr;
@@ -53,7 +45,7 @@ CF_API void *cf_task_return_buffer(cf_task_ctx *ctx, size_t len) {
 }
 
 CF_API int cf_task_raise(cf_task_ctx *ctx, const char *type, const char *message) {
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_raise", "ctx", ctx);
     int rc = guarded([&]() -> int {
         c->raise(type ? type : "cf_task_error", message ? message : "");
@@ -64,7 +56,7 @@ CF_API int cf_task_raise(cf_task_ctx *ctx, const char *type, const char *message
 }
 
 CF_API int cf_task_cancel_requested(const cf_task_ctx *ctx) {
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     return c && c->cancel_requested();
 }
 
@@ -89,7 +81,7 @@ CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn) {
 CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object_type *type) {
     std::unique_ptr<cf::detail::ForeignObject> held;  // destroys the object on every failure below
     if (int rc = adopt_object("cf_task_return_object", object, type, held); rc != CF_OK) return rc;
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_return_object", "ctx", ctx);
     if (!c->return_object(std::move(held)))
         return fail(CF_E_INVALID_STATE, "cf_task_return_object: a process pool's task runs in another process, "
@@ -101,7 +93,7 @@ CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_
                                 const char *message) {
     std::unique_ptr<cf::detail::ForeignObject> held;
     if (int rc = adopt_object("cf_task_raise_object", object, obj_type, held); rc != CF_OK) return rc;
-    TaskContext::Impl *c = context_of(ctx);
+    TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_raise_object", "ctx", ctx);
     const char *name = type ? type : "cf_task_error";
     int rc = guarded([&]() -> int {

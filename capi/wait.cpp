@@ -38,7 +38,7 @@ CF_API int cf_wait(cf_future *const *fs, size_t n, double timeout, cf_return_whe
                                                " is not CF_ALL_COMPLETED, CF_FIRST_COMPLETED or CF_FIRST_EXCEPTION");
     return guarded([&]() -> int {
         auto outcome = cf::detail::wait_states(states(fs), n, cf::detail::Deadline::after(timeout),
-                                               static_cast<cf::ReturnWhen>(how), done, n_done != nullptr);
+                                               static_cast<cf::detail::ReturnWhen>(how), done, n_done != nullptr);
         if (n_done) *n_done = outcome.n_done;
         if (outcome.holds) return CF_OK;
         return fail(CF_E_TIMEOUT, cf::detail::unfinished_message(outcome.n_distinct - outcome.n_done,

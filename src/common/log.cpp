@@ -7,11 +7,11 @@
 #include <mutex>
 #include <vector>
 
-namespace cf {
+namespace cf::detail {
 namespace {
 
 struct Handler {
-    LogHandler fn;
+    cf_log_fn fn;
     void *user_data;
 };
 
@@ -24,7 +24,7 @@ auto *const published = new std::vector<std::unique_ptr<Handler>>();
 
 }  // namespace
 
-void set_log_handler(LogHandler fn, void *user_data) {
+void set_log_handler(cf_log_fn fn, void *user_data) {
     if (!fn) {
         current.store(nullptr, std::memory_order_release);
         return;
@@ -33,8 +33,6 @@ void set_log_handler(LogHandler fn, void *user_data) {
     published->push_back(std::make_unique<Handler>(Handler{fn, user_data}));
     current.store(published->back().get(), std::memory_order_release);
 }
-
-namespace detail {
 
 void log_message(LogLevel level, const std::string &message) {
     if (const Handler *h = current.load(std::memory_order_acquire)) {
@@ -45,5 +43,4 @@ void log_message(LogLevel level, const std::string &message) {
     if (level >= LogLevel::Warning) std::fprintf(stderr, "cfutures: %s\n", message.c_str());
 }
 
-}  // namespace detail
-}  // namespace cf
+}  // namespace cf::detail

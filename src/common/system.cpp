@@ -1,17 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "common/system.hpp"
 
+#include <cxxabi.h>
 #include <sched.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <thread>
 
-#include <cfutures/errors.hpp>
+#include "common/error.hpp"
 
 namespace cf::detail {
 
 void throw_errno(const std::string &what) { throw SystemError(what + ": " + std::strerror(errno)); }
+
+std::string demangle(const char *mangled) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void *)> out(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    return status == 0 && out ? std::string(out.get()) : std::string(mangled);
+}
 
 std::size_t usable_cpus() noexcept {
     cpu_set_t set;

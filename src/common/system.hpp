@@ -14,6 +14,9 @@ namespace cf::detail {
 // The CPUs this process may run on (its affinity mask; hardware_concurrency where that is unknown; at least 1).
 std::size_t usable_cpus() noexcept;
 
+// The readable name of a type ("std::out_of_range" for typeid(std::out_of_range).name()).
+std::string demangle(const char *mangled);
+
 }  // namespace cf::detail
 
 #endif  // CFUTURES_SRC_COMMON_SYSTEM_HPP

@@ -27,6 +27,31 @@ FutureBase ExecutorCore::submit_call_releasing(const TaskCall &call, std::string
     return future;
 }
 
+void ExecutorCore::shutdown_as_asked(bool wait, bool cancel_futures) {
+    if (!in_creator_process()) return;
+    shutdown(wait, cancel_futures);
+}
+
+void ExecutorCore::retire(std::shared_ptr<ExecutorCore> core) noexcept {
+    if (!core) return;
+    if (!core->in_creator_process()) {
+        // Kept reachable, so that leak checkers do not report the pools a forked child inherited.
+        static auto *inherited = new std::vector<std::shared_ptr<ExecutorCore>>();
+        try {
+            inherited->push_back(std::move(core));
+        } catch (...) {
+            // Out of memory: leaking the reference is the safe choice (its destructor must not run here).
+            new (std::nothrow) std::shared_ptr<ExecutorCore>(std::move(core));
+        }
+        return;
+    }
+    try {
+        core->shutdown(true, false);
+    } catch (...) {
+        // Shutdown only fails when the system refuses to join a thread: nothing to do about it while freeing.
+    }
+}
+
 void ExecutorCore::check_argument_size(std::string_view arg) {
     if (larger_than_memory(arg.size()))
         throw TooLargeError("an argument of " + std::to_string(arg.size()) + " bytes is larger than this machine's " +
@@ -58,6 +83,5 @@ void ExecutorCore::terminate_workers() {
 
 void ExecutorCore::kill_workers() { throw InvalidArgument("kill_workers applies to process pools only"); }
 
-Job::~Job() = default;
 
 }  // namespace cf::detail

@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <cfutures/executor.hpp>
+#include "common/types.hpp"
+#include "executor/task_call.hpp"
+#include "future/future_ref.hpp"
 #include "common/fork_guard.hpp"
 #include "future/future_state.hpp"
 
@@ -46,6 +49,13 @@ public:
     static void check_argument_size(std::string_view arg);
     // Workers, queue and the counters of how tasks ended.
     virtual ExecutorStats stats() const = 0;
+
+    // shutdown as a caller asks for it: in a forked child of the creator it returns at once, as in CPython (there
+    // is nothing of an inherited pool the child could stop).
+    void shutdown_as_asked(bool wait, bool cancel_futures);
+    // What freeing an executor's handle does: shuts it down and waits; in a forked child, where the pool's threads
+    // or workers are the parent's (and so may be its locks), it only keeps the pool reachable, never touching it.
+    static void retire(std::shared_ptr<ExecutorCore> core) noexcept;
 
     // False in a forked child of the process that made the pool: there the pool is inert (its threads or
     // workers belong to the parent), and every use but release is refused.

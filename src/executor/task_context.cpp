@@ -6,14 +6,14 @@
 #include <cstring>
 #include <utility>
 
-namespace cf {
+namespace cf::detail {
 
-void TaskContext::Impl::raise(std::string type, std::string message) {
+void TaskContext::raise(std::string type, std::string message) {
     allocation_failed_ = false;
-    raised_ = detail::make_failure(Status::TaskFailed, std::move(type), std::move(message));
+    raised_ = make_failure(Status::TaskFailed, std::move(type), std::move(message));
 }
 
-bool TaskContext::Impl::return_object(std::unique_ptr<detail::ForeignObject> object) {
+bool TaskContext::return_object(std::unique_ptr<ForeignObject> object) {
     if (!future_) return false;  // a worker process: its objects cannot reach the parent
     object_ = std::move(object);
     result_.clear();
@@ -21,7 +21,7 @@ bool TaskContext::Impl::return_object(std::unique_ptr<detail::ForeignObject> obj
     return true;
 }
 
-bool TaskContext::Impl::raise_object(std::unique_ptr<detail::ForeignObject> object, std::string type,
+bool TaskContext::raise_object(std::unique_ptr<ForeignObject> object, std::string type,
                                      std::string message) {
     if (!future_) return false;
     raise(std::move(type), std::move(message));
@@ -29,7 +29,7 @@ bool TaskContext::Impl::raise_object(std::unique_ptr<detail::ForeignObject> obje
     return true;
 }
 
-bool TaskContext::Impl::return_bytes(std::string_view bytes) {
+bool TaskContext::return_bytes(std::string_view bytes) {
     object_.reset();
     if (!sink_) {
         result_.assign(bytes.data(), bytes.size());
@@ -41,10 +41,10 @@ bool TaskContext::Impl::return_bytes(std::string_view bytes) {
     return p != nullptr;
 }
 
-void *TaskContext::Impl::return_buffer(std::size_t len) {
+void *TaskContext::return_buffer(std::size_t len) {
     object_.reset();
     void *p = nullptr;
-    if (detail::larger_than_memory(len)) {
+    if (larger_than_memory(len)) {
         // Not even tried: an impossible size (a wrapped length) must not reach an allocator.
     } else if (!sink_) {
         result_.assign(len, '\0');
@@ -61,39 +61,33 @@ void *TaskContext::Impl::return_buffer(std::size_t len) {
     allocation_error_ = "a result of " + std::to_string(len) + " bytes does not fit " +
                         (sink_ ? sink_->describe_capacity() : std::string("in memory"));
     if (!raised_ || allocation_failed_) {  // what the task raised itself stands
-        raised_ = detail::make_failure(Status::TooLarge, "TooLargeError", allocation_error_);
+        raised_ = make_failure(Status::TooLarge, "TooLargeError", allocation_error_);
         allocation_failed_ = true;
     }
     return nullptr;
 }
 
-bool TaskContext::return_bytes(std::string_view bytes) { return impl_->return_bytes(bytes); }
-void *TaskContext::return_buffer(std::size_t len) { return impl_->return_buffer(len); }
-void TaskContext::raise(std::string type, std::string message) { impl_->raise(std::move(type), std::move(message)); }
-bool TaskContext::cancel_requested() const noexcept { return impl_->cancel_requested(); }
 
-namespace detail {
 namespace {
-thread_local TaskContext::Impl *t_current_task = nullptr;
+thread_local TaskContext *t_current_task = nullptr;
 }
 
-TaskContext::Impl *current_task() noexcept { return t_current_task; }
+TaskContext *current_task() noexcept { return t_current_task; }
 
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
                           ResultSink *sink, RemoteCancel remote) {
-    TaskContext::Impl impl(future, sink);
+    TaskContext impl(future, sink);
     if (remote.word) impl.watch_remote_cancel(remote.word, remote.id);
-    TaskContext ctx(impl);
     TaskOutcome out;
     int rc = 0;
     // What cf_task_current() gives, for as long as the task runs (restored after: a waiting task may run others).
     struct Current {
-        TaskContext::Impl *previous = t_current_task;
-        explicit Current(TaskContext::Impl *now) noexcept { t_current_task = now; }
+        TaskContext *previous = t_current_task;
+        explicit Current(TaskContext *now) noexcept { t_current_task = now; }
         ~Current() { t_current_task = previous; }
     } current(&impl);
     try {
-        rc = call.invoke(call, ctx, arg.data(), arg.size());
+        rc = call.fn(reinterpret_cast<cf_task_ctx *>(&impl), arg.data(), arg.size(), call.user_data);
     } catch (...) {
         out.failure = describe_exception(std::current_exception());
         return out;
@@ -109,5 +103,4 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     return out;
 }
 
-}  // namespace detail
-}  // namespace cf
+}  // namespace cf::detail

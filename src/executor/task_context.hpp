@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// TaskContext::Impl: the result or failure a byte-string task produces while it runs, and the code that runs a
+// TaskContext: the result or failure a byte-string task produces while it runs, and the code that runs a
 // TaskCall and turns what it produced into the future's outcome. Shared by both executors. Internal: no API.
 #pragma once
 
@@ -10,11 +10,11 @@
 #include <string>
 #include <string_view>
 
-#include <cfutures/executor.hpp>
+#include "executor/task_call.hpp"
 #include "future/future_state.hpp"
 
-namespace cf {
-namespace detail {
+namespace cf::detail {
+
 // Where a running task's result bytes go, when not into the context's own string: a process-pool worker puts
 // them straight into shared memory. allocate() replaces any earlier block and returns nullptr when there is no
 // room for len bytes.
@@ -26,54 +26,54 @@ public:
 protected:
     ~ResultSink() = default;
 };
-}  // namespace detail
 
-class TaskContext::Impl {
+// What a cf_task_ctx handle is: the result or failure of the task that runs with it.
+class TaskContext {
 public:
     static constexpr std::uint32_t kTag = 0x43465443;  // "CFTC"
     bool tag_ok() const noexcept { return tag_ == kTag; }
 
-    explicit Impl(const detail::FutureState *future, detail::ResultSink *sink = nullptr)
+    explicit TaskContext(const FutureState *future, ResultSink *sink = nullptr)
         : future_(future), sink_(sink) {}
     // In a worker process: cancellation is asked by the parent writing this task's id into word.
     void watch_remote_cancel(const std::atomic<std::uint64_t> *word, std::uint64_t id) {
         remote_word_ = word;
         remote_id_ = id;
     }
-    ~Impl() { tag_ = 0; }
+    ~TaskContext() { tag_ = 0; }
+    TaskContext(const TaskContext &) = delete;
+    TaskContext &operator=(const TaskContext &) = delete;
 
     // Both return false (having recorded a TooLarge failure) when a sink has no room.
     bool return_bytes(std::string_view bytes);
     void *return_buffer(std::size_t len);
     void raise(std::string type, std::string message);
     // Objects stay in their process: false (nothing recorded; the object is destroyed) in a worker process.
-    bool return_object(std::unique_ptr<detail::ForeignObject> object);
-    bool raise_object(std::unique_ptr<detail::ForeignObject> object, std::string type, std::string message);
+    bool return_object(std::unique_ptr<ForeignObject> object);
+    bool raise_object(std::unique_ptr<ForeignObject> object, std::string type, std::string message);
     bool cancel_requested() const noexcept {
         if (remote_word_) return remote_word_->load(std::memory_order_acquire) == remote_id_;
         return future_ && future_->cancel_requested();
     }
 
     std::string &result() noexcept { return result_; }
-    std::unique_ptr<detail::ForeignObject> &result_object() noexcept { return object_; }
+    std::unique_ptr<ForeignObject> &result_object() noexcept { return object_; }
     const std::string &allocation_error() const noexcept { return allocation_error_; }
     // The failure the task raised, if it did.
-    std::optional<detail::Failure> &raised() noexcept { return raised_; }
+    std::optional<Failure> &raised() noexcept { return raised_; }
 
 private:
     std::uint32_t tag_ = kTag;
-    const detail::FutureState *future_;
-    detail::ResultSink *sink_;
+    const FutureState *future_;
+    ResultSink *sink_;
     const std::atomic<std::uint64_t> *remote_word_ = nullptr;
     std::uint64_t remote_id_ = 0;
     std::string result_;
-    std::unique_ptr<detail::ForeignObject> object_;  // the result, when the task returned an object
-    std::optional<detail::Failure> raised_;
+    std::unique_ptr<ForeignObject> object_;  // the result, when the task returned an object
+    std::optional<Failure> raised_;
     bool allocation_failed_ = false;  // raised_ is a failed return_buffer's, which a later result replaces
     std::string allocation_error_;    // why the last return_buffer failed
 };
-
-namespace detail {
 
 // The outcome of one byte-string task: its result bytes, or its failure.
 struct TaskOutcome {
@@ -83,7 +83,7 @@ struct TaskOutcome {
 };
 
 // The context of the task running on this thread (the innermost one), or nullptr.
-TaskContext::Impl *current_task() noexcept;
+TaskContext *current_task() noexcept;
 
 // Calls the task (catching any C++ exception it lets escape) and reports what it produced. With a sink, the
 // result bytes are in the sink, not in the outcome.
@@ -96,5 +96,4 @@ struct RemoteCancel {
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
                           ResultSink *sink = nullptr, RemoteCancel remote = {});
 
-}  // namespace detail
-}  // namespace cf
+}  // namespace cf::detail

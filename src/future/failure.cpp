@@ -5,6 +5,7 @@
 #include <memory>
 #include <typeinfo>
 
+#include "common/system.hpp"
 #include "future/future_state.hpp"
 
 namespace cf::detail {
@@ -26,11 +27,6 @@ Failure describe_exception(std::exception_ptr e) {
     f.original = e;
     try {
         std::rethrow_exception(e);
-    } catch (const TaskError &err) {
-        // A described failure passing through (e.g. a remote one re-raised): keep its own description.
-        f.type = err.type();
-        f.message = err.message();
-        f.detail = err.detail();
     } catch (const std::exception &err) {
         f.type = demangle(typeid(err).name());
         f.message = err.what();
@@ -42,13 +38,5 @@ Failure describe_exception(std::exception_ptr e) {
     return f;
 }
 
-void rethrow_failure(const Failure &f) {
-    if (f.original) std::rethrow_exception(f.original);
-    if (f.status == Status::TaskFailed) {
-        if (f.remote) throw RemoteError(f.type, f.message, f.detail);
-        throw TaskError(f.type, f.message, f.detail);
-    }
-    throw_status(f.status, f.message);
-}
 
 }  // namespace cf::detail

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include <cfutures/cfutures.h>
-#include <cfutures/future.hpp>
+#include "future/value.hpp"
 
 namespace cf::detail {
 

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <cfutures/future.hpp>
+#include "common/error.hpp"
+#include "common/types.hpp"
+#include "future/value.hpp"
 #include "common/handle_storage.hpp"
 #include "future/deadline.hpp"
 #include "future/foreign_object.hpp"
@@ -23,6 +25,7 @@ namespace cf::detail {
 
 class Waiter;
 class CompletionSource;
+class FutureState;
 
 // Why a future failed. Immutable once stored; the C ABI hands out pointers to its strings.
 struct Failure {
@@ -37,8 +40,6 @@ struct Failure {
 Failure describe_exception(std::exception_ptr e);
 // A failure from its parts, with no C++ exception behind it.
 Failure make_failure(Status status, std::string type, std::string message, std::string detail = {});
-// Throws what a failed future's result() throws: the original exception, or one made from the description.
-[[noreturn]] void rethrow_failure(const Failure &f);
 
 // Runs fn(context) on this thread just before `future` becomes done, before anyone can see it done. A thread
 // pool uses it to count its worker as idle again, so that a caller who submits the moment its result arrives

@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include <cfutures/future.hpp>
+#include "common/types.hpp"
 #include "future/deadline.hpp"
 
 namespace cf::detail {

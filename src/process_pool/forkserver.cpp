@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include <cfutures/errors.hpp>
+#include "common/error.hpp"
 #include "common/eintr.hpp"
 #include "common/fork_guard.hpp"
 #include "registry/registry.hpp"

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <vector>
 
-#include <cfutures/errors.hpp>
+#include "common/error.hpp"
 #include "common/eintr.hpp"
 #include "process_pool/forkserver.hpp"
 #include "process_pool/segment.hpp"

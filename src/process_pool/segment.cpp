@@ -14,7 +14,7 @@
 #include <new>
 #include <string>
 
-#include <cfutures/errors.hpp>
+#include "common/error.hpp"
 #include "common/cross_process_sync.hpp"
 #include "process_pool/futex.hpp"
 

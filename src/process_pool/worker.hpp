@@ -23,5 +23,8 @@ struct WorkerConfig {
 
 // Runs the worker loop and ends the process (never returns).
 [[noreturn]] void run_worker(Segment &seg, const WorkerConfig &config);
+// In a program started as a spawned worker (CFUTURES_WORKER in its environment): serves tasks and never returns.
+// Elsewhere returns false at once.
+bool enter_worker_if_spawned();
 
 }  // namespace cf::detail

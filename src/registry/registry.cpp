@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "registry/registry.hpp"
 
+#include "common/error.hpp"
+
 #include <atomic>
 #include <map>
 #include <mutex>

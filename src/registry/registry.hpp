@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include <cfutures/executor.hpp>
+#include "executor/task_call.hpp"
 
 namespace cf::detail {
 
