@@ -1,19 +1,37 @@
 # SPDX-License-Identifier: MIT
 # What `cmake --install` puts where, in three components:
-#   runtime        libcfutures.so.0 (and the file it links to), the licence
+#   runtime        libcfutures.so.0 (and the file it links to), the licence (in Debian's layout: see below and
+#                  cmake/CfuturesPackaging.cmake)
 #   development    headers, the libcfutures.so link, libcfutures.a, cfutures.pc, the CMake package
 #   serialization  <cfutures/serialization.hpp>, cfutures-serialization.pc, the CMake component
 #                  find_package(cfutures COMPONENTS serialization): the only part that brings in Boost
 # Documentation (man pages, HTML) is installed by docs/CMakeLists.txt into `development`.
 
 set(_cf_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/cfutures)
+
+# Debian's layout, which the .deb packages need (cmake/CfuturesPackaging.cmake): the licence goes to
+# /usr/share/doc/<package>/copyright instead of <docdir>/LICENSE, and the shared library is not executable
+# (mode 0644, Debian policy 8.1). By default it follows GNUInstallDirs, which picks Debian's multiarch libdir
+# (lib/x86_64-linux-gnu) only for an install into /usr on Debian and its derivatives; -D sets it either way.
+if(NOT DEFINED CFUTURES_DEBIAN_LAYOUT)
+  if(CMAKE_LIBRARY_ARCHITECTURE AND CMAKE_INSTALL_LIBDIR STREQUAL "lib/${CMAKE_LIBRARY_ARCHITECTURE}")
+    set(CFUTURES_DEBIAN_LAYOUT ON)
+  else()
+    set(CFUTURES_DEBIAN_LAYOUT OFF)
+  endif()
+endif()
+set(_cf_library_permissions)
+if(CFUTURES_DEBIAN_LAYOUT)
+  set(_cf_library_permissions PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+endif()
 set(_cf_targets cfutures)
 if(TARGET cfutures_static)
   list(APPEND _cf_targets cfutures_static)
 endif()
 
 install(TARGETS ${_cf_targets} EXPORT cfuturesTargets
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime NAMELINK_COMPONENT development
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ${_cf_library_permissions}
+    COMPONENT runtime NAMELINK_COMPONENT development
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(DIRECTORY include/cfutures DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
@@ -62,4 +80,6 @@ install(FILES ${PROJECT_BINARY_DIR}/cfutures.pc DESTINATION ${CMAKE_INSTALL_LIBD
   COMPONENT development)
 install(FILES ${PROJECT_BINARY_DIR}/cfutures-serialization.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
   COMPONENT serialization)
-install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+if(NOT CFUTURES_DEBIAN_LAYOUT)
+  install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+endif()

@@ -100,7 +100,8 @@ def function_page(member, version, all_names):
     lines += [".SH NAME", "%s \\- %s" % (name, roff_escape(brief.rstrip(".")))]
     lines += [".SH SYNOPSIS", ".nf", ".B #include <cfutures/cfutures.h>", ".PP", ".B " + roff_escape(definition) + ";",
               ".fi", ".PP", "Link with \\fB$(pkg-config --libs cfutures)\\fR."]
-    body = paragraphs(detailed)
+    # The brief sentence opens the description: Doxygen takes it out of the detailed text.
+    body = ([".PP\n" + roff_escape(brief)] if brief != name else []) + paragraphs(detailed)
     if body:
         lines += [".SH DESCRIPTION"] + body
     params = parameters(detailed)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite: installs what is missing, then for each preset given configures, builds and runs ctest
-# (C++, C, stress, consumer and the Rust, Go and Python bindings), and for "fuzz" the short fuzzing run.
+# (C++, C, stress, consumer, package and the Rust, Go and Python bindings), and for "fuzz" the short fuzzing run.
 # Default: dev fuzz. Presets: dev, release, asan (ASan+UBSan), tsan, and fuzz (scripts/fuzz.sh, about 60 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,22 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * libcfutures: every status code, once. Everything else is made from this list or checked against it: the
  * cf_status enum (cfutures.h), cf_status_name and cf_strerror, the C++ enum cf::Status and the exception each
  * status throws (cfutures/errors.hpp), and the tests of the Rust, Go and Python bindings.
- *
- * CF_STATUS_MAP(X) calls X once per status, as
- *     X(c_name, value, cxx_name, cxx_exception, python_exception, description)
- *   c_name            the C enumerator (CF_OK, CF_E_TIMEOUT, ...)
- *   value             its value: 0 success, 1 an iterator's end, negative a failure; never changed or reused
- *   cxx_name          the enumerator of the C++ enum class cf::Status
- *   cxx_exception     what cf::throw_status throws for it ("" for the two that are no failure)
- *   python_exception  the exception class the Python binding raises for it ("" where none)
- *   description       the text of cf_strerror
- * A new status goes at the end, with the next free negative value.
  */
 #ifndef CFUTURES_CF_STATUS_MAP_H
 #define CFUTURES_CF_STATUS_MAP_H
 
+/**
+ * @def CF_STATUS_MAP
+ * The list of status codes: CF_STATUS_MAP(X) calls X once per status, in order of value (0, 1, -1, -2, ...), as
+ *
+ *     X(c_name, value, cxx_name, cxx_exception, python_exception, description)
+ *
+ * - `c_name`: the C enumerator (CF_OK, CF_E_TIMEOUT, ...);
+ * - `value`: its value: 0 success, 1 an iterator's end, negative a failure; never changed or reused;
+ * - `cxx_name`: the enumerator of the C++ enum class cf::Status;
+ * - `cxx_exception`: what cf::throw_status throws for it, as a string literal ("" for the two that are no
+ *   failure);
+ * - `python_exception`: the exception class the Python binding raises for it, as a string literal ("" where
+ *   none);
+ * - `description`: the text of cf_strerror, a string literal.
+ *
+ * X is any macro of six parameters; each call it makes ends without a separator, so X supplies its own (a comma
+ * for an enumerator list, a semicolon for statements). A new status goes at the end, with the next free negative
+ * value, and gets its enumerator in cfutures.h by hand (the build checks the two against each other).
+ */
 #define CF_STATUS_MAP(X)                                                                                          \
     X(CF_OK, 0, Ok, "", "", "success")                                                                            \
     X(CF_DONE, 1, Done, "", "", "the iterator is exhausted")                                                      \

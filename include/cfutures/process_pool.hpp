@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// libcfutures C++ API: the process pool.
+/// @file
+/// libcfutures C++ API: the process pool.
 #ifndef CFUTURES_PROCESS_POOL_HPP
 #define CFUTURES_PROCESS_POOL_HPP
 
@@ -12,56 +13,76 @@
 
 namespace cf {
 
-enum class StartMethod : int { Default = 0, Fork = 1, Forkserver = 2, Spawn = 3 };
-// What a worker that dies unasked does to the pool (the C ABI's cf_worker_death).
-enum class WorkerDeath : int { Break = 0, Replace = 1 };
+/// How a process pool starts its workers (the C ABI's cf_start_method).
+enum class StartMethod : int {
+    Default = 0,     ///< fork on Linux (see the README)
+    Fork = 1,        ///< workers are forked from this process
+    Forkserver = 2,  ///< workers forked by a single-threaded server process
+    Spawn = 3        ///< re-executes the program (or worker_program); see process_worker_entry()
+};
+/// What a worker that dies unasked does to the pool (the C ABI's cf_worker_death).
+enum class WorkerDeath : int {
+    Break = 0,   ///< as CPython: the pool breaks, every pending future fails with BrokenProcessPool
+    Replace = 1  ///< only its running task fails (WorkerDiedError); a new worker takes its place
+};
 
-// Runs registered byte-string tasks (cf_task_register / CF_TASK) in worker processes; arguments and results
-// travel through shared memory. A worker that dies breaks the pool (BrokenProcessPool), as in Python.
+/// Runs registered byte-string tasks (cf_task_register / CF_TASK) in worker processes; arguments and results
+/// travel through shared memory. A worker that dies breaks the pool (BrokenProcessPool), as in Python.
+///
+/// Typed C++ tasks (submit<&fn>) come with <cfutures/serialization.hpp>; closures and other callables cannot
+/// travel to another process.
 class CF_API ProcessPoolExecutor : public Executor {
 public:
+    /// How the pool is made (the C ABI's cf_process_pool_options).
     struct Options {
-        std::size_t max_workers = 0;            // 0: CPUs in this process's affinity mask; more than 4096 is invalid
-        StartMethod start_method = StartMethod::Default;  // Default: fork (see the README)
-        std::size_t max_tasks_per_child = 0;    // 0: unlimited; else a worker is replaced after that many tasks
-        std::string initializer;                // a registered task name run first in every worker, or empty
-        std::string initarg;
-        std::size_t shared_memory_bytes = 0;    // 0: 256 MiB; the arena for arguments (and each worker's results)
-        std::string worker_program;             // spawn: empty re-executes this program
-        double worker_start_timeout = 0;        // seconds a new worker has to start serving; <= 0: 60
-        // true: cancel() on a running task kills its worker (a new one takes the slot) and the future ends
-        // cancelled; shutdown with cancel_futures cancels running tasks too. false: as CPython.
+        std::size_t max_workers = 0;            ///< 0: CPUs in this process's affinity mask; more than 4096 is invalid
+        StartMethod start_method = StartMethod::Default;  ///< Default: fork (see the README)
+        std::size_t max_tasks_per_child = 0;    ///< 0: unlimited; else a worker is replaced after that many tasks
+        std::string initializer;                ///< a registered task name run first in every worker, or empty
+        std::string initarg;                    ///< the initializer's argument bytes
+        std::size_t shared_memory_bytes = 0;    ///< 0: 256 MiB; the arena for arguments (and each worker's results)
+        std::string worker_program;             ///< spawn: empty re-executes this program
+        double worker_start_timeout = 0;        ///< seconds a new worker has to start serving; <= 0: 60
+        /// true: cancel() on a running task kills its worker (a new one takes the slot) and the future ends
+        /// cancelled; shutdown with cancel_futures cancels running tasks too. false: as CPython.
         bool cancel_running = false;
-        // Break (as CPython): a dead worker breaks the pool. Replace: only its running task fails
-        // (WorkerDiedError), a new worker takes its place; more than max_restarts deaths within restart_period
-        // seconds break the pool all the same.
+        /// Break (as CPython): a dead worker breaks the pool. Replace: only its running task fails
+        /// (WorkerDiedError), a new worker takes its place; more than max_restarts deaths within restart_period
+        /// seconds break the pool all the same.
         WorkerDeath on_worker_death = WorkerDeath::Break;
-        std::size_t max_restarts = 0;           // 0: 10
-        double restart_period = 0;              // seconds; <= 0: 60
+        std::size_t max_restarts = 0;           ///< 0: 10
+        double restart_period = 0;              ///< seconds; <= 0: 60
     };
 
+    /// A pool with the default options.
     ProcessPoolExecutor();
+    /// A pool with these options. Throws InvalidArgument for invalid options (or a CF_TASK conflict at load
+    /// time), UnknownTaskError for an initializer not registered, SystemError when the shared memory or the
+    /// workers cannot be made, and InvalidStateError in a spawned worker that did not call process_worker_entry().
     explicit ProcessPoolExecutor(Options options);
     ~ProcessPoolExecutor() override;
 
-    // Stop the workers at once (SIGTERM / SIGKILL): tasks not started are cancelled, running ones fail with
-    // BrokenProcessPool, later submits throw ShutdownError.
+    /// Stop the workers at once (SIGTERM here, SIGKILL in kill_workers()): tasks not started are cancelled,
+    /// running ones fail with BrokenProcessPool, later submits throw ShutdownError.
     void terminate_workers();
+    /// As terminate_workers(), with SIGKILL.
     void kill_workers();
 
-    std::vector<int> worker_pids() const;  // the live workers
+    /// The process ids of the live workers.
+    std::vector<int> worker_pids() const;
+    /// The number of worker processes (Options::max_workers, or its default).
     std::size_t max_workers() const;
 
-    // Typed tasks: runs fn(args...) in a worker and returns a Future of fn's (decayed) result type. The arguments
-    // (converted to fn's parameter types) and the result travel through Boost.Serialization; an exception fn
-    // throws comes back as RemoteError (its type name and what()). Defined in <cfutures/serialization.hpp>,
-    // which every file calling it must include ("used before deduction of 'auto'" means it is missing).
+    /// Typed tasks: runs fn(args...) in a worker and returns a Future of fn's (decayed) result type. The arguments
+    /// (converted to fn's parameter types) and the result travel through Boost.Serialization; an exception fn
+    /// throws comes back as RemoteError (its type name and what()). Defined in <cfutures/serialization.hpp>,
+    /// which every file calling it must include ("used before deduction of 'auto'" means it is missing).
     template <auto Fn, class... Args>
     auto submit(Args &&...args);
 };
 
-// At the top of main() in programs whose pools spawn workers: in a spawned worker it serves tasks and ends the
-// process; anywhere else it returns at once.
+/// At the top of main() in programs whose pools spawn workers: in a spawned worker it serves tasks and ends the
+/// process; anywhere else it returns at once (the C ABI's cf_process_worker_entry).
 CF_API void process_worker_entry();
 
 }  // namespace cf

@@ -1,48 +1,52 @@
 // SPDX-License-Identifier: MIT
-// libcfutures C++ API: typed tasks for process pools, over Boost.Serialization (header only; link
-// the serialization component: CMake `find_package(cfutures COMPONENTS serialization)` and target
-// cfutures::serialization, or `pkg-config --cflags --libs cfutures-serialization`; both bring Boost.Serialization).
-//
-//     bool is_prime(std::uint64_t n);
-//     cf::ProcessPoolExecutor procs;
-//     cf::Future<bool> f = procs.submit<&is_prime>(112272535095293ull);
-//
-// What this header adds:
-//  - ProcessPoolExecutor::submit<&fn>(args...): the arguments, converted to fn's parameter types, travel in one
-//    boost::archive::binary_oarchive; a worker rebuilds them, calls fn and sends its result back; the future's
-//    Codec<R> turns the result bytes into an R again. An exception fn throws comes back as cf::RemoteError with
-//    the exception's demangled type name ("std::out_of_range") and what().
-//  - cf::Codec<T> for every T that Boost.Serialization can read and that is neither trivially copyable nor
-//    std::string (see "How values travel" below).
-//  - cf::TypedTask<&fn>: the byte-string task behind submit<&fn>, registered in every process that contains
-//    submit<&fn> while the program loads, under TypedTask<&fn>::name().
-//
-// How values travel (one rule, the same in both processes and for arguments and results):
-//  - a trivially copyable type travels as its object representation (sizeof(T) bytes), even when it also has a
-//    serialize() member; so a trivially copyable struct must hold no pointers (nor references to memory);
-//  - bool is one byte, 0 or 1 (anything else is an error when the result is read);
-//  - std::string travels as its bytes when it is a result, as a Boost string inside the argument archive;
-//  - every other type goes through a Boost binary archive (its serialize() member or free function, and Boost's
-//    own rules for what it contains);
-//  - a result type with its own cf::Codec specialisation uses that (decode and encode both).
-// Results use Codec<R>::encode in the worker and Codec<R>::decode in the caller, so the two ends agree.
-//
-// Parameters: by value, by const reference or by rvalue reference. std::string_view and const char* parameters
-// receive a view of a std::string that lives for the call. Other pointers and non-const lvalue references are
-// refused at compile time: the worker's memory is not the caller's. Results: no pointers, no std::string_view.
-//
-// Types Boost can read that this header does not recognise on its own (a free serialize() declared in namespace
-// boost::serialization, a split free save/load): specialise cf::is_boost_serializable<T> as std::true_type.
-//
-// Naming: fn's task is named "cf.typed:" + typeid(std::integral_constant<decltype(&fn), &fn>).name(), a
-// mangled name that is the same in the parent and in a spawned worker (the same program). Two functions with
-// internal linkage and the same name in different translation units share a mangled name: the second one to
-// register (in static-initialisation order, which a re-executed program repeats) gets "#2" appended, and so on.
-// A worker program other than the caller's (Options::worker_program) must contain the same functions, register
-// them in the same order (TypedTask<&fn>::name() does), and be built with the same Boost.
-//
-// Boost archives are checked for this program's archive header, for their end, and for bytes left over; their
-// contents are not otherwise validated, so do not decode bytes from an untrusted source.
+/// @file
+/// libcfutures C++ API: typed tasks for process pools, over Boost.Serialization (header only; link
+/// the serialization component: CMake `find_package(cfutures COMPONENTS serialization)` and target
+/// cfutures::serialization, or `pkg-config --cflags --libs cfutures-serialization`; both bring Boost.Serialization).
+///
+/// @code
+///     bool is_prime(std::uint64_t n);
+///     cf::ProcessPoolExecutor procs;
+///     cf::Future<bool> f = procs.submit<&is_prime>(112272535095293ull);
+/// @endcode
+///
+/// What this header adds:
+///  - ProcessPoolExecutor::submit<&fn>(args...): the arguments, converted to fn's parameter types, travel in one
+///    boost::archive::binary_oarchive; a worker rebuilds them, calls fn and sends its result back; the future's
+///    Codec<R> turns the result bytes into an R again. An exception fn throws comes back as cf::RemoteError with
+///    the exception's demangled type name ("std::out_of_range") and what().
+///  - cf::Codec<T> for every T that Boost.Serialization can read and that is neither trivially copyable nor
+///    std::string (see "How values travel" below).
+///  - cf::TypedTask<&fn>: the byte-string task behind submit<&fn>, registered in every process that contains
+///    submit<&fn> while the program loads, under TypedTask<&fn>::name().
+///
+/// How values travel (one rule, the same in both processes and for arguments and results):
+///  - a trivially copyable type travels as its object representation (sizeof(T) bytes), even when it also has a
+///    serialize() member; so a trivially copyable struct must hold no pointers (nor references to memory);
+///  - bool is one byte, 0 or 1 (anything else is an error when the result is read);
+///  - std::string travels as its bytes when it is a result, as a Boost string inside the argument archive;
+///  - every other type goes through a Boost binary archive (its serialize() member or free function, and Boost's
+///    own rules for what it contains);
+///  - a result type with its own cf::Codec specialisation uses that (decode and encode both).
+///
+/// Results use Codec<R>::encode in the worker and Codec<R>::decode in the caller, so the two ends agree.
+///
+/// Parameters: by value, by const reference or by rvalue reference. std::string_view and const char* parameters
+/// receive a view of a std::string that lives for the call. Other pointers and non-const lvalue references are
+/// refused at compile time: the worker's memory is not the caller's. Results: no pointers, no std::string_view.
+///
+/// Types Boost can read that this header does not recognise on its own (a free serialize() declared in namespace
+/// boost::serialization, a split free save/load): specialise cf::is_boost_serializable<T> as std::true_type.
+///
+/// Naming: fn's task is named "cf.typed:" + typeid(std::integral_constant<decltype(&fn), &fn>).name(), a
+/// mangled name that is the same in the parent and in a spawned worker (the same program). Two functions with
+/// internal linkage and the same name in different translation units share a mangled name: the second one to
+/// register (in static-initialisation order, which a re-executed program repeats) gets "#2" appended, and so on.
+/// A worker program other than the caller's (Options::worker_program) must contain the same functions, register
+/// them in the same order (TypedTask<&fn>::name() does), and be built with the same Boost.
+///
+/// Boost archives are checked for this program's archive header, for their end, and for bytes left over; their
+/// contents are not otherwise validated, so do not decode bytes from an untrusted source.
 #ifndef CFUTURES_SERIALIZATION_HPP
 #define CFUTURES_SERIALIZATION_HPP
 
@@ -99,10 +103,11 @@
 
 namespace cf {
 
-// Whether Boost.Serialization can read and write a T. Detected: arithmetic and enum types, std::string and
-// std::wstring, the standard containers whose Boost headers this file includes (of such elements), classes with
-// a member named serialize (public or private; BOOST_SERIALIZATION_SPLIT_MEMBER defines one), and classes with
-// a serialize(Archive &, T &, unsigned) that argument-dependent lookup finds. Specialise it for anything else.
+/// Whether Boost.Serialization can read and write a T: a std::bool_constant. Detected: arithmetic and enum types,
+/// std::string and std::wstring, the standard containers whose Boost headers this file includes (of such
+/// elements), classes with a member named serialize (public or private; BOOST_SERIALIZATION_SPLIT_MEMBER defines
+/// one), and classes with a serialize(Archive &, T &, unsigned) that argument-dependent lookup finds. Specialise
+/// it (as std::true_type) for anything else.
 template <class T, class Enable = void>
 struct is_boost_serializable;
 
@@ -306,11 +311,14 @@ void read_archive(std::string_view bytes, Read &&read) {
 
 }  // namespace detail::serial
 
-// Everything Boost.Serialization can read that is neither trivially copyable (raw bytes, future.hpp) nor
-// std::string (its bytes): one Boost binary archive holding the value.
+/// Everything Boost.Serialization can read that is neither trivially copyable (raw bytes, future.hpp) nor
+/// std::string (its bytes): one Boost binary archive holding the value. T must be default-constructible.
 template <class T>
 struct Codec<T, std::enable_if_t<detail::serial::uses_boost_codec<T>>> {
+    /// True: this codec applies.
     static constexpr bool available = true;
+    /// Reads the value from one Boost binary archive of this program that fills the bytes exactly; throws
+    /// InvalidStateError for anything else.
     static T decode(std::string_view bytes) {
         T value;
         try {
@@ -321,6 +329,7 @@ struct Codec<T, std::enable_if_t<detail::serial::uses_boost_codec<T>>> {
         }
         return value;
     }
+    /// One Boost binary archive holding the value.
     static std::string encode(const T &value) {
         return detail::serial::write_archive([&](detail::serial::oarchive &oa) { oa << value; });
     }
@@ -459,17 +468,19 @@ inline std::string register_under_free_name(const std::string &name, cf_task_fn 
 
 }  // namespace detail::serial
 
-// The byte-string task behind ProcessPoolExecutor::submit<Fn>: it takes the argument archive, calls Fn and returns
-// Codec<R>::encode of the result. Registered while the program loads in every program that uses submit<Fn> or
-// name(), which is what lets a spawned worker (the same program, started again) find it.
+/// The byte-string task behind ProcessPoolExecutor::submit<Fn>: it takes the argument archive, calls Fn and returns
+/// Codec<R>::encode of the result. Registered while the program loads in every program that uses submit<Fn> or
+/// name(), which is what lets a spawned worker (the same program, started again) find it.
 template <auto Fn>
 class TypedTask {
     using traits = detail::serial::function_traits<decltype(Fn)>;
 
 public:
+    /// What the future of submit<Fn> holds: Fn's result type, decayed (void stays void).
     using result_type = typename traits::value;
 
-    // The name Fn is registered under (registering it now if the program has not loaded that far yet).
+    /// The name Fn is registered under (registering it now if the program has not loaded that far yet). Throws
+    /// UnknownTaskError when it could not be registered.
     static const std::string &name() {
         static_cast<void>(&at_load_);  // instantiates the registration that runs while the program loads
         const std::string &n = registered_name();
@@ -477,18 +488,19 @@ public:
         return n;
     }
 
-    // "cf.typed:" and the mangled name of std::integral_constant<decltype(Fn), Fn>: the same in every run of one
-    // program. name() differs from it only by a "#k" suffix (see the top of this file).
+    /// "cf.typed:" and the mangled name of `std::integral_constant<decltype(Fn), Fn>`: the same in every run of
+    /// one program. name() differs from it only by a "#k" suffix (see the top of this file).
     static std::string base_name() {
         return "cf.typed:" + std::string(typeid(std::integral_constant<decltype(Fn), Fn>).name());
     }
 
-    // For messages: "std::integral_constant<bool (*)(unsigned long), &is_prime>".
+    /// For messages: `"std::integral_constant<bool (*)(unsigned long), &is_prime>"`.
     static std::string description() {
         return detail::serial::type_name<std::integral_constant<decltype(Fn), Fn>>();
     }
 
-    // The cf_task_fn.
+    /// The cf_task_fn: decodes the arguments (a failure raises cf::InvalidArgument), calls Fn and returns the
+    /// encoded result; an exception Fn throws is raised with its demangled type name and what().
     static int invoke(cf_task_ctx *ctx, const void *arg, std::size_t len, void *) {
         typename traits::arguments args;
         try {
