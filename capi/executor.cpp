@@ -99,8 +99,8 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
     if (rc != CF_OK) return rc;
     int method = raw_enum(opts.start_method);
     if (method < CF_START_DEFAULT || method > CF_START_SPAWN)
-        return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: start_method " + std::to_string(method) +
-                                               " is not one of CF_START_DEFAULT, _FORK, _FORKSERVER, _SPAWN");
+        return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: unknown start method " + std::to_string(method) +
+                                               " (start_method is one of CF_START_DEFAULT, _FORK, _FORKSERVER, _SPAWN)");
     if (opts.initarg_len && !opts.initarg) return null_argument("cf_process_pool_new", "initarg (with a length)");
     int death = raw_enum(opts.on_worker_death);
     if (death != CF_WORKER_DEATH_BREAK && death != CF_WORKER_DEATH_REPLACE)
@@ -226,6 +226,7 @@ CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
         c.worker_deaths = s.worker_deaths;
         c.workers_replaced = s.workers_replaced;
         c.max_workers = s.max_workers;
+        c.workers_started = s.workers_started;
         std::memcpy(static_cast<void *>(out), &c, std::min(out->struct_size, sizeof c));
         return CF_OK;
     });

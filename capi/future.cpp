@@ -159,7 +159,7 @@ CF_API int cf_future_set_result_object(cf_future *f, void *object, const cf_obje
 }
 
 CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_object_type *obj_type,
-                                          const char *type, const char *message) {
+                                          const char *type, const char *message, const char *detail) {
     std::unique_ptr<ForeignObject> held;
     if (int rc = adopt_object("cf_future_set_exception_object", object, obj_type, held); rc != CF_OK) return rc;
     FutureState *s = future_of(f);
@@ -169,6 +169,7 @@ CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_o
         cf::detail::Failure failure;
         failure.type = type;
         failure.message = message ? message : "";
+        failure.detail = detail ? detail : "";
         failure.object = std::move(held);
         if (!s->set_failure(std::move(failure)))
             return invalid_state("cf_future_set_exception_object: the future is already done or cancelled");

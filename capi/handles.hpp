@@ -14,7 +14,7 @@
 struct cf_executor : cf::detail::TaggedHandle<0x43464558> {  // "CFEX"
     explicit cf_executor(std::shared_ptr<cf::detail::ExecutorCore> c) noexcept : core(std::move(c)) {}
     // Freeing the handle shuts the executor down and waits, as leaving Python's `with` block does.
-    ~cf_executor() { cf::detail::ExecutorCore::retire(std::move(core)); }
+    ~cf_executor() { cf::detail::ExecutorCore::retire(core); }  // core stays set: running tasks may still submit
     std::shared_ptr<cf::detail::ExecutorCore> core;
 };
 

@@ -179,6 +179,21 @@ CF_API int cf_map_error(const cf_map_iter *it, cf_error *out) {
     return CF_OK;
 }
 
+CF_API int cf_map_error_object(const cf_map_iter *it, const char *type_name, void **out) {
+    MapIterator *m = iterator_of(it);
+    if (!m) return bad_handle("cf_map_error_object", "iterator", it);
+    if (!type_name) return null_argument("cf_map_error_object", "type_name");
+    if (!out) return null_argument("cf_map_error_object", "out");
+    const cf::detail::Failure &f = m->failure();
+    *out = f.object ? f.object->object_named(type_name) : nullptr;
+    return CF_OK;
+}
+
+CF_API int cf_map_failed_remotely(const cf_map_iter *it) {
+    MapIterator *m = iterator_of(it);
+    return m && !m->failure().type.empty() && m->failure().remote;
+}
+
 CF_API void cf_map_free(cf_map_iter *it) { delete iterator_of(it); }
 
 }  // extern "C"

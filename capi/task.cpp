@@ -90,14 +90,14 @@ CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object
 }
 
 CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_type *obj_type, const char *type,
-                                const char *message) {
+                                const char *message, const char *detail) {
     std::unique_ptr<cf::detail::ForeignObject> held;
     if (int rc = adopt_object("cf_task_raise_object", object, obj_type, held); rc != CF_OK) return rc;
     TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_raise_object", "ctx", ctx);
     const char *name = type ? type : "cf_task_error";
     int rc = guarded([&]() -> int {
-        if (!c->raise_object(std::move(held), name, message ? message : ""))
+        if (!c->raise_object(std::move(held), name, message ? message : "", detail ? detail : ""))
             return fail(CF_E_INVALID_STATE, "cf_task_raise_object: a process pool's task runs in another process, "
                                             "whose objects cannot come back; use cf_task_raise");
         return CF_OK;

@@ -730,6 +730,7 @@ typedef struct cf_executor_stats {
     uint64_t worker_deaths;           /**< workers that died unasked (crash, exit, a signal from outside) */
     uint64_t workers_replaced;        /**< new workers started in place of dead, killed or retired ones */
     uint64_t max_workers;             /**< added after 0.1.0: the most workers the executor runs at once */
+    uint64_t workers_started;         /**< added after 0.1.0: workers started since the executor was made */
 } cf_executor_stats;
 
 /** The size of cf_executor_stats as first published: the smallest struct_size cf_executor_stats_get accepts. */
@@ -942,10 +943,11 @@ CF_API int cf_future_set_result_object(cf_future *f, void *object, const cf_obje
  * @param obj_type The object's type.
  * @param type The failure's type name (copied); required.
  * @param message Its message (copied); may be NULL.
+ * @param detail Where it happened (copied); may be NULL.
  * @return CF_OK; CF_E_INVALID_STATE when already done or cancelled; CF_E_INVALID_ARGUMENT.
  */
 CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_object_type *obj_type,
-                                          const char *type, const char *message);
+                                          const char *type, const char *message, const char *detail);
 /**
  * Waits as cf_future_result does, and gives the result object if it is of the type named type_name (added after
  * 0.1.0).
@@ -989,11 +991,12 @@ CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object
  * @param obj_type The object's type.
  * @param type The failure's type name; NULL gives "cf_task_error".
  * @param message Its message; may be NULL.
+ * @param detail Where it happened; may be NULL.
  * @return CF_E_TASK_FAILED, as cf_task_raise, for the task to return; CF_E_INVALID_STATE in a process pool's
  *         task; CF_E_INVALID_ARGUMENT.
  */
 CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_type *obj_type, const char *type,
-                                const char *message);
+                                const char *message, const char *detail);
 /**
  * The context of the task running on this thread: the innermost one, when a waiting task runs others (added after
  * 0.1.0).
@@ -1046,6 +1049,23 @@ CF_API int cf_future_failed_remotely(const cf_future *f);
  * @return CF_OK; CF_E_INVALID_ARGUMENT for an executor that is no process pool, or a NULL n.
  */
 CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capacity, size_t *n);
+/**
+ * The object kept with the failure cf_map_next last returned, if it is of the type named type_name (added after
+ * 0.1.0): cf_future_exception_object for a map.
+ *
+ * @param it The map iterator.
+ * @param type_name The name of the cf_object_type wanted.
+ * @param[out] out The object (valid until the iterator is freed), or NULL.
+ * @return CF_OK; CF_E_INVALID_ARGUMENT.
+ */
+CF_API int cf_map_error_object(const cf_map_iter *it, const char *type_name, void **out);
+/**
+ * Whether the failure cf_map_next last returned was raised in another process (added after 0.1.0).
+ *
+ * @param it The map iterator.
+ * @return 1 when it was; 0 otherwise (also for no failure or an invalid iterator).
+ */
+CF_API int cf_map_failed_remotely(const cf_map_iter *it);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// libcfutures C++ API: futures, promises, wait and as_completed.
+/// libcfutures C++ API: futures, promises, wait and as_completed; header-only, over the C ABI's cf_future.
 #ifndef CFUTURES_FUTURE_HPP
 #define CFUTURES_FUTURE_HPP
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -19,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "cf_export.h"
+#include "cfutures.h"
 #include "errors.hpp"
 
 namespace cf {
@@ -56,39 +57,59 @@ struct ErrorInfo {
 };
 
 namespace detail {
-class FutureState;
-class AsCompletedIterator;
-
-// The value a finished future holds: its bytes (what the C ABI sees) and, for values set from C++, the typed
-// object itself. The library owns one per finished future.
-class CF_API ValueHolder {
-public:
-    virtual ~ValueHolder();
-    virtual std::string_view bytes() const noexcept = 0;
-    // The held object if it is of type t, else nullptr.
-    virtual const void *object(const std::type_info &t) const noexcept { (void)t; return nullptr; }
-};
-
+/// @cond
+// A C++ value held by a future for its C++ readers (cf_object_type): the type's mangled name identifies it, and C
+// readers see the bytes its Codec would make of it (trivially copyable types and std::string), else none.
 template <class T>
-class TypedValue final : public ValueHolder {
-public:
-    explicit TypedValue(T v) : value_(std::move(v)) {}
-    std::string_view bytes() const noexcept override {
+struct Held {
+    static void destroy(void *object) { delete static_cast<T *>(object); }
+    static cf_slice bytes(const void *object) {
+        const T &v = *static_cast<const T *>(object);
         if constexpr (std::is_same_v<T, std::string>) {
-            return value_;
+            return cf_slice{v.data(), v.size()};
         } else if constexpr (std::is_trivially_copyable_v<T>) {
-            return {reinterpret_cast<const char *>(&value_), sizeof(T)};
+            return cf_slice{&v, sizeof(T)};
         } else {
-            return {};
+            (void)v;
+            return cf_slice{nullptr, 0};
         }
     }
-    const void *object(const std::type_info &t) const noexcept override {
-        return t == typeid(T) ? &value_ : nullptr;
+    static const cf_object_type &type() {
+        static const cf_object_type t{sizeof(cf_object_type), typeid(T).name(), &destroy, &bytes};
+        return t;
     }
-
-private:
-    T value_;
 };
+
+// The exception a C++ task threw, kept with its future's failure so that result() rethrows that very exception.
+inline const char *exception_type_name() { return "cf::detail::Held<std::exception_ptr>"; }
+inline const cf_object_type &exception_type() {
+    static const cf_object_type t{sizeof(cf_object_type), exception_type_name(), &Held<std::exception_ptr>::destroy,
+                                  nullptr};
+    return t;
+}
+
+// How an exception describes itself to C readers: its type's name and what().
+inline void describe(const std::exception_ptr &e, std::string &type, std::string &message, std::string &where) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const TaskError &err) {
+        type = err.type();
+        message = err.message();
+        where = err.detail();
+    } catch (const std::exception &err) {
+        type = demangle(typeid(err).name());
+        message = err.what();
+    } catch (...) {
+#if defined(__GNUC__) || defined(__clang__)
+        const std::type_info *t = abi::__cxa_current_exception_type();
+        type = t ? demangle(t->name()) : "unknown exception";
+#else
+        type = "unknown exception";
+#endif
+        message = "a non-std exception was thrown";
+    }
+}
+/// @endcond
 }  // namespace detail
 
 /// How a typed future turns the bytes of a result into a T when it does not hold a T object (a result set through
@@ -153,73 +174,149 @@ struct Codec<std::string> {
 /// On an empty handle, the members that read or wait for the future throw InvalidStateError. A timeout is in
 /// seconds: negative or +Inf waits without limit, 0 does not wait, NaN throws InvalidArgument. A wait without
 /// limit inside a thread-pool task that could never end throws DeadlockError.
-class CF_API FutureBase {
+class FutureBase {
 public:
     FutureBase() noexcept = default;  ///< an empty handle: valid() is false; reading or waiting throws
     /// Another handle on the same future (one more reference).
-    FutureBase(const FutureBase &other) noexcept;
+    FutureBase(const FutureBase &other) noexcept : f_(other.f_) { cf_future_retain(f_); }
     /// Takes over other's reference; other becomes empty.
-    FutureBase(FutureBase &&other) noexcept;
+    FutureBase(FutureBase &&other) noexcept : f_(other.f_) { other.f_ = nullptr; }
     /// Shares other's future, giving up the one held before.
-    FutureBase &operator=(const FutureBase &other) noexcept;
+    FutureBase &operator=(const FutureBase &other) noexcept {
+        cf_future_retain(other.f_);
+        cf_future_release(f_);
+        f_ = other.f_;
+        return *this;
+    }
     /// Takes over other's reference, giving up the one held before; other becomes empty.
-    FutureBase &operator=(FutureBase &&other) noexcept;
-    ~FutureBase();
+    FutureBase &operator=(FutureBase &&other) noexcept {
+        if (this != &other) {
+            cf_future_release(f_);
+            f_ = other.f_;
+            other.f_ = nullptr;
+        }
+        return *this;
+    }
+    ~FutureBase() { cf_future_release(f_); }
 
     /// False for an empty handle (default-constructed or moved from).
-    bool valid() const noexcept { return state_ != nullptr; }
+    bool valid() const noexcept { return f_ != nullptr; }
     /// The future's state now (it does not wait).
-    State state() const;
+    State state() const { return static_cast<State>(cf_future_get_state(checked())); }
     /// True when the future is finished or cancelled.
-    bool done() const;
+    bool done() const { return cf_future_done(checked()) != 0; }
     /// True while its task is running.
-    bool running() const;
+    bool running() const { return state() == State::Running; }
     /// True when the future was cancelled.
-    bool cancelled() const;
+    bool cancelled() const { return state() == State::Cancelled; }
     /// True when cancelled (now or before); false when running or finished. A running task is asked to stop
     /// (and cancelled, when its pool has cancel_running).
-    bool cancel();
+    bool cancel() { return detail::check(cf_future_cancel(checked())) == 1; }
 
     /// Waits until done; false when the timeout (seconds; negative waits forever) ran out first.
-    bool wait(double timeout = forever) const;
+    bool wait(double timeout = forever) const {
+        cf_future *one = checked();
+        int rc = cf_wait(&one, 1, timeout, CF_ALL_COMPLETED, nullptr, nullptr);
+        if (rc == CF_E_TIMEOUT) return false;
+        detail::check(rc);
+        return true;
+    }
     /// wait() with a std::chrono duration.
     template <class Rep, class Period>
     bool wait(std::chrono::duration<Rep, Period> timeout) const { return wait(to_seconds(timeout)); }
 
     /// The result's bytes; throws the failure, CancelledError or TimeoutError. Valid while the future lives.
-    std::string_view bytes(double timeout = forever) const;
+    std::string_view bytes(double timeout = forever) const {
+        cf_slice s{nullptr, 0};
+        int rc = cf_future_result(checked(), timeout, &s);
+        if (rc != CF_OK) throw_failure(rc);
+        return std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
+    }
     /// The failure as the C ABI reports it (status Ok on success); throws CancelledError or TimeoutError.
-    ErrorInfo error(double timeout = forever) const;
+    ErrorInfo error(double timeout = forever) const {
+        cf_error e{};
+        detail::check(cf_future_exception(checked(), timeout, &e));
+        ErrorInfo info;
+        info.status = static_cast<Status>(e.status);
+        if (e.status != CF_OK) {
+            info.type = e.type ? e.type : "";
+            info.message = e.message ? e.message : "";
+            info.detail = e.detail ? e.detail : "";
+        }
+        return info;
+    }
     /// The exception result() would throw, or nullptr on success; throws CancelledError or TimeoutError.
-    std::exception_ptr exception(double timeout = forever) const;
+    std::exception_ptr exception(double timeout = forever) const {
+        if (error(timeout).status == Status::Ok) return nullptr;
+        try {
+            throw_failure(CF_E_TASK_FAILED);
+        } catch (...) {
+            return std::current_exception();
+        }
+    }
 
     /// Runs fn once the future is done, on the completing thread, or at once when it is done already.
     /// Callbacks run in the order added; one that throws does not stop the others.
-    void add_done_callback(std::function<void(const FutureBase &)> fn);
+    void add_done_callback(std::function<void(const FutureBase &)> fn) {
+        auto *box = new std::function<void(const FutureBase &)>(std::move(fn));
+        detail::check(cf_future_add_done_callback_ex(checked(), &run_callback, box, &delete_callback));
+    }
 
-    /// For the library and bindings: adopts one reference to a state (the C ABI's cf_future is one).
-    explicit FutureBase(detail::FutureState *adopted) noexcept : state_(adopted) {}
-    /// For the library and bindings: the state, without changing its reference count.
-    detail::FutureState *native_handle() const noexcept { return state_; }
+    /// For bindings: adopts one reference to a C future (cf_future).
+    explicit FutureBase(cf_future *adopted) noexcept : f_(adopted) {}
+    /// The C future, without changing its reference count.
+    cf_future *native_handle() const noexcept { return f_; }
     /// Gives up this handle's reference to the caller (the handle becomes empty).
-    detail::FutureState *release_handle() noexcept {
-        detail::FutureState *s = state_;
-        state_ = nullptr;
-        return s;
+    cf_future *release_handle() noexcept {
+        cf_future *f = f_;
+        f_ = nullptr;
+        return f;
     }
 
     /// True when both handles refer to the same future (or both are empty).
-    friend bool operator==(const FutureBase &a, const FutureBase &b) noexcept { return a.state_ == b.state_; }
+    friend bool operator==(const FutureBase &a, const FutureBase &b) noexcept { return a.f_ == b.f_; }
     /// True when the handles refer to different futures.
-    friend bool operator!=(const FutureBase &a, const FutureBase &b) noexcept { return a.state_ != b.state_; }
+    friend bool operator!=(const FutureBase &a, const FutureBase &b) noexcept { return a.f_ != b.f_; }
 
 protected:
-    /// Waits, throws the failure, and returns what the finished future holds.
-    const detail::ValueHolder &value(double timeout) const;
+    /// The C future; throws InvalidStateError for an empty handle.
+    cf_future *checked() const {
+        if (!f_) throw InvalidStateError("empty future handle");
+        return f_;
+    }
+    /// Throws what a result read that returned rc (not CF_OK) stands for: TimeoutError, CancelledError, or the
+    /// future's failure (the task's own exception when it came from C++, RemoteError from another process,
+    /// TaskError for a described one, the status's class otherwise).
+    [[noreturn]] void throw_failure(int rc) const {
+        if (rc == CF_E_TIMEOUT || rc == CF_E_CANCELLED || rc == CF_E_INVALID_ARGUMENT || rc == CF_E_DEADLOCK ||
+            cf_future_get_state(f_) != CF_FINISHED)
+            detail::throw_last_error(rc);
+        void *object = nullptr;
+        if (cf_future_exception_object(f_, 0.0, detail::exception_type_name(), &object) == CF_OK && object)
+            std::rethrow_exception(*static_cast<const std::exception_ptr *>(object));
+        cf_error e{};
+        detail::check(cf_future_exception(f_, 0.0, &e));
+        std::string type = e.type ? e.type : "", message = e.message ? e.message : "", where = e.detail ? e.detail : "";
+        if (e.status == CF_E_TASK_FAILED) {
+            if (cf_future_failed_remotely(f_)) throw RemoteError(type, message, where);
+            throw TaskError(type, message, where);
+        }
+        throw_status(static_cast<Status>(e.status), message);
+    }
 
 private:
-    detail::FutureState &checked() const;
-    detail::FutureState *state_ = nullptr;
+    static void run_callback(cf_future *f, void *user_data) {
+        cf_future_retain(f);
+        FutureBase borrowed(f);
+        try {
+            (*static_cast<std::function<void(const FutureBase &)> *>(user_data))(borrowed);
+        } catch (...) {
+            // One callback that throws does not stop the others (as in concurrent.futures, which logs it).
+        }
+    }
+    static void delete_callback(void *user_data) { delete static_cast<std::function<void(const FutureBase &)> *>(user_data); }
+
+    cf_future *f_ = nullptr;
 };
 
 /// A future whose result is a T (void: no value).
@@ -234,13 +331,20 @@ public:
     /// Codec<T> (InvalidStateError when they cannot be). Throws the failure (the exception the task threw,
     /// TaskError, BrokenProcessPool, ...), CancelledError or TimeoutError.
     T result(double timeout = forever) const {
-        const detail::ValueHolder &held = value(timeout);
         if constexpr (std::is_void_v<T>) {
-            (void)held;
+            cf_slice s{nullptr, 0};
+            int rc = cf_future_result(checked(), timeout, &s);
+            if (rc != CF_OK) throw_failure(rc);
         } else {
-            if (const void *obj = held.object(typeid(T))) return *static_cast<const T *>(obj);
+            void *object = nullptr;
+            int rc = cf_future_result_object(checked(), timeout, typeid(T).name(), &object);
+            if (rc != CF_OK) throw_failure(rc);
+            if (object) return *static_cast<const T *>(object);
+            cf_slice s{nullptr, 0};
+            detail::check(cf_future_result(checked(), 0.0, &s));
+            std::string_view held(static_cast<const char *>(s.data), s.data ? s.len : 0);
             if constexpr (Codec<T>::available) {
-                return Codec<T>::decode(held.bytes());
+                return Codec<T>::decode(held);
             } else {
                 throw InvalidStateError(std::string("the result holds no ") + typeid(T).name() +
                                         " and no Codec can decode it");
@@ -263,36 +367,56 @@ public:
 ///
 /// Copies share the future. Completing it wakes its waiters and runs its callbacks on the calling thread. Each
 /// member throws InvalidStateError on a promise that was moved from.
-class CF_API PromiseBase {
+class PromiseBase {
 public:
-    PromiseBase();  ///< a new pending future
-    /// Another promise of the same future.
-    PromiseBase(const PromiseBase &) noexcept;
-    /// Takes over the other's future; the other is left moved from.
-    PromiseBase(PromiseBase &&) noexcept;
-    /// Refers to the other's future from now on.
-    PromiseBase &operator=(const PromiseBase &) noexcept;
-    /// Takes over the other's future; the other is left moved from.
-    PromiseBase &operator=(PromiseBase &&) noexcept;
-    ~PromiseBase();
+    /// A new pending future.
+    PromiseBase() : future_(new_future()) {}
 
     /// True: now running; false: it was cancelled. Throws InvalidStateError when running or done already.
-    bool set_running_or_notify_cancel();
+    bool set_running_or_notify_cancel() { return detail::check(cf_future_set_running_or_notify_cancel(checked())) == 1; }
     /// Finishes the future with these bytes as its result (copied). Each set_* throws InvalidStateError when the
     /// future is done or cancelled already (the first value stays).
-    void set_bytes(std::string_view bytes);
+    void set_bytes(std::string_view bytes) {
+        detail::check(cf_future_set_result(checked(), bytes.data(), bytes.size()));
+    }
     /// Stores the exception; Future::result() rethrows it, the C ABI reports its type name and what(). Throws
     /// InvalidArgument for a null e.
-    void set_exception(std::exception_ptr e);
+    void set_exception(std::exception_ptr e) {
+        if (!e) throw InvalidArgument("set_exception needs an exception");
+        std::string type, message, where;
+        detail::describe(e, type, message, where);
+        cf_future *f = checked();
+        detail::check(cf_future_set_exception_object(f, new std::exception_ptr(std::move(e)), &detail::exception_type(),
+                                                     type.c_str(), message.c_str(), where.c_str()));
+    }
     /// A failure by description, as the C ABI's cf_future_set_exception (status TaskFailed) or a broken pool.
     /// Throws InvalidArgument for status Ok or Done.
-    void set_failure(Status status, std::string type, std::string message, std::string detail = {});
+    void set_failure(Status status, std::string type, std::string message, std::string detail = {}) {
+        if (status == Status::Ok || status == Status::Done) throw InvalidArgument("a failure needs a failing status");
+        detail::check(cf_future_set_failure(checked(), static_cast<int>(status), type.c_str(), message.c_str(),
+                                            detail.c_str()));
+    }
     /// The future this promise completes.
     const FutureBase &future_base() const noexcept { return future_; }
-    /// Stores a held value (see detail::TypedValue); the other setters end here.
-    void set_value(std::unique_ptr<detail::ValueHolder> value);
+
+protected:
+    /// Finishes the future with a C++ object as its result (the C ABI's cf_future_set_result_object).
+    template <class T>
+    void set_object(T value) {
+        cf_future *f = checked();
+        detail::check(cf_future_set_result_object(f, new T(std::move(value)), &detail::Held<T>::type()));
+    }
 
 private:
+    static FutureBase new_future() {
+        cf_future *f = nullptr;
+        detail::check(cf_future_new(&f));
+        return FutureBase(f);
+    }
+    cf_future *checked() const {
+        if (!future_.valid()) throw InvalidStateError("promise was moved from");
+        return future_.native_handle();
+    }
     FutureBase future_;
 };
 
@@ -304,7 +428,7 @@ public:
     Future<T> get_future() const { return Future<T>(future_base()); }
     /// Stores the value as a T (an argument of another type is converted first). Throws InvalidStateError when
     /// the future is done or cancelled already.
-    void set_result(T value) { set_value(std::make_unique<detail::TypedValue<T>>(std::move(value))); }
+    void set_result(T value) { set_object<T>(std::move(value)); }
 };
 
 /// A promise of no value: the producer's side of a Future<void>.
@@ -321,10 +445,34 @@ public:
 // wait and as_completed
 
 namespace detail {
-// The engine behind cf::wait and cf_wait: flags (n entries, or nullptr) mark done positions, n_done counts distinct
+/// @cond
+// The futures of fs that are not empty, as C handles, and where each stands in fs.
+inline void live_handles(const FutureBase *const *fs, std::size_t n, std::vector<cf_future *> &live,
+                         std::vector<std::size_t> *where) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (fs[i] && fs[i]->valid()) {
+            live.push_back(fs[i]->native_handle());
+            if (where) where->push_back(i);
+        }
+}
+
+// The engine behind cf::wait (cf_wait): flags (n entries, or nullptr) mark done positions, n_done counts distinct
 // done futures; returns whether the condition holds. Empty handles are skipped.
-CF_API bool wait_for(const FutureBase *const *fs, std::size_t n, double timeout, ReturnWhen when,
-                     unsigned char *flags, std::size_t *n_done);
+inline bool wait_for(const FutureBase *const *fs, std::size_t n, double timeout, ReturnWhen when,
+                     unsigned char *flags, std::size_t *n_done) {
+    std::vector<cf_future *> live;
+    std::vector<std::size_t> where;
+    live_handles(fs, n, live, &where);
+    std::vector<unsigned char> done(live.size());
+    int rc = cf_wait(live.data(), live.size(), timeout, static_cast<cf_return_when>(when), done.data(), n_done);
+    if (rc != CF_OK && rc != CF_E_TIMEOUT) throw_last_error(rc);
+    if (flags) {
+        std::fill(flags, flags + n, static_cast<unsigned char>(0));
+        for (std::size_t k = 0; k < live.size(); ++k) flags[where[k]] = done[k];
+    }
+    return rc == CF_OK;
+}
+/// @endcond
 }  // namespace detail
 
 /// What cf::wait returns: the futures that are done and those that are not, as Python's DoneAndNotDoneFutures.
@@ -359,22 +507,42 @@ DoneAndNotDone<T> wait(const std::vector<Future<T>> &fs, std::chrono::duration<R
     return wait(fs, to_seconds(timeout), when);
 }
 
-/// The untyped engine of as_completed (and of cf_as_completed).
-class CF_API AsCompletedBase {
+/// The untyped engine of as_completed (the C ABI's cf_as_completed).
+class AsCompletedBase {
 public:
     /// Starts iterating over the n futures fs points to (empty handles and null pointers are skipped; each
     /// distinct future counts once); the timeout, in seconds, counts from here. Holds a reference to each.
-    AsCompletedBase(const FutureBase *const *fs, std::size_t n, double timeout);
+    AsCompletedBase(const FutureBase *const *fs, std::size_t n, double timeout) {
+        std::vector<cf_future *> live;
+        detail::live_handles(fs, n, live, nullptr);
+        detail::check(cf_as_completed(live.data(), live.size(), timeout, &it_));
+    }
     /// Takes over the other's iteration.
-    AsCompletedBase(AsCompletedBase &&) noexcept;
+    AsCompletedBase(AsCompletedBase &&other) noexcept : it_(other.it_) { other.it_ = nullptr; }
     /// Takes over the other's iteration, ending this one's.
-    AsCompletedBase &operator=(AsCompletedBase &&) noexcept;
-    ~AsCompletedBase();
+    AsCompletedBase &operator=(AsCompletedBase &&other) noexcept {
+        if (this != &other) {
+            cf_as_completed_free(it_);
+            it_ = other.it_;
+            other.it_ = nullptr;
+        }
+        return *this;
+    }
+    ~AsCompletedBase() { cf_as_completed_free(it_); }
     /// The next future to complete; false at the end; throws TimeoutError("N (of M) futures unfinished").
-    bool next(FutureBase &out);
+    bool next(FutureBase &out) {
+        if (!it_) return false;
+        cf_future *f = nullptr;
+        int rc = cf_as_completed_next(it_, &f);
+        if (rc == CF_DONE) return false;
+        detail::check(rc);
+        cf_future_retain(f);  // the iterator lends it; the handle keeps a reference of its own
+        out = FutureBase(f);
+        return true;
+    }
 
 private:
-    std::unique_ptr<detail::AsCompletedIterator> impl_;
+    cf_as_completed_iter *it_ = nullptr;
 };
 
 /// A range over the futures as they complete: those already done first (input order), then in completion order,

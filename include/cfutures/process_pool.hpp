@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cf_export.h"
+#include "cfutures.h"
 #include "executor.hpp"
 
 namespace cf {
@@ -31,7 +31,7 @@ enum class WorkerDeath : int {
 ///
 /// Typed C++ tasks (submit<&fn>) come with <cfutures/serialization.hpp>; closures and other callables cannot
 /// travel to another process.
-class CF_API ProcessPoolExecutor : public Executor {
+class ProcessPoolExecutor : public Executor {
 public:
     /// How the pool is made (the C ABI's cf_process_pool_options).
     struct Options {
@@ -55,23 +55,34 @@ public:
     };
 
     /// A pool with the default options.
-    ProcessPoolExecutor();
+    ProcessPoolExecutor() : ProcessPoolExecutor(Options{}) {}
     /// A pool with these options. Throws InvalidArgument for invalid options (or a CF_TASK conflict at load
     /// time), UnknownTaskError for an initializer not registered, SystemError when the shared memory or the
     /// workers cannot be made, and InvalidStateError in a spawned worker that did not call process_worker_entry().
-    explicit ProcessPoolExecutor(Options options);
-    ~ProcessPoolExecutor() override;
+    explicit ProcessPoolExecutor(Options options) : Executor(make(options), true) {}
+    ~ProcessPoolExecutor() override { close(); }
 
     /// Stop the workers at once (SIGTERM here, SIGKILL in kill_workers()): tasks not started are cancelled,
     /// running ones fail with BrokenProcessPool, later submits throw ShutdownError.
-    void terminate_workers();
+    void terminate_workers() { detail::check(cf_executor_terminate_workers(native_handle())); }
     /// As terminate_workers(), with SIGKILL.
-    void kill_workers();
+    void kill_workers() { detail::check(cf_executor_kill_workers(native_handle())); }
 
     /// The process ids of the live workers.
-    std::vector<int> worker_pids() const;
+    std::vector<int> worker_pids() const {
+        std::vector<int> pids(64);
+        for (;;) {
+            std::size_t n = 0;
+            detail::check(cf_process_pool_worker_pids(native_handle(), pids.data(), pids.size(), &n));
+            if (n <= pids.size()) {
+                pids.resize(n);
+                return pids;
+            }
+            pids.resize(n);
+        }
+    }
     /// The number of worker processes (Options::max_workers, or its default).
-    std::size_t max_workers() const;
+    std::size_t max_workers() const { return static_cast<std::size_t>(stats().max_workers); }
 
     /// Typed tasks: runs fn(args...) in a worker and returns a Future of fn's (decayed) result type. The arguments
     /// (converted to fn's parameter types) and the result travel through Boost.Serialization; an exception fn
@@ -79,11 +90,33 @@ public:
     /// which every file calling it must include ("used before deduction of 'auto'" means it is missing).
     template <auto Fn, class... Args>
     auto submit(Args &&...args);
+
+private:
+    static cf_executor *make(const Options &options) {
+        cf_process_pool_options o;
+        cf_process_pool_options_init(&o);
+        o.max_workers = options.max_workers;
+        o.start_method = static_cast<cf_start_method>(options.start_method);
+        o.max_tasks_per_child = options.max_tasks_per_child;
+        o.initializer = options.initializer.empty() ? nullptr : options.initializer.c_str();
+        o.initarg = options.initarg.empty() ? nullptr : options.initarg.data();
+        o.initarg_len = options.initarg.size();
+        o.shared_memory_bytes = options.shared_memory_bytes;
+        o.worker_program = options.worker_program.empty() ? nullptr : options.worker_program.c_str();
+        o.worker_start_timeout = options.worker_start_timeout;
+        o.cancel_running = options.cancel_running ? 1 : 0;
+        o.on_worker_death = static_cast<cf_worker_death>(options.on_worker_death);
+        o.max_restarts = options.max_restarts;
+        o.restart_period = options.restart_period;
+        cf_executor *ex = nullptr;
+        detail::check(cf_process_pool_new(&o, &ex));
+        return ex;
+    }
 };
 
 /// At the top of main() in programs whose pools spawn workers: in a spawned worker it serves tasks and ends the
 /// process; anywhere else it returns at once (the C ABI's cf_process_worker_entry).
-CF_API void process_worker_entry();
+inline void process_worker_entry() { cf_process_worker_entry(); }
 
 }  // namespace cf
 

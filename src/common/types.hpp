@@ -45,6 +45,7 @@ struct ExecutorStats {
     std::uint64_t completed = 0, failed = 0, cancelled = 0;
     std::uint64_t worker_deaths = 0, workers_replaced = 0;
     std::uint64_t max_workers = 0;
+    std::uint64_t workers_started = 0;
 };
 
 // "CF_E_TIMEOUT" for Status::Timeout; "CF_UNKNOWN_STATUS" for a value that is no status.

@@ -32,16 +32,16 @@ void ExecutorCore::shutdown_as_asked(bool wait, bool cancel_futures) {
     shutdown(wait, cancel_futures);
 }
 
-void ExecutorCore::retire(std::shared_ptr<ExecutorCore> core) noexcept {
+void ExecutorCore::retire(const std::shared_ptr<ExecutorCore> &core) noexcept {
     if (!core) return;
     if (!core->in_creator_process()) {
         // Kept reachable, so that leak checkers do not report the pools a forked child inherited.
         static auto *inherited = new std::vector<std::shared_ptr<ExecutorCore>>();
         try {
-            inherited->push_back(std::move(core));
+            inherited->push_back(core);
         } catch (...) {
-            // Out of memory: leaking the reference is the safe choice (its destructor must not run here).
-            new (std::nothrow) std::shared_ptr<ExecutorCore>(std::move(core));
+            // Out of memory: leaking a reference is the safe choice (the pool's destructor must not run here).
+            new (std::nothrow) std::shared_ptr<ExecutorCore>(core);
         }
         return;
     }

@@ -55,7 +55,7 @@ public:
     void shutdown_as_asked(bool wait, bool cancel_futures);
     // What freeing an executor's handle does: shuts it down and waits; in a forked child, where the pool's threads
     // or workers are the parent's (and so may be its locks), it only keeps the pool reachable, never touching it.
-    static void retire(std::shared_ptr<ExecutorCore> core) noexcept;
+    static void retire(const std::shared_ptr<ExecutorCore> &core) noexcept;
 
     // False in a forked child of the process that made the pool: there the pool is inert (its threads or
     // workers belong to the parent), and every use but release is refused.

@@ -22,9 +22,10 @@ bool TaskContext::return_object(std::unique_ptr<ForeignObject> object) {
 }
 
 bool TaskContext::raise_object(std::unique_ptr<ForeignObject> object, std::string type,
-                                     std::string message) {
+                                     std::string message, std::string detail) {
     if (!future_) return false;
     raise(std::move(type), std::move(message));
+    raised_->detail = std::move(detail);
     raised_->object = std::move(object);
     return true;
 }

@@ -50,7 +50,8 @@ public:
     void raise(std::string type, std::string message);
     // Objects stay in their process: false (nothing recorded; the object is destroyed) in a worker process.
     bool return_object(std::unique_ptr<ForeignObject> object);
-    bool raise_object(std::unique_ptr<ForeignObject> object, std::string type, std::string message);
+    bool raise_object(std::unique_ptr<ForeignObject> object, std::string type, std::string message,
+                      std::string detail);
     bool cancel_requested() const noexcept {
         if (remote_word_) return remote_word_->load(std::memory_order_acquire) == remote_id_;
         return future_ && future_->cancel_requested();

@@ -75,7 +75,7 @@ static void future_objects(void) {
     /* An exception object. */
     CHECK_INT(cf_future_new(&f), CF_OK);
     w = new_word("boom");
-    CHECK_INT(cf_future_set_exception_object(f, w, &word_type, "ValueError", "bad value"), CF_OK);
+    CHECK_INT(cf_future_set_exception_object(f, w, &word_type, "ValueError", "bad value", "in test"), CF_OK);
     CHECK_INT(cf_future_result(f, 0.0, &bytes), CF_E_TASK_FAILED);
     CHECK_INT(cf_future_result_object(f, 0.0, "test.word", &got), CF_E_TASK_FAILED);
     CHECK(got == NULL);
@@ -83,6 +83,7 @@ static void future_objects(void) {
     CHECK_INT(e.status, CF_E_TASK_FAILED);
     CHECK_STR(e.type, "ValueError");
     CHECK_STR(e.message, "bad value");
+    CHECK_STR(e.detail, "in test");
     CHECK_INT(cf_future_exception_object(f, 0.0, "test.word", &got), CF_OK);
     CHECK(got == w);
     CHECK_INT(cf_future_exception_object(f, 0.0, "other", &got), CF_OK);
@@ -114,9 +115,9 @@ static void bad_input(void) {
     CHECK_INT(cf_future_set_result_object(NULL, new_word("x"), &word_type), CF_E_INVALID_ARGUMENT);
     CHECK_INT(cf_future_set_result_object(f, new_word("x"), &unnamed), CF_E_INVALID_ARGUMENT);
     CHECK_INT(cf_future_set_result_object(f, new_word("x"), &old_size), CF_E_INVALID_ARGUMENT);
-    CHECK_INT(cf_future_set_exception_object(f, new_word("x"), &word_type, NULL, "no type"), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_future_set_exception_object(f, new_word("x"), &word_type, NULL, "no type", NULL), CF_E_INVALID_ARGUMENT);
     CHECK_INT(cf_task_return_object(NULL, new_word("x"), &word_type), CF_E_INVALID_ARGUMENT);
-    CHECK_INT(cf_task_raise_object(NULL, new_word("x"), &word_type, "E", "m"), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_task_raise_object(NULL, new_word("x"), &word_type, "E", "m", NULL), CF_E_INVALID_ARGUMENT);
     CHECK_INT(destroyed_now(), before + 6);
     /* Only a NULL type leaves the object with the caller. */
     CHECK_INT(cf_future_set_result_object(f, kept, NULL), CF_E_INVALID_ARGUMENT);
@@ -143,13 +144,13 @@ static int returns_word(cf_task_ctx *ctx, const void *arg, size_t len, void *use
 
 static int raises_word(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     (void)arg, (void)len, (void)user_data;
-    return cf_task_raise_object(ctx, new_word("why"), &word_type, "KeyError", "missing");
+    return cf_task_raise_object(ctx, new_word("why"), &word_type, "KeyError", "missing", "at the end");
 }
 
 /* In a process pool: the object is refused (and destroyed in the worker); the task reports the status. */
 static int tries_object(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     int rc = cf_task_return_object(ctx, new_word("no"), &word_type);
-    int raise_rc = cf_task_raise_object(ctx, new_word("no"), &word_type, "E", "m");
+    int raise_rc = cf_task_raise_object(ctx, new_word("no"), &word_type, "E", "m", NULL);
     int statuses[2];
     (void)arg, (void)len, (void)user_data;
     statuses[0] = rc;
@@ -180,6 +181,7 @@ static void thread_pool_tasks(void) {
     CHECK_INT(cf_future_exception(g, 30.0, &e), CF_OK);
     CHECK_INT(e.status, CF_E_TASK_FAILED);
     CHECK_STR(e.type, "KeyError");
+    CHECK_STR(e.detail, "at the end");
     CHECK_INT(cf_future_exception_object(g, 0.0, "test.word", &got), CF_OK);
     CHECK(got != NULL && strcmp(((word *)got)->text, "why") == 0);
     cf_future_release(f);

@@ -140,7 +140,7 @@ int unregistered_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_
 // registered name by the pointer.
 inline int call_c_task(const cf::TaskCall &call, cf::TaskContext &ctx, const void *arg, std::size_t len) {
     auto fn = reinterpret_cast<cf_task_fn>(call.fn);
-    return fn(reinterpret_cast<cf_task_ctx *>(&ctx.impl()), arg, len, call.user_data);
+    return fn(ctx.native_handle(), arg, len, call.user_data);
 }
 
 inline cf::TaskCall c_call(cf_task_fn fn) {

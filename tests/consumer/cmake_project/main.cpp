@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Uses the C++ API of the installed libcfutures: Promise/Future, wait, as_completed, and the exceptions the library
-// throws. Catching cf::CancelledError and cf::TimeoutError by type works only if their typeinfo is exported from
-// libcfutures.so (the program has no copy of its own: the classes' key functions live in the library).
+// Uses the C++ API of the installed libcfutures: Promise/Future, wait, as_completed, and the exceptions it throws.
+// The C++ API is header-only over the C ABI (the library exports cf_* only), so the exceptions are thrown and
+// caught in this program's own code.
 #include <cfutures/cfutures.h>
 #include <cfutures/cfutures.hpp>
 
