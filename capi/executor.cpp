@@ -163,7 +163,7 @@ int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_
 CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
                         const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_ex" : "cf_submit";
-    cf_executor *e;
+    cf_executor *e = nullptr;
     cf::SubmitOptions options;
     cf::detail::UserDataRelease release;  // released on every path once the options are read
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, &release, user_data); rc != CF_OK)
@@ -185,7 +185,7 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
                               const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
     if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
-    cf_executor *e;
+    cf_executor *e = nullptr;
     cf::SubmitOptions options;
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {
@@ -220,6 +220,7 @@ CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
         c.worker_deaths = s.worker_deaths;
         c.workers_replaced = s.workers_replaced;
         c.max_workers = s.max_workers;
+        c.workers_started = s.workers_started;
         std::memcpy(static_cast<void *>(out), &c, std::min(out->struct_size, sizeof c));
         return CF_OK;
     });

@@ -730,6 +730,7 @@ typedef struct cf_executor_stats {
     uint64_t worker_deaths;           /**< workers that died unasked (crash, exit, a signal from outside) */
     uint64_t workers_replaced;        /**< new workers started in place of dead, killed or retired ones */
     uint64_t max_workers;             /**< added after 0.1.0: the most workers the executor runs at once */
+    uint64_t workers_started;         /**< added after 0.1.0: workers started since the executor was made */
 } cf_executor_stats;
 
 /** The size of cf_executor_stats as first published: the smallest struct_size cf_executor_stats_get accepts. */

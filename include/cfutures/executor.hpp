@@ -98,6 +98,7 @@ struct ExecutorStats {
     std::uint64_t worker_deaths = 0,  ///< workers that died unasked (crash, exit, a signal from outside)
         workers_replaced = 0;         ///< new workers started in place of dead, killed or retired ones
     std::uint64_t max_workers = 0;   ///< the most workers the executor runs at once
+    std::uint64_t workers_started = 0;  ///< workers started since the executor was made
 };
 
 /// How Executor::map_bytes and ThreadPoolExecutor::map run (the C ABI's cf_map_options).

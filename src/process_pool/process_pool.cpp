@@ -903,6 +903,7 @@ void ProcessPool::start_workers() {
         if (w.ever_started) workers_replaced_.fetch_add(1, std::memory_order_relaxed);
         w.ever_started = true;
         pid_t pid = launcher_->start_worker(static_cast<std::uint32_t>(i));
+        workers_started_count_.fetch_add(1, std::memory_order_relaxed);
         int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0 && errno == ESRCH && launcher_->reaped_elsewhere(pid)) {
             // A forkserver's worker that ended at once (a failing initializer) may be reaped by the server
@@ -1372,6 +1373,7 @@ ExecutorStats ProcessPool::stats() const {
     out.workers = live_.load(std::memory_order_relaxed);
     out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
     out.max_workers = config_.max_workers;
+    out.workers_started = workers_started_count_.load(std::memory_order_relaxed);
     return out;
 }
 

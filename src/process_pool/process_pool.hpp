@@ -225,7 +225,7 @@ private:
     std::atomic<bool> supervisor_sleeps_long_{false};  // it sleeps without the heartbeat (nothing in flight for a while)
     Clock::time_point last_in_flight_{};   // when the supervisor last saw a task in flight
     std::deque<Clock::time_point> deaths_;  // replace_dead: when workers died, within the restart period
-    std::atomic<std::uint64_t> worker_deaths_{0}, workers_replaced_{0};
+    std::atomic<std::uint64_t> worker_deaths_{0}, workers_replaced_{0}, workers_started_count_{0};
     // Results are copied out of the workers' heaps rather than read in place, so that a worker's heap can be
     // rebuilt when a new worker takes the place of one that was killed or crashed: in pools that replace
     // workers (replace_dead, cancel_running), and from the first task with a time limit on.

@@ -646,6 +646,7 @@ ExecutorStats ThreadPool::stats() const {
     }
     out.idle_workers = out.workers > out.running ? out.workers - out.running : 0;
     out.max_workers = max_workers_;
+    out.workers_started = started_.load(std::memory_order_acquire);
     return out;
 }
 
