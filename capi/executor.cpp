@@ -168,7 +168,7 @@ int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_
 CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const void *arg, size_t arg_len,
                         const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_ex" : "cf_submit";
-    cf_executor *e;
+    cf_executor *e = nullptr;
     cf::detail::SubmitOptions options;
     cf::detail::UserDataRelease release;  // released on every path once the options are read
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, &release, user_data); rc != CF_OK)
@@ -190,7 +190,7 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
                               const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
     if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
-    cf_executor *e;
+    cf_executor *e = nullptr;
     cf::detail::SubmitOptions options;
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {

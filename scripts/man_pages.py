@@ -3,8 +3,12 @@
 """Writes one manual page per C function of libcfutures (man 3 cf_submit), and the overview page cfutures(3),
 from the XML that Doxygen makes of include/cfutures/cfutures.h.
 
-    man_pages.py <doxygen xml dir> <output man3 dir> <version>
+    man_pages.py <doxygen xml dir> <output man3 dir> <version> [<dir for gzip-compressed copies>]
+
+The compressed copies (gzip -9n: no name, no time stamp, so that builds are reproducible) are what is installed:
+Debian's policy wants manual pages compressed.
 """
+import gzip
 import os
 import re
 import sys
@@ -134,6 +138,7 @@ def overview_page(functions, version):
 
 def main():
     xml_dir, out_dir, version = sys.argv[1:4]
+    gz_dir = sys.argv[4] if len(sys.argv) > 4 else None
     tree = ET.parse(os.path.join(xml_dir, "cfutures_8h.xml"))
     members = [m for m in tree.iter("memberdef") if m.get("kind") == "function"]
     if not members:
@@ -148,6 +153,14 @@ def main():
         overview.append((name, clean(inline(member.find("briefdescription")))))
     with open(os.path.join(out_dir, "cfutures.3"), "w") as f:
         f.write(overview_page(overview, version))
+    if gz_dir:
+        os.makedirs(gz_dir, exist_ok=True)
+        for page in os.listdir(out_dir):
+            with open(os.path.join(out_dir, page), "rb") as f:
+                data = f.read()
+            with open(os.path.join(gz_dir, page + ".gz"), "wb") as raw:
+                with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=raw, mtime=0) as z:
+                    z.write(data)
     print("man_pages.py: %d pages in %s" % (len(members) + 1, out_dir))
 
 

@@ -12,7 +12,7 @@ packages=(
   golang-go cargo rustc
   clang libclang-rt-14-dev
   abigail-tools doxygen
-  lintian dpkg-dev fakeroot file
+  lintian dpkg-dev fakeroot file man-db
 )
 packages+=("$@")
 

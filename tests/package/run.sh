@@ -234,22 +234,31 @@ printf '%s\n' "$libdir_rel/libcfutures.so" "$libdir_rel/libcfutures.a" \
   "$libdir_rel/cmake/cfutures/cfuturesConfig.cmake" "$libdir_rel/cmake/cfutures/cfuturesConfigVersion.cmake" \
   "$libdir_rel/cmake/cfutures/cfuturesTargets.cmake" \
   "$libdir_rel/cmake/cfutures/cfutures-serialization-targets.cmake" \
-  "usr/share/doc/$DEV_PKG/copyright" >>"$logs/dev-expected.txt"
+  "usr/share/doc/$DEV_PKG/copyright" "usr/share/doc/$DEV_PKG/html/index.html" \
+  "usr/share/man/man3/cf_submit.3.gz" "usr/share/man/man3/cfutures.3.gz" >>"$logs/dev-expected.txt"
 while IFS= read -r f; do
   grep -qxF "$f" "$logs/dev-contents.txt" || echo "missing: $f" >>"$logs/dev-missing.txt"
 done <"$logs/dev-expected.txt"
 # Nothing of the runtime package, and nothing outside the headers, the libdir and its own doc directory.
 grep -E "libcfutures\.so\.|^usr/share/doc/$RUNTIME_PKG/" "$logs/dev-contents.txt" | sed 's/^/unexpected: /' \
   >>"$logs/dev-missing.txt" || true
-grep -vE "^(usr/include/cfutures/|$libdir_rel/|usr/share/doc/$DEV_PKG/)" "$logs/dev-contents.txt" |
+grep -vE "^(usr/include/cfutures/|$libdir_rel/|usr/share/doc/$DEV_PKG/|usr/share/man/man3/cf)" "$logs/dev-contents.txt" |
   sed 's/^/unexpected: /' >>"$logs/dev-missing.txt" || true
 if [[ ! -s $logs/dev-missing.txt && -L $libdir/libcfutures.so && $(readlink "$libdir/libcfutures.so") == "$so_major" ]]
 then
-  pass "$DEV_PKG holds the headers, libcfutures.so -> $so_major, libcfutures.a, both .pc files, the CMake package"
+  pass "$DEV_PKG holds the headers, libcfutures.so -> $so_major, libcfutures.a, both .pc files, the CMake package, man pages, HTML"
 else
   ls -l "$libdir" >>"$logs/dev-missing.txt" 2>&1 || true
   fail "$DEV_PKG holds the headers, libcfutures.so -> $so_major, libcfutures.a, both .pc files, the CMake package" \
     "$logs/dev-missing.txt"
+fi
+
+# man 3 cf_submit, as a user of the installed package would read it.
+if MANPATH=$root/usr/share/man man -P cat 3 cf_submit >"$logs/man.txt" 2>&1 && grep -q "cf_submit" "$logs/man.txt" &&
+   grep -q "DESCRIPTION" "$logs/man.txt"; then
+  pass "man 3 cf_submit reads the packaged manual page"
+else
+  fail "man 3 cf_submit reads the packaged manual page" "$logs/man.txt"
 fi
 
 copyright=$root/usr/share/doc/$RUNTIME_PKG/copyright

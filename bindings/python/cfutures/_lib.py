@@ -118,6 +118,7 @@ class cf_submit_options(ctypes.Structure):
     _fields_ = [
         ("struct_size", c_size_t),
         ("time_limit", c_double),
+        ("release_user_data", c_void_p),
     ]
 
 
@@ -133,6 +134,8 @@ class cf_executor_stats(ctypes.Structure):
         ("cancelled", c_uint64),
         ("worker_deaths", c_uint64),
         ("workers_replaced", c_uint64),
+        ("max_workers", c_uint64),
+        ("workers_started", c_uint64),
     ]
 
 

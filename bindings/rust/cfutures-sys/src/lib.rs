@@ -197,6 +197,8 @@ pub struct cf_submit_options {
     pub struct_size: usize,
     /// Seconds the task may run, counted from when it starts; negative or +Inf: no limit; NaN is invalid.
     pub time_limit: f64,
+    /// Called once with the task's user data when it has run or never will; `None`: nothing to release.
+    pub release_user_data: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
 }
 
 /// A snapshot of an executor's counters (added after 0.1.0); the caller sets `struct_size`.
@@ -213,6 +215,10 @@ pub struct cf_executor_stats {
     pub cancelled: u64,
     pub worker_deaths: u64,
     pub workers_replaced: u64,
+    /// The most workers the executor runs at once.
+    pub max_workers: u64,
+    /// Workers started since the executor was made.
+    pub workers_started: u64,
 }
 
 /* ---------------------------------------------------------------------------------------------------------- */

@@ -52,11 +52,14 @@ fn rust_side() -> Vec<(String, String)> {
         cancel_running => "cancel_running", on_worker_death => "on_worker_death", max_restarts => "max_restarts",
         restart_period => "restart_period",
     });
-    layout!(out, cf_submit_options { struct_size => "struct_size", time_limit => "time_limit" });
+    layout!(out, cf_submit_options {
+        struct_size => "struct_size", time_limit => "time_limit", release_user_data => "release_user_data",
+    });
     layout!(out, cf_executor_stats {
         struct_size => "struct_size", workers => "workers", idle_workers => "idle_workers", queued => "queued",
         running => "running", completed => "completed", failed => "failed", cancelled => "cancelled",
-        worker_deaths => "worker_deaths", workers_replaced => "workers_replaced",
+        worker_deaths => "worker_deaths", workers_replaced => "workers_replaced", max_workers => "max_workers",
+        workers_started => "workers_started",
     });
     layout!(out, cf_map_options {
         struct_size => "struct_size", timeout => "timeout", chunksize => "chunksize", buffersize => "buffersize",
@@ -194,7 +197,7 @@ fn c_program() -> String {
             "restart_period",
         ],
     );
-    structs("cf_submit_options", &["struct_size", "time_limit"]);
+    structs("cf_submit_options", &["struct_size", "time_limit", "release_user_data"]);
     structs(
         "cf_executor_stats",
         &[
@@ -208,6 +211,8 @@ fn c_program() -> String {
             "cancelled",
             "worker_deaths",
             "workers_replaced",
+            "max_workers",
+            "workers_started",
         ],
     );
     structs("cf_map_options", &["struct_size", "timeout", "chunksize", "buffersize", "unordered"]);
@@ -362,7 +367,7 @@ unsafe extern "C" fn noop(_ctx: *mut cf_task_ctx, _arg: *const c_void, _len: usi
 fn functions_added_after_0_1_0_link_and_fill_their_structs() {
     // SAFETY: valid out-pointers; the executor is freed once; the log handler is reset to the default.
     unsafe {
-        let mut o = cf_submit_options { struct_size: 0, time_limit: 123.0 };
+        let mut o = cf_submit_options { struct_size: 0, time_limit: 123.0, release_user_data: None };
         cf_submit_options_init(&mut o);
         assert_eq!(o.struct_size, size_of::<cf_submit_options>());
         assert_eq!(o.time_limit, CF_FOREVER, "no time limit by default");

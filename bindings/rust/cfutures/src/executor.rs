@@ -181,7 +181,7 @@ impl SubmitOptions {
     }
 
     pub(crate) fn raw(&self) -> sys::cf_submit_options {
-        let mut o = sys::cf_submit_options { struct_size: 0, time_limit: 0.0 };
+        let mut o = sys::cf_submit_options { struct_size: 0, time_limit: 0.0, release_user_data: None };
         // SAFETY: valid out-pointer.
         unsafe { sys::cf_submit_options_init(&mut o) };
         o.time_limit = seconds(self.time_limit);
