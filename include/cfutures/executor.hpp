@@ -11,6 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <cstring>
+#include <new>
 #include <functional>
 #include <map>
 #include <memory>
@@ -144,29 +146,48 @@ inline int raise_current(cf_task_ctx *ctx) {
                                 message.c_str(), where.c_str());
 }
 
-// Runs a C++ callable with bound arguments; its value becomes the result object (a T the future gives back as
-// is), its exception the failure. A future completed from outside meanwhile (its time limit, a cancel of the
-// running task) keeps that outcome: the late value or exception is discarded.
+// Calls a C++ callable as a task: its value becomes the result (a trivially copyable one as its bytes, kept
+// inside the future; any other as an object the future gives back as is), its exception the failure. A future
+// completed from outside meanwhile (its time limit, a cancel of the running task) keeps that outcome: the late
+// value or exception is discarded.
+template <class R, class Callable>
+int run_callable(cf_task_ctx *ctx, Callable &callable) {
+    try {
+        if constexpr (std::is_void_v<R>) {
+            callable();
+            return CF_OK;
+        } else if constexpr (std::is_trivially_copyable_v<R>) {
+            R value = callable();
+            return cf_task_return(ctx, &value, sizeof value);
+        } else {
+            return cf_task_return_object(ctx, new R(callable()), &Held<R>::type());
+        }
+    } catch (...) {
+        return raise_current(ctx);
+    }
+}
+
+// A callable held on the heap until it has run (or never will).
 template <class R, class Callable>
 class CallableJob final : public Job {
 public:
     explicit CallableJob(Callable c) : callable_(std::move(c)) {}
-    int run(cf_task_ctx *ctx) override {
-        try {
-            if constexpr (std::is_void_v<R>) {
-                callable_();
-                return CF_OK;
-            } else {
-                return cf_task_return_object(ctx, new R(callable_()), &Held<R>::type());
-            }
-        } catch (...) {
-            return raise_current(ctx);
-        }
-    }
+    int run(cf_task_ctx *ctx) override { return run_callable<R>(ctx, callable_); }
 
 private:
     Callable callable_;
 };
+
+// A small trivially copyable callable travels as the task's argument bytes, which the pool keeps with the task
+// (inside the queue entry when short): no allocation of its own, nothing to release.
+inline constexpr std::size_t kInlineCallableBytes = 64;
+template <class R, class Callable>
+int run_inline_callable(cf_task_ctx *ctx, const void *arg, std::size_t len, void *) {
+    alignas(Callable) unsigned char storage[sizeof(Callable)];
+    if (len != sizeof(Callable)) return cf_task_raise(ctx, "cf::InvalidArgument", "callable bytes of the wrong size");
+    std::memcpy(storage, arg, sizeof(Callable));
+    return run_callable<R>(ctx, *std::launder(reinterpret_cast<Callable *>(storage)));
+}
 
 // A TaskCall as a C task: the call travels as user data. Each distinct call is kept for the program's life (as a
 // registered task is): tasks of a map may still run after its results are gone.
@@ -421,8 +442,16 @@ public:
         auto bound = [fn = std::forward<F>(f), tup = std::make_tuple(std::forward<Args>(args)...)]() mutable -> R {
             return std::apply(fn, std::move(tup));
         };
-        return Future<R>(
-            submit_job(std::make_unique<detail::CallableJob<R, decltype(bound)>>(std::move(bound)), options));
+        using Bound = decltype(bound);
+        if constexpr (std::is_trivially_copyable_v<Bound> && sizeof(Bound) <= detail::kInlineCallableBytes) {
+            cf_submit_options o = detail::c_submit_options(options);
+            cf_future *future = nullptr;
+            detail::check(cf_submit_ex(native_handle(), &detail::run_inline_callable<R, Bound>, nullptr, &bound,
+                                       sizeof bound, &o, &future));
+            return Future<R>(FutureBase(future));
+        } else {
+            return Future<R>(submit_job(std::make_unique<detail::CallableJob<R, Bound>>(std::move(bound)), options));
+        }
     }
 
     /// Applies f to every item, chunksize items per task; the results in input order (as Python's list(map())).

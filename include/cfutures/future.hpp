@@ -335,6 +335,12 @@ public:
             cf_slice s{nullptr, 0};
             int rc = cf_future_result(checked(), timeout, &s);
             if (rc != CF_OK) throw_failure(rc);
+        } else if constexpr (std::is_trivially_copyable_v<T>) {
+            // Such a value travels as its bytes (what Held<T> shows C readers too): read them directly.
+            cf_slice s{nullptr, 0};
+            int rc = cf_future_result(checked(), timeout, &s);
+            if (rc != CF_OK) throw_failure(rc);
+            return Codec<T>::decode(std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0));
         } else {
             void *object = nullptr;
             int rc = cf_future_result_object(checked(), timeout, typeid(T).name(), &object);
@@ -428,7 +434,13 @@ public:
     Future<T> get_future() const { return Future<T>(future_base()); }
     /// Stores the value as a T (an argument of another type is converted first). Throws InvalidStateError when
     /// the future is done or cancelled already.
-    void set_result(T value) { set_object<T>(std::move(value)); }
+    void set_result(T value) {
+        if constexpr (std::is_trivially_copyable_v<T>) {
+            set_bytes(std::string_view(reinterpret_cast<const char *>(&value), sizeof value));
+        } else {
+            set_object<T>(std::move(value));
+        }
+    }
 };
 
 /// A promise of no value: the producer's side of a Future<void>.
