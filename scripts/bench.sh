@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-debian.sh libtbb-dev python3-joblib
 cmake --preset release >/dev/null
-cmake --build --preset release --target thread_pool_bench thread_pool_scaling process_pool_bench process_pool_scaling
+cmake --build --preset release --target thread_pool_bench cpp_api_bench thread_pool_scaling process_pool_bench \
+  process_pool_scaling
 # The peers run under Debian's python3, where python3-joblib put loky (a python3 earlier in PATH may lack it).
 [ -x /usr/bin/python3 ] && export CF_BENCH_PYTHON=/usr/bin/python3
 # Arguments go to the thread-pool benchmark; the process-pool one runs with its defaults (2 workers).
 ./build/release/bench/thread_pool_bench "$@"
+./build/release/bench/cpp_api_bench "$@"
 rm -f build/release/bench/scaling.jsonl
 ./build/release/bench/thread_pool_scaling --json build/release/bench/scaling.jsonl
 ./build/release/bench/process_pool_bench
