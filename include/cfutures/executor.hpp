@@ -189,8 +189,10 @@ int run_inline_callable(cf_task_ctx *ctx, const void *arg, std::size_t len, void
     return run_callable<R>(ctx, *std::launder(reinterpret_cast<Callable *>(storage)));
 }
 
-// A TaskCall as a C task: the call travels as user data. Each distinct call is kept for the program's life (as a
-// registered task is): tasks of a map may still run after its results are gone.
+// A TaskCall as a C task: the call travels as user data, a copy of its own for each submit (released with the
+// task). A map's tasks may still run after its results are gone, so a map's call is kept for the program's life
+// instead, once per distinct call (as a registered task is).
+inline void release_task_call(void *call) { delete static_cast<TaskCall *>(call); }
 inline int run_task_call(cf_task_ctx *ctx, const void *arg, std::size_t len, void *user_data) {
     const TaskCall &call = *static_cast<const TaskCall *>(user_data);
     TaskContext context(ctx);
@@ -308,12 +310,14 @@ public:
         if (!call.invoke || !call.fn) throw InvalidArgument("task function is null");
         cf_submit_options o = detail::c_submit_options(options);
         cf_future *f = nullptr;
-        if (remote_)
+        if (remote_) {
             detail::check(cf_submit_ex(ex_, reinterpret_cast<cf_task_fn>(call.fn), call.user_data, arg.data(),
                                        arg.size(), &o, &f));
-        else
-            detail::check(cf_submit_ex(ex_, &detail::run_task_call, const_cast<TaskCall *>(detail::interned(call)),
-                                       arg.data(), arg.size(), &o, &f));
+        } else {
+            o.release_user_data = &detail::release_task_call;
+            // From here the library owns the copy: it releases it once the task ran or never will.
+            detail::check(cf_submit_ex(ex_, &detail::run_task_call, new TaskCall(call), arg.data(), arg.size(), &o, &f));
+        }
         return FutureBase(f);
     }
     /// Runs the task registered under name (cf_task_register / CF_TASK); UnknownTaskError when nothing is (a

@@ -258,8 +258,10 @@ public:
     /// Runs fn once the future is done, on the completing thread, or at once when it is done already.
     /// Callbacks run in the order added; one that throws does not stop the others.
     void add_done_callback(std::function<void(const FutureBase &)> fn) {
+        cf_future *f = checked();
         auto *box = new std::function<void(const FutureBase &)>(std::move(fn));
-        detail::check(cf_future_add_done_callback_ex(checked(), &run_callback, box, &delete_callback));
+        // From here the library owns the box: it deletes it after the callback, or now if the call fails.
+        detail::check(cf_future_add_done_callback_ex(f, &run_callback, box, &delete_callback));
     }
 
     /// For bindings: adopts one reference to a C future (cf_future).
