@@ -22,7 +22,7 @@ template <class Body>
 int guarded(Body &&body) noexcept {
     try {
         return body();
-    } catch (const cf::detail::Error &e) {
+    } catch (const cf::core::Error &e) {
         return fail(static_cast<int>(e.status()), e.what());
     } catch (const std::bad_alloc &) {
         return fail(CF_E_NO_MEMORY, "out of memory");

@@ -28,8 +28,8 @@ constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
 
 cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 
-cf::detail::SubmitOptions submit_options(const cf_submit_options &o) {
-    cf::detail::SubmitOptions out;
+cf::core::SubmitOptions submit_options(const cf_submit_options &o) {
+    cf::core::SubmitOptions out;
     out.time_limit = o.time_limit;
     return out;
 }
@@ -37,19 +37,19 @@ cf::detail::SubmitOptions submit_options(const cf_submit_options &o) {
 // A C initializer as the C++ pool wants it: a function that throws when the initializer fails.
 std::function<void()> c_initializer(const cf_thread_pool_options &o) {
     if (!o.initializer) return {};
-    cf::detail::TaskCall call = c_task_call(o.initializer, o.initializer_data);
+    cf::core::TaskCall call = c_task_call(o.initializer, o.initializer_data);
     std::string arg(static_cast<const char *>(o.initarg), o.initarg ? o.initarg_len : 0);
     return [call, arg] {
-        cf::detail::TaskOutcome out = cf::detail::run_task_call(call, nullptr, arg);
+        cf::core::TaskOutcome out = cf::core::run_task_call(call, nullptr, arg);
         if (out.failure) {
-            const cf::detail::Failure &f = *out.failure;
-            throw cf::detail::Error(cf::detail::Status::TaskFailed,
+            const cf::core::Failure &f = *out.failure;
+            throw cf::core::Error(cf::core::Status::TaskFailed,
                                     f.message.empty() ? f.type : f.type + ": " + f.message);
         }
     };
 }
 
-int hand_out(cf_future **out, cf::detail::FutureBase future) {
+int hand_out(cf_future **out, cf::core::FutureBase future) {
     // The C handle takes over the FutureBase's reference (no count traffic on a line a worker may be using).
     *out = reinterpret_cast<cf_future *>(future.release_handle());
     return CF_OK;
@@ -74,12 +74,12 @@ CF_API int cf_thread_pool_new(const cf_thread_pool_options *o, cf_executor **out
     if (rc != CF_OK) return rc;
     if (opts.initarg_len && !opts.initarg) return null_argument("cf_thread_pool_new", "initarg (with a length)");
     return guarded([&]() -> int {
-        cf::detail::ThreadPool::Config config;
+        cf::core::ThreadPool::Config config;
         config.max_workers = opts.max_workers;
         if (opts.thread_name_prefix) config.thread_name_prefix = opts.thread_name_prefix;
         config.initializer = c_initializer(opts);
         config.cancel_running = opts.cancel_running != 0;
-        *out = new cf_executor(cf::detail::ThreadPool::create(std::move(config)));
+        *out = new cf_executor(cf::core::ThreadPool::create(std::move(config)));
         return CF_OK;
     });
 }
@@ -107,7 +107,7 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: on_worker_death " + std::to_string(death) +
                                                " is not CF_WORKER_DEATH_BREAK or CF_WORKER_DEATH_REPLACE");
     return guarded([&]() -> int {
-        using cf::detail::ProcessPool;
+        using cf::core::ProcessPool;
         ProcessPool::Config config;
         config.max_workers = opts.max_workers;
         config.start_method = method == CF_START_FORKSERVER ? ProcessPool::StartMethod::Forkserver
@@ -129,7 +129,7 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
 }
 
 CF_API int cf_process_worker_entry(void) {
-    cf::detail::enter_worker_if_spawned();
+    cf::core::enter_worker_if_spawned();
     return CF_OK;
 }
 
@@ -146,12 +146,12 @@ namespace {
 // With release (cf_submit_ex): the options' release_user_data is taken into it first, so that a failed check
 // releases user_data too. cf_submit_named_ex has no user_data: there release_user_data is refused.
 int check_submit(const char *name, cf_executor *ex, const void *arg, size_t arg_len, const cf_submit_options *o,
-                 cf_future **out, cf_executor *&e, cf::detail::SubmitOptions &options, cf::detail::UserDataRelease *release,
+                 cf_future **out, cf_executor *&e, cf::core::SubmitOptions &options, cf::core::UserDataRelease *release,
                  void *user_data) {
     cf_submit_options opts;
     cf_submit_options_init(&opts);
     if (int rc = read_options(o, kSubmitOptionsV1, opts, name); rc != CF_OK) return rc;
-    if (release) *release = cf::detail::UserDataRelease(opts.release_user_data, user_data);
+    if (release) *release = cf::core::UserDataRelease(opts.release_user_data, user_data);
     else if (opts.release_user_data)
         return fail(CF_E_INVALID_ARGUMENT, std::string(name) + ": release_user_data is for cf_submit_ex (a task "
                                                                "submitted by name has no user_data)");
@@ -169,8 +169,8 @@ CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const v
                         const cf_submit_options *o, cf_future **out) {
     const char *name = o ? "cf_submit_ex" : "cf_submit";
     cf_executor *e = nullptr;
-    cf::detail::SubmitOptions options;
-    cf::detail::UserDataRelease release;  // released on every path once the options are read
+    cf::core::SubmitOptions options;
+    cf::core::UserDataRelease release;  // released on every path once the options are read
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, &release, user_data); rc != CF_OK)
         return rc;
     if (!fn) return null_argument(name, "fn");
@@ -191,11 +191,11 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
     const char *name = o ? "cf_submit_named_ex" : "cf_submit_named";
     if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
     cf_executor *e = nullptr;
-    cf::detail::SubmitOptions options;
+    cf::core::SubmitOptions options;
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        cf::detail::ExecutorCore::check_argument_size(a);
+        cf::core::ExecutorCore::check_argument_size(a);
         return hand_out(out, e->core->submit_named(task, a, options));
     });
 }
@@ -213,7 +213,7 @@ CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {
                                                std::to_string(out->struct_size) + " is smaller than " +
                                                std::to_string(kExecutorStatsV1) + " (set it to sizeof(cf_executor_stats))");
     return guarded([&]() -> int {
-        cf::detail::ExecutorStats s = e->core->stats();
+        cf::core::ExecutorStats s = e->core->stats();
         cf_executor_stats c;
         c.struct_size = out->struct_size;
         c.workers = s.workers;
@@ -264,7 +264,7 @@ CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capaci
     if (!e) return bad_handle("cf_process_pool_worker_pids", "executor", ex);
     if (!n) return null_argument("cf_process_pool_worker_pids", "n");
     if (!pids && capacity) return null_argument("cf_process_pool_worker_pids", "pids (with a non-zero capacity)");
-    auto *pool = dynamic_cast<cf::detail::ProcessPool *>(e->core.get());
+    auto *pool = dynamic_cast<cf::core::ProcessPool *>(e->core.get());
     if (!pool) return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_worker_pids: the executor is no process pool");
     return guarded([&]() -> int {
         std::vector<pid_t> live = pool->worker_pids();
@@ -276,6 +276,6 @@ CF_API int cf_process_pool_worker_pids(cf_executor *ex, int *pids, size_t capaci
 
 CF_API void cf_executor_free(cf_executor *ex) { delete executor_of(ex); }
 
-CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data) { cf::detail::set_log_handler(fn, user_data); }
+CF_API void cf_set_log_handler(cf_log_fn fn, void *user_data) { cf::core::set_log_handler(fn, user_data); }
 
 }  // extern "C"

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// The cf_future_* entry points: handle checks and status codes over detail::FutureState.
+// The cf_future_* entry points: handle checks and status codes over core::FutureState.
 #include "future/future_state.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/objects.hpp"
 
-using cf::detail::FutureState;
+using cf::core::FutureState;
 using namespace cf::capi;
 
 namespace {
@@ -16,20 +16,20 @@ cf_future *handle_of(FutureState *f) { return reinterpret_cast<cf_future *>(f); 
 
 int invalid_state(const char *what) { return fail(CF_E_INVALID_STATE, what); }
 
-std::string failure_text(const cf::detail::Failure &f) {
+std::string failure_text(const cf::core::Failure &f) {
     std::string text = f.message.empty() ? f.type : f.type + ": " + f.message;
     return f.detail.empty() ? text : text + " (" + f.detail + ")";
 }
 
 // Waits for f within timeout; CF_OK once it is finished, else CF_E_TIMEOUT or CF_E_CANCELLED.
 int await_finished(FutureState &f, double timeout) {
-    if (!f.wait_until(cf::detail::Deadline::after(timeout)))
+    if (!f.wait_until(cf::core::Deadline::after(timeout)))
         return fail(CF_E_TIMEOUT, "future not done within the timeout");
-    if (f.state() == cf::detail::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
+    if (f.state() == cf::core::State::Cancelled) return fail(CF_E_CANCELLED, "the future was cancelled");
     return CF_OK;
 }
 
-using cf::detail::ForeignObject;
+using cf::core::ForeignObject;
 
 
 }  // namespace
@@ -79,7 +79,7 @@ CF_API int cf_future_result(cf_future *f, double timeout, cf_slice *out) {
     return guarded([&]() -> int {
         int rc = await_finished(*s, timeout);
         if (rc != CF_OK) return rc;
-        if (const cf::detail::Failure *failure = s->failure())
+        if (const cf::core::Failure *failure = s->failure())
             return fail(static_cast<int>(failure->status), failure_text(*failure));
         std::string_view bytes = s->value() ? s->value()->bytes() : std::string_view();
         out->data = bytes.data();
@@ -97,7 +97,7 @@ CF_API int cf_future_exception(cf_future *f, double timeout, cf_error *out) {
         int rc = await_finished(*s, timeout);
         if (rc != CF_OK) return rc;
         *out = cf_error{CF_OK, nullptr, nullptr, nullptr};
-        if (const cf::detail::Failure *failure = s->failure())
+        if (const cf::core::Failure *failure = s->failure())
             *out = cf_error{static_cast<int>(failure->status), failure->type.c_str(), failure->message.c_str(),
                             failure->detail.c_str()};
         return CF_OK;
@@ -137,7 +137,7 @@ CF_API int cf_future_set_exception(cf_future *f, const char *type, const char *m
     if (!s) return bad_handle("cf_future_set_exception", "future", f);
     if (!type) return null_argument("cf_future_set_exception", "type");
     return guarded([&]() -> int {
-        cf::detail::Failure failure;
+        cf::core::Failure failure;
         failure.type = type;
         failure.message = message ? message : "";
         if (!s->set_failure(std::move(failure)))
@@ -166,7 +166,7 @@ CF_API int cf_future_set_exception_object(cf_future *f, void *object, const cf_o
     if (!s) return bad_handle("cf_future_set_exception_object", "future", f);
     if (!type) return null_argument("cf_future_set_exception_object", "type");
     return guarded([&]() -> int {
-        cf::detail::Failure failure;
+        cf::core::Failure failure;
         failure.type = type;
         failure.message = message ? message : "";
         failure.detail = detail ? detail : "";
@@ -187,7 +187,7 @@ CF_API int cf_future_result_object(cf_future *f, double timeout, const char *typ
     return guarded([&]() -> int {
         int rc = await_finished(*s, timeout);
         if (rc != CF_OK) return rc;
-        if (const cf::detail::Failure *failure = s->failure())
+        if (const cf::core::Failure *failure = s->failure())
             return fail(static_cast<int>(failure->status), failure_text(*failure));
         if (auto *held = dynamic_cast<const ForeignObject *>(s->value())) *out = held->object_named(type_name);
         return CF_OK;
@@ -204,7 +204,7 @@ CF_API int cf_future_exception_object(cf_future *f, double timeout, const char *
     return guarded([&]() -> int {
         int rc = await_finished(*s, timeout);
         if (rc != CF_OK) return rc;
-        const cf::detail::Failure *failure = s->failure();
+        const cf::core::Failure *failure = s->failure();
         if (failure && failure->object) *out = failure->object->object_named(type_name);
         return CF_OK;
     });
@@ -212,7 +212,7 @@ CF_API int cf_future_exception_object(cf_future *f, double timeout, const char *
 
 CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *user_data, void (*release)(void *)) {
     // Released on every path: after the callback ran, with the future if it never finishes, or now on failure.
-    auto released = std::make_shared<cf::detail::UserDataRelease>(release, user_data);
+    auto released = std::make_shared<cf::core::UserDataRelease>(release, user_data);
     FutureState *s = future_of(f);
     if (!s) return bad_handle("cf_future_add_done_callback_ex", "future", f);
     if (!fn) return null_argument("cf_future_add_done_callback_ex", "fn");
@@ -234,7 +234,7 @@ CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, con
         return fail(CF_E_INVALID_ARGUMENT, "cf_future_set_failure: " + std::to_string(status) +
                                                " is no failing status (a negative CF_E_* code)");
     return guarded([&]() -> int {
-        if (!s->set_failure(cf::detail::make_failure(static_cast<cf::detail::Status>(status), type, message ? message : "",
+        if (!s->set_failure(cf::core::make_failure(static_cast<cf::core::Status>(status), type, message ? message : "",
                                                      detail ? detail : "")))
             return invalid_state("cf_future_set_failure: the future is already done or cancelled");
         return CF_OK;
@@ -243,7 +243,7 @@ CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, con
 
 CF_API int cf_future_failed_remotely(const cf_future *f) {
     FutureState *s = future_of(f);
-    const cf::detail::Failure *failure = s && s->failed() ? s->failure() : nullptr;
+    const cf::core::Failure *failure = s && s->failed() ? s->failure() : nullptr;
     return failure && failure->remote;
 }
 

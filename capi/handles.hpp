@@ -11,15 +11,15 @@
 
 // Allocated through handle storage (see src/common/handle_storage.hpp) so that a freed executor handle is an
 // error, not a use-after-free.
-struct cf_executor : cf::detail::TaggedHandle<0x43464558> {  // "CFEX"
-    explicit cf_executor(std::shared_ptr<cf::detail::ExecutorCore> c) noexcept : core(std::move(c)) {}
+struct cf_executor : cf::core::TaggedHandle<0x43464558> {  // "CFEX"
+    explicit cf_executor(std::shared_ptr<cf::core::ExecutorCore> c) noexcept : core(std::move(c)) {}
     // Freeing the handle shuts the executor down and waits, as leaving Python's `with` block does.
-    ~cf_executor() { cf::detail::ExecutorCore::retire(core); }  // core stays set: running tasks may still submit
-    std::shared_ptr<cf::detail::ExecutorCore> core;
+    ~cf_executor() { cf::core::ExecutorCore::retire(core); }  // core stays set: running tasks may still submit
+    std::shared_ptr<cf::core::ExecutorCore> core;
 };
 
 namespace cf::capi {
 
-inline cf::detail::TaskCall c_task_call(cf_task_fn fn, void *user_data) { return cf::detail::TaskCall{fn, user_data}; }
+inline cf::core::TaskCall c_task_call(cf_task_fn fn, void *user_data) { return cf::core::TaskCall{fn, user_data}; }
 
 }  // namespace cf::capi

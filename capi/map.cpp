@@ -9,15 +9,15 @@
 #include "capi/handles.hpp"
 #include "capi/options.hpp"
 
-using cf::detail::MapIterator;
+using cf::core::MapIterator;
 using namespace cf::capi;
 
 namespace {
 
 constexpr std::size_t kMapOptionsV1 = CF_MAP_OPTIONS_V1_SIZE;
 
-cf::detail::MapOptions map_options(const cf_map_options &o) {
-    cf::detail::MapOptions m;
+cf::core::MapOptions map_options(const cf_map_options &o) {
+    cf::core::MapOptions m;
     m.timeout = o.timeout;
     m.chunksize = o.chunksize;
     m.buffersize = o.buffersize;
@@ -25,8 +25,8 @@ cf::detail::MapOptions map_options(const cf_map_options &o) {
     return m;
 }
 
-int start_map(const char *function, cf_executor *ex, const cf::detail::TaskCall &call, const cf_map_options *o,
-              cf_map_iter **out, cf::detail::ArgSource source) {
+int start_map(const char *function, cf_executor *ex, const cf::core::TaskCall &call, const cf_map_options *o,
+              cf_map_iter **out, cf::core::ArgSource source) {
     cf_executor *e = handle_cast<cf_executor>(ex);
     if (!e) return bad_handle(function, "executor", ex);
     cf_map_options opts;
@@ -44,14 +44,14 @@ int start_map(const char *function, cf_executor *ex, const cf::detail::TaskCall 
 }
 
 // The task to map: a function, or a registered name (looked up now, as cf_submit_named would on a thread pool).
-int task_of(const char *function, cf_task_fn fn, void *user_data, cf::detail::TaskCall &call) {
+int task_of(const char *function, cf_task_fn fn, void *user_data, cf::core::TaskCall &call) {
     if (!fn) return null_argument(function, "fn");
     call = c_task_call(fn, user_data);
     return CF_OK;
 }
-int task_named(const char *function, const char *task, cf::detail::TaskCall &call) {
+int task_named(const char *function, const char *task, cf::core::TaskCall &call) {
     if (!task) return null_argument(function, "task");
-    auto registered = cf::detail::find_task(std::string_view(task));
+    auto registered = cf::core::find_task(std::string_view(task));
     if (!registered)
         return fail(CF_E_UNKNOWN_TASK, std::string(function) + ": no task is registered as '" + task + "'");
     call = registered->call;
@@ -59,7 +59,7 @@ int task_named(const char *function, const char *task, cf::detail::TaskCall &cal
 }
 
 // The argument sources: an array of slices, or a caller's cf_arg_source. Check what can be checked up front.
-int array_source(const char *function, const cf_slice *args, size_t n_args, cf::detail::ArgSource &out) {
+int array_source(const char *function, const cf_slice *args, size_t n_args, cf::core::ArgSource &out) {
     if (n_args && !args) return null_argument(function, "args (with n_args > 0)");
     for (size_t i = 0; i < n_args; ++i)
         if (!args[i].data && args[i].len)
@@ -74,17 +74,17 @@ int array_source(const char *function, const cf_slice *args, size_t n_args, cf::
     };
     return CF_OK;
 }
-int caller_source(const char *function, cf_arg_source source, void *state, cf::detail::ArgSource &out) {
+int caller_source(const char *function, cf_arg_source source, void *state, cf::core::ArgSource &out) {
     if (!source) return null_argument(function, "source");
     out = [function, source, state](std::string_view &arg) {
         cf_slice s{nullptr, 0};
         int rc = source(state, &s);
         if (rc == CF_DONE) return false;
         if (rc != CF_OK)
-            throw cf::detail::InvalidArgument(std::string(function) + ": the argument source returned " + std::to_string(rc) +
+            throw cf::core::InvalidArgument(std::string(function) + ": the argument source returned " + std::to_string(rc) +
                                       " (" + cf_status_name(rc) + ")");
         if (!s.data && s.len)
-            throw cf::detail::InvalidArgument(std::string(function) + ": the source gave NULL data with a length");
+            throw cf::core::InvalidArgument(std::string(function) + ": the source gave NULL data with a length");
         arg = std::string_view(static_cast<const char *>(s.data), s.data ? s.len : 0);
         return true;
     };
@@ -97,8 +97,8 @@ int map_entry(const char *function, cf_executor *ex, const cf_map_options *o, cf
               ResolveTask resolve_task, BuildSource build_source) {
     if (!out) return null_argument(function, "out");
     *out = nullptr;
-    cf::detail::TaskCall call;
-    cf::detail::ArgSource source;
+    cf::core::TaskCall call;
+    cf::core::ArgSource source;
     int rc = resolve_task(call);
     if (rc == CF_OK) rc = build_source(source);
     return rc == CF_OK ? start_map(function, ex, call, o, out, std::move(source)) : rc;
@@ -121,29 +121,29 @@ CF_API void cf_map_options_init(cf_map_options *o) {
 CF_API int cf_map(cf_executor *ex, cf_task_fn fn, void *user_data, const cf_slice *args, size_t n_args,
                   const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map";
-    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_of(f, fn, user_data, call); },
-                     [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
+    return map_entry(f, ex, o, out, [&](cf::core::TaskCall &call) { return task_of(f, fn, user_data, call); },
+                     [&](cf::core::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_source(cf_executor *ex, cf_task_fn fn, void *user_data, cf_arg_source source, void *state,
                          const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_source";
-    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_of(f, fn, user_data, call); },
-                     [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
+    return map_entry(f, ex, o, out, [&](cf::core::TaskCall &call) { return task_of(f, fn, user_data, call); },
+                     [&](cf::core::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 
 CF_API int cf_map_named(cf_executor *ex, const char *task, const cf_slice *args, size_t n_args,
                         const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_named";
-    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_named(f, task, call); },
-                     [&](cf::detail::ArgSource &source) { return array_source(f, args, n_args, source); });
+    return map_entry(f, ex, o, out, [&](cf::core::TaskCall &call) { return task_named(f, task, call); },
+                     [&](cf::core::ArgSource &source) { return array_source(f, args, n_args, source); });
 }
 
 CF_API int cf_map_named_source(cf_executor *ex, const char *task, cf_arg_source source, void *state,
                                const cf_map_options *o, cf_map_iter **out) {
     const char *f = "cf_map_named_source";
-    return map_entry(f, ex, o, out, [&](cf::detail::TaskCall &call) { return task_named(f, task, call); },
-                     [&](cf::detail::ArgSource &pull) { return caller_source(f, source, state, pull); });
+    return map_entry(f, ex, o, out, [&](cf::core::TaskCall &call) { return task_named(f, task, call); },
+                     [&](cf::core::ArgSource &pull) { return caller_source(f, source, state, pull); });
 }
 
 CF_API int cf_map_next(cf_map_iter *it, cf_slice *result) {
@@ -161,7 +161,7 @@ CF_API int cf_map_next(cf_map_iter *it, cf_slice *result) {
             case MapIterator::Step::Failed:
                 break;
         }
-        const cf::detail::Failure &f = m->failure();
+        const cf::core::Failure &f = m->failure();
         return fail(static_cast<int>(f.status), f.message.empty() ? f.type : f.type + ": " + f.message);
     });
 }
@@ -170,7 +170,7 @@ CF_API int cf_map_error(const cf_map_iter *it, cf_error *out) {
     MapIterator *m = iterator_of(it);
     if (!m) return bad_handle("cf_map_error", "iterator", it);
     if (!out) return null_argument("cf_map_error", "out");
-    const cf::detail::Failure &f = m->failure();
+    const cf::core::Failure &f = m->failure();
     if (f.type.empty()) {
         *out = cf_error{CF_OK, nullptr, nullptr, nullptr};
         return CF_OK;
@@ -184,7 +184,7 @@ CF_API int cf_map_error_object(const cf_map_iter *it, const char *type_name, voi
     if (!m) return bad_handle("cf_map_error_object", "iterator", it);
     if (!type_name) return null_argument("cf_map_error_object", "type_name");
     if (!out) return null_argument("cf_map_error_object", "out");
-    const cf::detail::Failure &f = m->failure();
+    const cf::core::Failure &f = m->failure();
     *out = f.object ? f.object->object_named(type_name) : nullptr;
     return CF_OK;
 }

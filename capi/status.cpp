@@ -4,7 +4,7 @@
 
 // The C and C++ enums come from one list; this keeps anyone from editing one of them by hand.
 #define CF_STATUS_SAME_VALUE(c_name, value, cxx_name, cxx_exception, python_exception, description) \
-    static_assert(c_name == static_cast<int>(cf::detail::Status::cxx_name) && c_name == (value), #c_name);
+    static_assert(c_name == static_cast<int>(cf::core::Status::cxx_name) && c_name == (value), #c_name);
 CF_STATUS_MAP(CF_STATUS_SAME_VALUE)
 #undef CF_STATUS_SAME_VALUE
 
@@ -28,8 +28,8 @@ const char *last_error() noexcept { return t_last_error.c_str(); }
 
 extern "C" {
 
-CF_API const char *cf_status_name(int status) { return cf::detail::status_name(status); }
-CF_API const char *cf_strerror(int status) { return cf::detail::status_description(status); }
+CF_API const char *cf_status_name(int status) { return cf::core::status_name(status); }
+CF_API const char *cf_strerror(int status) { return cf::core::status_description(status); }
 CF_API const char *cf_last_error(void) { return cf::capi::last_error(); }
 
 #define CF_STR2(x) #x

@@ -6,7 +6,7 @@
 #include "capi/handles.hpp"
 #include "capi/objects.hpp"
 
-using cf::detail::TaskContext;
+using cf::core::TaskContext;
 using namespace cf::capi;
 
 
@@ -64,7 +64,7 @@ CF_API int cf_task_register(const char *name, cf_task_fn fn, void *user_data) {
     if (!name) return null_argument("cf_task_register", "name");
     if (!fn) return null_argument("cf_task_register", "fn");
     return guarded([&]() -> int {
-        cf::detail::register_task(name, c_task_call(fn, user_data));
+        cf::core::register_task(name, c_task_call(fn, user_data));
         return CF_OK;
     });
 }
@@ -72,14 +72,14 @@ CF_API int cf_task_register(const char *name, cf_task_fn fn, void *user_data) {
 CF_API void cf_task_register_at_load(const char *name, cf_task_fn fn) {
     if (cf_task_register(name, fn, nullptr) != CF_OK)
         guarded([&]() -> int {
-            cf::detail::record_load_time_conflict(std::string("CF_TASK(") + (name ? name : "NULL") +
+            cf::core::record_load_time_conflict(std::string("CF_TASK(") + (name ? name : "NULL") +
                                                   "): " + cf_last_error());
             return CF_OK;
         });
 }
 
 CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object_type *type) {
-    std::unique_ptr<cf::detail::ForeignObject> held;  // destroys the object on every failure below
+    std::unique_ptr<cf::core::ForeignObject> held;  // destroys the object on every failure below
     if (int rc = adopt_object("cf_task_return_object", object, type, held); rc != CF_OK) return rc;
     TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_return_object", "ctx", ctx);
@@ -91,7 +91,7 @@ CF_API int cf_task_return_object(cf_task_ctx *ctx, void *object, const cf_object
 
 CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_type *obj_type, const char *type,
                                 const char *message, const char *detail) {
-    std::unique_ptr<cf::detail::ForeignObject> held;
+    std::unique_ptr<cf::core::ForeignObject> held;
     if (int rc = adopt_object("cf_task_raise_object", object, obj_type, held); rc != CF_OK) return rc;
     TaskContext *c = context_of(ctx);
     if (!c) return bad_handle("cf_task_raise_object", "ctx", ctx);
@@ -106,6 +106,6 @@ CF_API int cf_task_raise_object(cf_task_ctx *ctx, void *object, const cf_object_
     return fail(CF_E_TASK_FAILED, std::string(name) + (message ? std::string(": ") + message : ""));
 }
 
-CF_API cf_task_ctx *cf_task_current(void) { return reinterpret_cast<cf_task_ctx *>(cf::detail::current_task()); }
+CF_API cf_task_ctx *cf_task_current(void) { return reinterpret_cast<cf_task_ctx *>(cf::core::current_task()); }
 
 }  // extern "C"

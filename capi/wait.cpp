@@ -5,8 +5,8 @@
 #include "future/wait.hpp"
 #include "capi/capi_support.hpp"
 
-using cf::detail::AsCompletedIterator;
-using cf::detail::FutureState;
+using cf::core::AsCompletedIterator;
+using cf::core::FutureState;
 using namespace cf::capi;
 
 namespace {
@@ -37,11 +37,11 @@ CF_API int cf_wait(cf_future *const *fs, size_t n, double timeout, cf_return_whe
         return fail(CF_E_INVALID_ARGUMENT, "cf_wait: return_when " + std::to_string(how) +
                                                " is not CF_ALL_COMPLETED, CF_FIRST_COMPLETED or CF_FIRST_EXCEPTION");
     return guarded([&]() -> int {
-        auto outcome = cf::detail::wait_states(states(fs), n, cf::detail::Deadline::after(timeout),
-                                               static_cast<cf::detail::ReturnWhen>(how), done, n_done != nullptr);
+        auto outcome = cf::core::wait_states(states(fs), n, cf::core::Deadline::after(timeout),
+                                               static_cast<cf::core::ReturnWhen>(how), done, n_done != nullptr);
         if (n_done) *n_done = outcome.n_done;
         if (outcome.holds) return CF_OK;
-        return fail(CF_E_TIMEOUT, cf::detail::unfinished_message(outcome.n_distinct - outcome.n_done,
+        return fail(CF_E_TIMEOUT, cf::core::unfinished_message(outcome.n_distinct - outcome.n_done,
                                                                  outcome.n_distinct));
     });
 }
@@ -52,7 +52,7 @@ CF_API int cf_as_completed(cf_future *const *fs, size_t n, double timeout, cf_as
     if (rc != CF_OK) return rc;
     if (!timeout_ok(timeout)) return fail(CF_E_INVALID_ARGUMENT, "cf_as_completed: timeout is NaN");
     return guarded([&]() -> int {
-        auto *it = new AsCompletedIterator(states(fs), n, cf::detail::Deadline::after(timeout));
+        auto *it = new AsCompletedIterator(states(fs), n, cf::core::Deadline::after(timeout));
         *out = reinterpret_cast<cf_as_completed_iter *>(it);
         return CF_OK;
     });

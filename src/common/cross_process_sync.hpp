@@ -19,7 +19,7 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-namespace cf::detail {
+namespace cf::core {
 
 // What this thread did so far happens before whatever a later cross_process_acquire(tag) is followed by.
 inline void cross_process_release([[maybe_unused]] const void *tag) noexcept {
@@ -34,4 +34,4 @@ inline void cross_process_acquire([[maybe_unused]] const void *tag) noexcept {
 #endif
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

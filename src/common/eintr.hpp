@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-namespace cf::detail {
+namespace cf::core {
 
 // Calls call() until it returns anything but -1 with errno EINTR; returns what it returned last.
 template <class Call>
@@ -16,4 +16,4 @@ auto retry_eintr(Call &&call) -> decltype(call()) {
     }
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -8,7 +8,7 @@
 
 #include "common/types.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class Error : public std::runtime_error {
 public:
@@ -44,4 +44,4 @@ CF_CORE_ERROR(TimeLimitError, Error, TimeLimit);
 CF_CORE_ERROR(WorkerDiedError, Error, WorkerDied);
 #undef CF_CORE_ERROR
 
-}  // namespace cf::detail
+}  // namespace cf::core

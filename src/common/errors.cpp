@@ -4,7 +4,7 @@
 
 #include <new>
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 struct StatusText {
@@ -38,4 +38,4 @@ const char *status_description(int status) noexcept {
     return t ? t->description : "unknown status code";
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

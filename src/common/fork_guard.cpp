@@ -7,7 +7,7 @@
 #include <atomic>
 #include <new>
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 std::atomic<std::uint64_t> generation{0};
@@ -32,4 +32,4 @@ void at_fork(void (*prepare)(), void (*parent)(), void (*child)()) {
 
 ProcessOwner::ProcessOwner() noexcept : generation_(fork_generation()), pid_(getpid()) {}
 
-}  // namespace cf::detail
+}  // namespace cf::core

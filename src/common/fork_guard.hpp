@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace cf::detail {
+namespace cf::core {
 
 // A number that changes in every child of fork() (the library counts forks in an atfork child handler).
 std::uint64_t fork_generation() noexcept;
@@ -31,4 +31,4 @@ private:
     pid_t pid_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -26,7 +26,7 @@
 #define CF_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-namespace cf::detail::handle_storage {
+namespace cf::core::handle_storage {
 namespace {
 
 // The header (the free-list link while released) keeps the object 16-byte aligned, as malloc would.
@@ -174,4 +174,4 @@ void release(void *object, std::size_t size) noexcept {
     put_shared_locked(lists, cls, h);
 }
 
-}  // namespace cf::detail::handle_storage
+}  // namespace cf::core::handle_storage

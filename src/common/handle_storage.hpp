@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace cf::detail {
+namespace cf::core {
 
 namespace handle_storage {
 
@@ -46,4 +46,4 @@ private:
     volatile std::uint32_t handle_tag_ = Tag;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 struct Handler {
@@ -43,4 +43,4 @@ void log_message(LogLevel level, const std::string &message) {
     if (level >= LogLevel::Warning) std::fprintf(stderr, "cfutures: %s\n", message.c_str());
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

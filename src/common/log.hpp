@@ -9,7 +9,7 @@
 
 #include <cfutures/cfutures.h>
 
-namespace cf::detail {
+namespace cf::core {
 
 // Levels as Python's logging numbers them (the C ABI's cf_log_level).
 enum class LogLevel : int { Debug = 10, Info = 20, Warning = 30, Error = 40 };
@@ -18,4 +18,4 @@ void log_message(LogLevel level, const std::string &message);
 // Where messages go from now on: fn (NULL: back to stderr, warnings and errors only). Process-wide.
 void set_log_handler(cf_log_fn fn, void *user_data);
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 std::size_t measure() noexcept {
@@ -21,4 +21,4 @@ const std::size_t physical_bytes = measure();
 
 std::size_t physical_memory_bytes() noexcept { return physical_bytes; }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -5,10 +5,10 @@
 
 #include <cstddef>
 
-namespace cf::detail {
+namespace cf::core {
 
 std::size_t physical_memory_bytes() noexcept;
 
 inline bool larger_than_memory(std::size_t len) noexcept { return len > physical_memory_bytes(); }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -14,7 +14,7 @@
 #include <immintrin.h>
 #endif
 
-namespace cf::detail {
+namespace cf::core {
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -118,4 +118,4 @@ private:
     std::atomic<bool> locked_{false};
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -12,7 +12,7 @@
 
 #include "common/error.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 void throw_errno(const std::string &what) { throw SystemError(what + ": " + std::strerror(errno)); }
 
@@ -30,4 +30,4 @@ std::size_t usable_cpus() noexcept {
     return n ? n : 1;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace cf::detail {
+namespace cf::core {
 
 // Throws cf::SystemError "<what>: <strerror(errno)>".
 [[noreturn]] void throw_errno(const std::string &what);
@@ -17,6 +17,6 @@ std::size_t usable_cpus() noexcept;
 // The readable name of a type ("std::out_of_range" for typeid(std::out_of_range).name()).
 std::string demangle(const char *mangled);
 
-}  // namespace cf::detail
+}  // namespace cf::core
 
 #endif  // CFUTURES_SRC_COMMON_SYSTEM_HPP

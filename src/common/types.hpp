@@ -11,7 +11,7 @@
 
 #include <cfutures/cf_status_map.h>
 
-namespace cf::detail {
+namespace cf::core {
 
 // The values of the C ABI's cf_status, from the same list.
 enum class Status : int {
@@ -53,4 +53,4 @@ const char *status_name(int status) noexcept;
 // A one-line description of a status (cf_strerror).
 const char *status_description(int status) noexcept;
 
-}  // namespace cf::detail
+}  // namespace cf::core

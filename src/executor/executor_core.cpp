@@ -6,7 +6,7 @@
 #include "common/memory_limit.hpp"
 #include "registry/registry.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 ExecutorCore::~ExecutorCore() = default;
 
@@ -84,4 +84,4 @@ void ExecutorCore::terminate_workers() {
 void ExecutorCore::kill_workers() { throw InvalidArgument("kill_workers applies to process pools only"); }
 
 
-}  // namespace cf::detail
+}  // namespace cf::core

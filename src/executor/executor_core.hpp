@@ -15,7 +15,7 @@
 #include "common/fork_guard.hpp"
 #include "future/future_state.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 // The results of one map chunk: the items' results in order, up to the first failure (if any).
 struct ChunkResults {
@@ -76,4 +76,4 @@ private:
     TaskCounters counters_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 const ChunkResults *chunk_of(const FutureState &f) {
@@ -172,4 +172,4 @@ MapIterator::Step MapIterator::next(std::string_view &out) {
     }
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -19,7 +19,7 @@
 #include "future/wait_helper.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class MapIterator : public TaggedHandle<0x43464d49> {  // "CFMI"
 public:
@@ -64,4 +64,4 @@ private:
     Failure failure_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -9,7 +9,7 @@
 
 #include <cfutures/cfutures.h>
 
-namespace cf::detail {
+namespace cf::core {
 
 struct TaskCall {
     cf_task_fn fn = nullptr;
@@ -28,4 +28,4 @@ public:
 // Supplies map arguments one at a time; false at the end. The view must stay valid until the next call.
 using ArgSource = std::function<bool(std::string_view &next)>;
 
-}  // namespace cf::detail
+}  // namespace cf::core

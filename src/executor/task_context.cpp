@@ -6,7 +6,7 @@
 #include <cstring>
 #include <utility>
 
-namespace cf::detail {
+namespace cf::core {
 
 void TaskContext::raise(std::string type, std::string message) {
     allocation_failed_ = false;
@@ -104,4 +104,4 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     return out;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

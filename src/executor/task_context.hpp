@@ -13,7 +13,7 @@
 #include "executor/task_call.hpp"
 #include "future/future_state.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 // Where a running task's result bytes go, when not into the context's own string: a process-pool worker puts
 // them straight into shared memory. allocate() replaces any earlier block and returns nullptr when there is no
@@ -97,4 +97,4 @@ struct RemoteCancel {
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
                           ResultSink *sink = nullptr, RemoteCancel remote = {});
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace cf::detail {
+namespace cf::core {
 
 class TaskCounters {
 public:
@@ -42,4 +42,4 @@ private:
     Stripe stripes_[kStripes];
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -7,7 +7,7 @@
 #include "future/wait.hpp"
 #include "future/wait_helper.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 AsCompletedIterator::AsCompletedIterator(FutureState *const *fs, std::size_t n, const Deadline &deadline)
     : deadline_(deadline), waiter_(1) {
@@ -45,4 +45,4 @@ FutureState *AsCompletedIterator::next() {
     return f;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -11,7 +11,7 @@
 #include "future/deadline.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class FutureState;
 
@@ -38,4 +38,4 @@ private:
     Waiter waiter_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

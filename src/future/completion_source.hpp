@@ -10,7 +10,7 @@
 #include "future/deadline.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class CompletionSource {
 public:
@@ -25,4 +25,4 @@ protected:
     ~CompletionSource() = default;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cmath>
 
-namespace cf::detail {
+namespace cf::core {
 
 class Deadline {
 public:
@@ -33,4 +33,4 @@ private:
     Clock::time_point at_{};
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

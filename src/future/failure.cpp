@@ -8,7 +8,7 @@
 #include "common/system.hpp"
 #include "future/future_state.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 }  // namespace
@@ -39,4 +39,4 @@ Failure describe_exception(std::exception_ptr e) {
 }
 
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -11,7 +11,7 @@
 #include <cfutures/cfutures.h>
 #include "future/value.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class ForeignObject final : public ValueHolder {
 public:
@@ -76,4 +76,4 @@ private:
     void *user_data_ = nullptr;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

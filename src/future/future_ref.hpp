@@ -9,7 +9,7 @@
 #include "common/error.hpp"
 #include "future/future_state.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class FutureBase {
 public:
@@ -53,4 +53,4 @@ private:
     FutureBase future_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

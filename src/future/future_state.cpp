@@ -9,7 +9,7 @@
 #include "future/wait_helper.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 FutureState::~FutureState() = default;
 
@@ -238,4 +238,4 @@ bool FutureState::wait_until(const Deadline &deadline) {
     return ok || done();
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -21,7 +21,7 @@
 #include "future/foreign_object.hpp"
 #include "executor/task_counters.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class Waiter;
 class CompletionSource;
@@ -153,4 +153,4 @@ private:
     std::vector<Waiter *> waiters_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

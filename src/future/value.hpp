@@ -9,7 +9,7 @@
 #include <typeinfo>
 #include <utility>
 
-namespace cf::detail {
+namespace cf::core {
 
 class ValueHolder {
 public:
@@ -36,4 +36,4 @@ private:
     T value_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -9,7 +9,7 @@
 #include "future/wait_helper.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 std::vector<FutureState *> distinct(FutureState *const *fs, std::size_t n) {
@@ -86,4 +86,4 @@ WaitOutcome wait_states(FutureState *const *fs, std::size_t n, const Deadline &d
     return WaitOutcome{holds, done_count, unique.size()};
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -7,7 +7,7 @@
 #include "common/types.hpp"
 #include "future/deadline.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class FutureState;
 
@@ -26,4 +26,4 @@ WaitOutcome wait_states(FutureState *const *fs, std::size_t n, const Deadline &d
 // "2 (of 4) futures unfinished": the text of every timeout over a set of futures.
 std::string unfinished_message(std::size_t unfinished, std::size_t total);
 
-}  // namespace cf::detail
+}  // namespace cf::core

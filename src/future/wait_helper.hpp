@@ -9,7 +9,7 @@
 #include "future/deadline.hpp"
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class FutureState;
 
@@ -41,4 +41,4 @@ WaitHelper *&current_wait_helper() noexcept;
 // executor that lets waiters collect its completions (a process pool), it collects them; elsewhere it sleeps.
 bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets = {});
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "future/waiter.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 void Waiter::arrive(FutureState *f, bool failed) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,4 +56,4 @@ FutureState *Waiter::take() {
     return f;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

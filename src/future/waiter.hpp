@@ -11,7 +11,7 @@
 
 #include "future/deadline.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class FutureState;
 
@@ -62,4 +62,4 @@ private:
     void *wake_context_ = nullptr;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -3,7 +3,7 @@
 
 #include <iterator>
 
-namespace cf::detail {
+namespace cf::core {
 
 namespace {
 std::uint64_t round_up(std::uint64_t len) { return (len + Arena::kAlign - 1) / Arena::kAlign * Arena::kAlign; }
@@ -88,4 +88,4 @@ void Arena::flush_small() {
     }
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace cf::detail {
+namespace cf::core {
 
 class Arena {
 public:
@@ -48,4 +48,4 @@ private:
     std::unordered_map<std::uint64_t, std::uint64_t> used_;            // offset -> size of live blocks
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace cf::detail {
+namespace cf::core {
 
 thread_local const ArgumentStore *ArgumentStore::looking_in_ = nullptr;
 
@@ -133,4 +133,4 @@ void ArgumentStore::wake_waiters() {
     room_cv_.notify_all();
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -22,7 +22,7 @@
 #include "common/spin.hpp"
 #include "process_pool/segment.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class ArgumentStore {
 public:
@@ -91,4 +91,4 @@ void *ArgumentStore::allocate_waiting(std::size_t len, GiveUp give_up) {
     return p;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

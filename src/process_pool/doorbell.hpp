@@ -19,7 +19,7 @@
 
 #include "process_pool/futex.hpp"
 
-namespace cf::detail::shm {
+namespace cf::core::shm {
 
 struct Doorbell {
     std::atomic<std::uint32_t> seq;       // the futex word: bumped at every ring that finds a sleeper
@@ -63,4 +63,4 @@ struct CpuBudget {
 };
 static_assert(std::is_standard_layout_v<CpuBudget>, "a CPU budget is shared between processes");
 
-}  // namespace cf::detail::shm
+}  // namespace cf::core::shm

@@ -25,7 +25,7 @@
 #include "process_pool/segment.hpp"
 #include "process_pool/worker.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 enum : std::int32_t { kStarted = 1, kEnded = 2 };
@@ -365,4 +365,4 @@ int ForkServerClient::wait_status(pid_t pid) {
     }
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -15,7 +15,7 @@
 #include <map>
 #include <memory>
 
-namespace cf::detail {
+namespace cf::core {
 
 class Segment;
 
@@ -52,4 +52,4 @@ private:
     std::map<pid_t, int> ended_;  // statuses that arrived while waiting for something else
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

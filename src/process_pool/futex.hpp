@@ -10,7 +10,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace cf::detail {
+namespace cf::core {
 
 // Sleeps while *word == expected (or until timeout_ns, if not negative, or a signal).
 inline void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected, long long timeout_ns = -1) {
@@ -25,4 +25,4 @@ inline void futex_wake(std::atomic<std::uint32_t> &word, int n) {
     syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(&word), FUTEX_WAKE, n, nullptr, nullptr, 0);
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

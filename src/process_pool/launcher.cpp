@@ -22,7 +22,7 @@
 
 extern char **environ;
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 bool program_discards_child_statuses() {
@@ -161,4 +161,4 @@ std::unique_ptr<Launcher> make_forkserver_launcher(Segment &seg, int event_fd) {
     return std::make_unique<ForkServerLauncher>(seg, event_fd);
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

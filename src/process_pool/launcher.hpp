@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-namespace cf::detail {
+namespace cf::core {
 
 class Segment;
 
@@ -46,4 +46,4 @@ std::unique_ptr<Launcher> make_spawn_launcher(Segment &seg, int event_fd, std::s
 // Starts the program's fork server if it is not running yet and hands it the pool. Throws SystemError.
 std::unique_ptr<Launcher> make_forkserver_launcher(Segment &seg, int event_fd);
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -27,7 +27,7 @@
 #include "process_pool/worker.hpp"
 
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 constexpr std::size_t kDeepQueue = 32;  // tasks in flight per worker when the backlog is long
@@ -1377,4 +1377,4 @@ ExecutorStats ProcessPool::stats() const {
     return out;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

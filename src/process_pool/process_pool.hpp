@@ -33,7 +33,7 @@
 #include "process_pool/launcher.hpp"
 #include "process_pool/segment.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class ProcessPool final : public ExecutorCore,
                           public CompletionSource,
@@ -235,4 +235,4 @@ private:
     bool on_supervisor() const noexcept;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

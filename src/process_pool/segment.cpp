@@ -18,7 +18,7 @@
 #include "common/cross_process_sync.hpp"
 #include "process_pool/futex.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 namespace bip = boost::interprocess;
@@ -191,4 +191,4 @@ void Segment::results_taken(std::uint32_t s) const noexcept {
     cross_process_acquire(&slot(s).free_list);
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

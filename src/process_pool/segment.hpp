@@ -19,7 +19,7 @@
 
 #include "process_pool/arena.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class Segment {
 public:
@@ -88,4 +88,4 @@ private:
     std::unique_ptr<std::atomic<std::uint64_t>[]> held_;  // per slot, see hold()
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

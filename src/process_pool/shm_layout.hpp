@@ -11,7 +11,7 @@
 #include "process_pool/doorbell.hpp"
 #include "process_pool/shm_ring.hpp"
 
-namespace cf::detail::shm {
+namespace cf::core::shm {
 
 constexpr std::uint64_t kMagic = 0x6366757475726573ull;  // "cfutures"
 constexpr std::uint32_t kLayoutVersion = 4;
@@ -107,4 +107,4 @@ inline bool within(std::uint64_t offset, std::uint64_t len, std::uint64_t region
     return offset >= region && len <= region_len && offset - region <= region_len - len;
 }
 
-}  // namespace cf::detail::shm
+}  // namespace cf::core::shm

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace cf::detail::shm {
+namespace cf::core::shm {
 
 template <class T, std::size_t N>
 struct ShmRing {
@@ -70,4 +70,4 @@ struct ShmRing {
     }
 };
 
-}  // namespace cf::detail::shm
+}  // namespace cf::core::shm

@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-namespace cf::detail::wire {
+namespace cf::core::wire {
 namespace {
 
 // Little helpers over a byte string: fixed-width integers in the machine's order (both ends are this machine).
@@ -125,4 +125,4 @@ std::optional<ChunkResults> decode_chunk_results(std::string_view bytes) {
     return c;
 }
 
-}  // namespace cf::detail::wire
+}  // namespace cf::core::wire

@@ -12,7 +12,7 @@
 
 #include "executor/executor_core.hpp"
 
-namespace cf::detail::wire {
+namespace cf::core::wire {
 
 // A failure: status, type, message, detail.
 std::string encode_failure(const Failure &f);
@@ -26,4 +26,4 @@ std::optional<std::vector<std::string_view>> decode_chunk_args(std::string_view 
 std::string encode_chunk_results(const ChunkResults &r);
 std::optional<ChunkResults> decode_chunk_results(std::string_view bytes);
 
-}  // namespace cf::detail::wire
+}  // namespace cf::core::wire

@@ -24,7 +24,7 @@
 #include "registry/registry.hpp"
 #include "process_pool/wire.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 // Puts a task's result into this worker's heap in shared memory; a result the heap has no room for now goes
@@ -341,4 +341,4 @@ void run_worker(Segment &seg, const WorkerConfig &config) {
     Worker(seg, config).run();
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

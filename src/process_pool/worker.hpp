@@ -12,7 +12,7 @@
 
 #include "process_pool/segment.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 // What a worker needs besides the segment (whose header carries the pool-wide settings).
 struct WorkerConfig {
@@ -27,4 +27,4 @@ struct WorkerConfig {
 // Elsewhere returns false at once.
 bool enter_worker_if_spawned();
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -13,7 +13,7 @@
 #include "process_pool/segment.hpp"
 #include "process_pool/worker.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 // Returns false when this process is no spawned worker; otherwise never returns.
 bool enter_worker_if_spawned() {
@@ -38,4 +38,4 @@ bool enter_worker_if_spawned() {
     _exit(2);
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

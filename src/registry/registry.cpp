@@ -9,7 +9,7 @@
 
 #include "common/fork_guard.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 namespace {
 
 struct Registry {
@@ -106,4 +106,4 @@ std::string load_time_conflict() {
     return r.conflict;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -10,7 +10,7 @@
 
 #include "executor/task_call.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 struct RegisteredTask {
     std::string name;
@@ -27,4 +27,4 @@ std::optional<RegisteredTask> find_task(const TaskCall &call);  // by function p
 void record_load_time_conflict(std::string message);
 std::string load_time_conflict();
 
-}  // namespace cf::detail
+}  // namespace cf::core

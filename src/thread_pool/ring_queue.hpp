@@ -10,7 +10,7 @@
 #include <optional>
 #include <utility>
 
-namespace cf::detail {
+namespace cf::core {
 
 template <class T>
 class RingQueue {
@@ -99,4 +99,4 @@ private:
     std::size_t size_ = 0;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -12,7 +12,7 @@
 #include "future/waiter.hpp"
 #include "thread_pool/ring_queue.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 struct ThreadPool::Worker {
     explicit Worker(std::size_t i) : index(i) {}
@@ -650,11 +650,11 @@ ExecutorStats ThreadPool::stats() const {
     return out;
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core
 
 namespace cf {
 bool this_task_cancel_requested() noexcept {
-    const detail::FutureState *job = detail::t_current_job;
+    const core::FutureState *job = core::t_current_job;
     return job && job->cancel_requested();
 }
 }  // namespace cf

@@ -31,7 +31,7 @@
 #include "future/wait_helper.hpp"
 #include "thread_pool/time_limit_watch.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class Waiter;
 
@@ -162,4 +162,4 @@ private:
     TimeLimitWatch time_limits_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

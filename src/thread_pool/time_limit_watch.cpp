@@ -4,7 +4,7 @@
 #include <sstream>
 #include <string>
 
-namespace cf::detail {
+namespace cf::core {
 
 TimeLimitWatch::~TimeLimitWatch() {
     {
@@ -83,4 +83,4 @@ void TimeLimitWatch::watch(const std::shared_ptr<State> &shared) {
     }
 }
 
-}  // namespace cf::detail
+}  // namespace cf::core

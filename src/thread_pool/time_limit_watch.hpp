@@ -15,7 +15,7 @@
 
 #include "future/future_state.hpp"
 
-namespace cf::detail {
+namespace cf::core {
 
 class TimeLimitWatch {
 public:
@@ -54,4 +54,4 @@ private:
     std::thread thread_;
 };
 
-}  // namespace cf::detail
+}  // namespace cf::core

@@ -22,8 +22,8 @@
 
 namespace {
 
-using cf::detail::ArgumentStore;
-using cf::detail::Segment;
+using cf::core::ArgumentStore;
+using cf::core::Segment;
 
 constexpr std::size_t kHeapBytes = std::size_t(1) << 20;
 

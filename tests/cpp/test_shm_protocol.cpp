@@ -17,9 +17,9 @@
 
 namespace {
 
-using cf::detail::shm::CpuBudget;
-using cf::detail::shm::Doorbell;
-using cf::detail::shm::ShmRing;
+using cf::core::shm::CpuBudget;
+using cf::core::shm::Doorbell;
+using cf::core::shm::ShmRing;
 
 struct Record {
     std::uint64_t a, b;

@@ -72,7 +72,7 @@
 #undef run_worker
 #undef private
 
-using namespace cf::detail;
+using namespace cf::core;
 
 #include "fuzz_check.hpp"
 
@@ -117,7 +117,7 @@ HeapRegion heap_of(const Segment &seg, std::uint32_t s) {
 }
 
 struct Held {
-    cf::FutureBase future;
+    cf::core::FutureBase future;
     std::uint32_t slot;
     std::string name;
     std::string arg;  // echo with a valid descriptor: the result must equal this
@@ -132,7 +132,7 @@ public:
         config.shared_memory_bytes = kArenaBytes;
         pool_.reset(new ProcessPool(config));
         pool_->seg_ = Segment::create(kSlots, kArenaBytes, kHeapBytes);
-        pool_->store_ = std::make_unique<cf::detail::ArgumentStore>(*pool_->seg_);
+        pool_->store_ = std::make_unique<cf::core::ArgumentStore>(*pool_->seg_);
         // The lanes the constructor made: none alive, pid 0, so nothing is ever signalled or reaped.
         seg_ = pool_->seg_.get();
         HeapRegion canary = heap_of(*seg_, kCanary);
@@ -171,7 +171,7 @@ public:
         t.arg_len = arg_len;
         t.kind = kind;
         t.promise.future_base().native_handle()->set_remote(&seg_->slot(slot).cancel_task, id);
-        FUZZ_CHECK(t.promise.set_running_or_notify_cancel());
+        FUZZ_CHECK(t.promise.future_base().native_handle()->set_running_or_notify_cancel());
         held.future = t.promise.future_base();
         held.slot = slot;
         held.name = name;
@@ -250,7 +250,7 @@ public:
         if (const Failure *fail = f.failure()) {
             // A completion a real worker wrote is never malformed (a broken pool fails tasks otherwise).
             // (The "raise" task's message is its argument, so the type and status tell a refusal apart.)
-            if (fail->type == "BrokenProcessPool" && fail->status == cf::Status::BrokenProcessPool &&
+            if (fail->type == "BrokenProcessPool" && fail->status == cf::core::Status::BrokenProcessPool &&
                 fail->message.rfind("worker sent a malformed completion", 0) == 0) {
                 std::fprintf(stderr, "a real worker's completion was refused: %s\n", fail->message.c_str());
                 std::abort();
@@ -287,8 +287,8 @@ public:
                                                                  : p.ConsumeIntegralInRange<std::uint32_t>(0, 3);
             switch (p.ConsumeIntegralInRange<int>(0, 4)) {
                 case 0: comp.status = 0; break;
-                case 1: comp.status = static_cast<std::int32_t>(cf::Status::TooLarge); break;
-                case 2: comp.status = static_cast<std::int32_t>(cf::Status::TaskFailed); break;
+                case 1: comp.status = static_cast<std::int32_t>(cf::core::Status::TooLarge); break;
+                case 2: comp.status = static_cast<std::int32_t>(cf::core::Status::TaskFailed); break;
                 default: comp.status = p.ConsumeIntegral<std::int32_t>();
             }
             // Offsets mostly relative to slot 1's heap (near its start or its end), sometimes anything.

@@ -19,7 +19,7 @@
 
 #include "process_pool/wire.hpp"
 
-using namespace cf::detail;
+using namespace cf::core;
 
 #include "fuzz_check.hpp"
 
@@ -65,7 +65,7 @@ void check_encoders(FuzzedDataProvider &p) {
     FUZZ_CHECK(args_back && *args_back == views);
 
     Failure f;
-    f.status = static_cast<cf::Status>(p.ConsumeIntegralInRange<int>(-13, -1));
+    f.status = static_cast<cf::core::Status>(p.ConsumeIntegralInRange<int>(-13, -1));
     f.type = p.ConsumeRandomLengthString(32);
     f.message = p.ConsumeRandomLengthString(64);
     f.detail = p.ConsumeRandomLengthString(32);

@@ -17,7 +17,7 @@
 #include "process_pool/shm_layout.hpp"
 #include "process_pool/wire.hpp"
 
-using namespace cf::detail;
+using namespace cf::core;
 
 namespace {
 
@@ -53,12 +53,12 @@ struct Record {
 
 template <class... A>
 std::string args_archive(const A &...a) {
-    return serial::write_archive([&](serial::oarchive &oa) { (serial::write_value(oa, a), ...); });
+    return cf::detail::serial::write_archive([&](cf::detail::serial::oarchive &oa) { (cf::detail::serial::write_value(oa, a), ...); });
 }
 
 void wire_seeds() {
-    Failure f1 = make_failure(cf::Status::TaskFailed, "ValueError", "bad value", "task 'x' in worker 42");
-    Failure f2 = make_failure(cf::Status::TooLarge, "TooLargeError", "", "");
+    Failure f1 = make_failure(cf::core::Status::TaskFailed, "ValueError", "bad value", "task 'x' in worker 42");
+    Failure f2 = make_failure(cf::core::Status::TooLarge, "TooLargeError", "", "");
     write_seed("fuzz_wire", "failure", with_selector(0, wire::encode_failure(f1)));
     write_seed("fuzz_wire", "failure-empty", with_selector(0, wire::encode_failure(f2)));
     std::vector<std::string_view> args{"alpha", "", "gamma"};
@@ -90,9 +90,9 @@ void typed_seeds() {
     write_seed(t, "res-map", with_selector(10, cf::Codec<std::map<std::string, int>>::encode({{"a", 1}, {"b", 2}})));
     write_seed(t, "res-record", with_selector(11, cf::Codec<Record>::encode(Record{"r", {4}, -1})));
     write_seed(t, "remote-error", with_selector(13, wire::encode_failure(
-        make_failure(cf::Status::TaskFailed, "std::out_of_range", "no such page", "task 'cf.typed:x' in worker 7"))));
+        make_failure(cf::core::Status::TaskFailed, "std::out_of_range", "no such page", "task 'cf.typed:x' in worker 7"))));
     write_seed(t, "remote-broken", with_selector(13, wire::encode_failure(
-        make_failure(cf::Status::BrokenProcessPool, "BrokenProcessPool", "gone", ""))));
+        make_failure(cf::core::Status::BrokenProcessPool, "BrokenProcessPool", "gone", ""))));
 }
 
 // fuzz_shm_records and fuzz_capi_sequence read their input through FuzzedDataProvider: integers are taken from
@@ -107,7 +107,7 @@ void program_seeds() {
     }
     // A failure record and chunk results in the payload area of an untrusted completion.
     write_seed("fuzz_shm_records", "failure-payload",
-               wire::encode_failure(make_failure(cf::Status::TaskFailed, "E", "m", "d")) + std::string(64, '\1'));
+               wire::encode_failure(make_failure(cf::core::Status::TaskFailed, "E", "m", "d")) + std::string(64, '\1'));
 }
 
 }  // namespace
