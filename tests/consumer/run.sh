@@ -29,41 +29,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src_root=$(cd "$here/../.." && pwd)
 cmake_cmd=${CMAKE:-cmake}
 
-passed=0
-failed=0
-failures=()
-
-step() { printf '\n==> %s\n' "$*"; }
-pass() { passed=$((passed + 1)); printf 'PASS: %s\n' "$1"; }
-fail() {
-  failed=$((failed + 1))
-  failures+=("$1")
-  printf 'FAIL: %s\n' "$1"
-  if [[ $# -gt 1 && -s $2 ]]; then
-    sed 's/^/    | /' "$2"
-  fi
-}
-finish() {
-  printf '\n'
-  if ((failed)); then
-    printf 'failed checks:\n'
-    printf '  - %s\n' "${failures[@]}"
-  fi
-  printf '%d passed, %d failed\n' "$passed" "$failed"
-  ((failed == 0)) && exit 0
-  exit 1
-}
-# A failure that leaves nothing sensible to check after it.
-abort() { fail "$@"; printf 'stopping: later checks depend on this one\n'; finish; }
-
-# Runs a command with its output in a log file; echoes the command first. Returns the command's status.
-run_logged() {
-  local log=$1
-  shift
-  printf '$ %s\n' "$*" >>"$log"
-  printf '  $ %s\n' "$*"
-  "$@" >>"$log" 2>&1
-}
+# shellcheck source=../checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../checks.sh"
 
 case $work in
   "" | / | "$HOME" | "$src_root" | "$build_dir") echo "refusing to use '$work' as the work directory" >&2; exit 2 ;;
@@ -323,7 +290,7 @@ if run_logged "$logs/cmake-configure.log" "$cmake_cmd" -S "$proj" -B "$pbuild" "
          grep -q "^caught cf::TimeoutError" "$logs/cmake-run.log" &&
          grep -qx "as_completed order: f1 f3 f2" "$logs/cmake-run.log" &&
          grep -qx "main.cpp: all checks passed" "$logs/cmake-run.log"; then
-        pass "app runs: cf::wait, cf::as_completed, catches cf::CancelledError and cf::TimeoutError from the library"
+        pass "app runs: cf::wait, cf::as_completed, catches cf::CancelledError and cf::TimeoutError (thrown by the header-only C++ API)"
       else
         fail "app output has the caught exceptions, as_completed order and final line" "$logs/cmake-run.log"
       fi

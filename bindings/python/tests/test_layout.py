@@ -26,17 +26,22 @@ def c_layout():
             lines.append('    printf("%s.%s %%zu %%zu\\n", offsetof(%s, %s), sizeof(((%s *)0)->%s));'
                          % (name, field, name, field, name, field))
     lines += ["    return 0;", "}"]
+    return run_c_program("layout", lines).splitlines()
+
+
+def run_c_program(name, lines):
+    """Compiles the C program of these lines against the installed header (cc and pkg-config) and returns what
+    it prints. It needs nothing of the library itself: no sanitizer runtime, no LD_PRELOAD."""
     os.makedirs(BUILD_DIR, exist_ok=True)
-    src = os.path.join(BUILD_DIR, "layout.c")
-    exe = os.path.join(BUILD_DIR, "layout")
+    src = os.path.join(BUILD_DIR, name + ".c")
+    exe = os.path.join(BUILD_DIR, name)
     with open(src, "w") as f:
         f.write("\n".join(lines) + "\n")
     flags = subprocess.run(["pkg-config", "--cflags", "cfutures"], check=True, capture_output=True,
                            text=True).stdout
     subprocess.run([os.environ.get("CC", "cc"), "-Wall", src, *shlex.split(flags), "-o", exe], check=True)
-    # The program needs nothing of the library (sizes and offsets only): no sanitizer runtime, no LD_PRELOAD.
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    return subprocess.run([exe], check=True, capture_output=True, text=True, env=env).stdout.splitlines()
+    return subprocess.run([exe], check=True, capture_output=True, text=True, env=env).stdout
 
 
 def ctypes_layout():
@@ -77,16 +82,7 @@ def c_status_map():
              "#define ENTRY(c_name, value, cxx, cxx_exception, python_exception, text) \\",
              '    printf("%s %d %s\\n", #c_name, (int)(value), python_exception[0] ? python_exception : "-");',
              "    CF_STATUS_MAP(ENTRY)", "    return 0;", "}"]
-    os.makedirs(BUILD_DIR, exist_ok=True)
-    src = os.path.join(BUILD_DIR, "status_map.c")
-    exe = os.path.join(BUILD_DIR, "status_map")
-    with open(src, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    flags = subprocess.run(["pkg-config", "--cflags", "cfutures"], check=True, capture_output=True,
-                           text=True).stdout
-    subprocess.run([os.environ.get("CC", "cc"), "-Wall", src, *shlex.split(flags), "-o", exe], check=True)
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    out = subprocess.run([exe], check=True, capture_output=True, text=True, env=env).stdout
+    out = run_c_program("status_map", lines)
     return [(name, int(value), exc) for name, value, exc in (line.split() for line in out.splitlines())]
 
 
