@@ -398,7 +398,10 @@ def as_completed(fs, timeout=None):
     if not fs:
         return
     arr = _handles(fs, "as_completed")
+    # Each future is let go once yielded (as CPython since bpo-14406): the caller's loop decides how long a
+    # finished future, and its result, lives.
     by_handle = {f._handle: f for f in fs}
+    del fs
     it = ctypes.c_void_p()
     _lib.check(_lib.cf_as_completed(arr, total, _timeout_arg(timeout), ctypes.byref(it)), "as_completed")
     yielded = 0
@@ -412,6 +415,6 @@ def as_completed(fs, timeout=None):
                 raise TimeoutError("%d (of %d) futures unfinished" % (total - yielded, total))
             _lib.check(status, "as_completed")
             yielded += 1
-            yield by_handle[out.value]
+            yield by_handle.pop(out.value)  # no local name keeps it while the generator waits
     finally:
         _lib.cf_as_completed_free(it)

@@ -200,6 +200,7 @@ def _adopt_worker_thread(pool):
         owned = _tls.owned = set()
     if pool.key not in owned:
         owned.add(pool.key)
+        pool.idents.add(threading.get_ident())
         thread = threading.current_thread()
         if isinstance(thread, threading._DummyThread):
             thread.name = "%s_%d" % (pool.prefix, next(pool.thread_numbers))
@@ -215,6 +216,18 @@ class _PoolState:
         self.initargs = initargs
         self.thread_numbers = itertools.count(0)
         self.broken = None
+        self.idents = set()   # the library threads that ran this pool's Python code
+
+
+def _forget_threads(pool):
+    """After the pool's threads have ended: takes them out of threading.enumerate(). The threading module knows
+    a library thread only as a _DummyThread, which it never removes by itself (it cannot see the thread end)."""
+    me = threading.get_ident()
+    with threading._active_limbo_lock:
+        for ident in pool.idents:
+            if ident != me and isinstance(threading._active.get(ident), threading._DummyThread):
+                del threading._active[ident]
+    pool.idents = {me} & pool.idents
 
 
 def cancel_requested():
@@ -371,6 +384,8 @@ class ThreadPoolExecutor(Executor):
         with self._shutdown_lock:
             self._shutdown = True
         self._shutdown_c(wait, cancel_futures)
+        if wait:  # the threads have ended (all but the caller's own, when it is one of them)
+            _forget_threads(self._state)
 
     def __repr__(self):
         return "<%s %s max_workers=%d>" % (type(self).__name__, self._thread_name_prefix, self._max_workers)

@@ -179,6 +179,16 @@ class ThreadsTest(unittest.TestCase):
         for name in names:
             self.assertRegex(name, r"^SpecialPool_\d+$")
 
+    def test_no_dangling_threads_after_shutdown(self):
+        # CPython's tests check threading.enumerate() after each test: the pool's threads must be gone from it.
+        before = set(threading.enumerate())
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="GonePool") as ex:
+            barrier = threading.Barrier(2, timeout=LONG)
+            for f in [ex.submit(barrier.wait) for _ in range(2)]:
+                f.result(LONG)
+            self.assertEqual(sum(t.name.startswith("GonePool_") for t in threading.enumerate()), 2)
+        self.assertEqual(set(threading.enumerate()), before)
+
     def test_default_thread_name_prefix(self):
         with ThreadPoolExecutor(max_workers=1) as ex:
             name = ex.submit(lambda: threading.current_thread().name).result(LONG)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """wait() and as_completed(), as concurrent.futures documents them."""
+import gc
 import threading
 import unittest
+import weakref
 
 from cfutures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor,
                       TimeoutError, as_completed, wait)
@@ -130,6 +132,19 @@ class AsCompletedTest(PoolTestCase):
     def test_zero_timeout_with_all_done(self):
         fs = [finished(i) for i in range(3)]
         self.assertEqual(set(as_completed(fs, timeout=0)), set(fs))
+
+    def test_yielded_futures_are_not_kept(self):
+        # As CPython since bpo-14406: a future the loop is done with (and its result) can be collected before the
+        # loop ends.
+        futures_list = [Future() for _ in range(4)] + [finished(42), cancelled()]
+        with self.assertRaises(TimeoutError):
+            for future in as_completed(futures_list, timeout=0):
+                futures_list.remove(future)
+                ref = weakref.ref(future)
+                del future
+                gc.collect()
+                self.assertIsNone(ref())
+        self.assertEqual(len(futures_list), 4)
 
     def test_abandoned_generator(self):
         fs = [finished(1), self.blocked()]
