@@ -191,6 +191,7 @@ bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
     owned_.push_back(std::make_unique<Worker>(index));
     Worker *w = owned_.back().get();
     if (first) {
+        (*first)->started_for = true;
         w->queue.push_back(std::move(**first));
         w->queued.store(1);
     }
@@ -208,6 +209,7 @@ bool ThreadPool::start_worker_locked(std::optional<WorkItem> *first) {
         std::optional<WorkItem> back;
         w->queue.pop_front(back);
         owned_.pop_back();
+        if (back) back->started_for = false;
         if (first && back) *first = std::move(back);
         if (index == 0) throw;
         return false;
@@ -456,14 +458,20 @@ void ThreadPool::run(WorkItem &item) {
 
 // ---- shutting down
 
-void ThreadPool::seal(std::vector<WorkItem> *drain, bool cancel_running) {
+void ThreadPool::seal(std::vector<WorkItem> *drain, bool cancel_running, bool keep_started_for) {
     std::size_t n = started_.load(std::memory_order_acquire);  // final: a closed pool starts no worker
     for (std::size_t k = 0; k < n; ++k) {
         Worker &w = *workers_[k].load(std::memory_order_acquire);
         std::lock_guard<SpinLock> lock(w.mu);
         if (drain) {
-            w.queue.drain_into(*drain);
-            w.queued.store(0);
+            // Everything queued; on shutdown, but a task a new thread was started for (it runs, as in CPython).
+            std::vector<WorkItem> queued;
+            w.queue.drain_into(queued);
+            for (WorkItem &item : queued) {
+                if (keep_started_for && item.started_for) w.queue.push_back(std::move(item));
+                else drain->push_back(std::move(item));
+            }
+            w.queued.store(w.queue.size());
         }
         if (cancel_running && w.running) w.running->request_cancel();
     }
@@ -493,7 +501,7 @@ void ThreadPool::shutdown(bool wait, bool cancel_futures) {
     std::vector<WorkItem> cancelled;
     // With cancel_running, running tasks are not just told (a task told could finish first): they are cancelled
     // below, which tells them and cancels their futures in one step.
-    seal(cancel_futures ? &cancelled : nullptr, cancel_futures && !cancel_running_);
+    seal(cancel_futures ? &cancelled : nullptr, cancel_futures && !cancel_running_, true);
     for (WorkItem &item : cancelled) state_of(item)->cancel();
     // cancel_running: what runs is cancelled too (its thread runs on; its result is discarded).
     if (cancel_futures && cancel_running_) {

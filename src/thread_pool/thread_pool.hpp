@@ -74,6 +74,9 @@ public:
         std::string arg;
         double time_limit = std::numeric_limits<double>::infinity();  // seconds from its start
         UserDataRelease release;  // the caller's user_data, released with the item: after the run, or unrun
+        // The task a new thread was started for: as in CPython, where that thread takes it at once, shutdown
+        // with cancel_futures does not cancel it.
+        bool started_for = false;
     };
     struct Worker;  // one worker's queue, parking place and running task (thread_pool.cpp)
 
@@ -120,7 +123,8 @@ private:
     void break_pool(const std::string &why);
     // Stops submissions (flag already set under ctl_): waits out submits in progress, takes every queue's tasks
     // when `drain` is given, and lets idle workers leave.
-    void seal(std::vector<WorkItem> *drain, bool cancel_running);
+    // keep_started_for: the tasks new threads were started for stay queued (shutdown with cancel_futures).
+    void seal(std::vector<WorkItem> *drain, bool cancel_running, bool keep_started_for = false);
     void join_threads();
     // The futures of the tasks running now, each retained for the caller to release.
     std::vector<FutureState *> running_futures() const;

@@ -830,6 +830,20 @@ TEST(ThreadPoolShutdown, ShutdownOfAPoolThatNeverRanATask) {
     EXPECT_THROW(ex.submit(mul, 1, 1), cf::ShutdownError);
 }
 
+// As in CPython, where the thread a submit starts takes its task at once: shutdown with cancel_futures right
+// after the first submit does not cancel that task; what is queued behind it is cancelled (or ran already).
+TEST(ThreadPoolShutdown, CancelFuturesKeepsTheTaskANewThreadWasStartedFor) {
+    for (int round = 0; round < 50; ++round) {
+        cf::ThreadPoolExecutor ex(pool_options(1));
+        cf::Future<int> first = ex.submit([] { return 1; });
+        cf::Future<int> second = ex.submit([] { return 2; });
+        ex.shutdown(true, true);
+        ASSERT_FALSE(first.cancelled()) << "round " << round;
+        EXPECT_EQ(first.result(kLong), 1);
+        EXPECT_TRUE(second.cancelled() || second.result(kLong) == 2);
+    }
+}
+
 TEST(ThreadPoolShutdown, ShutdownIsIdempotent) {
     cf::ThreadPoolExecutor ex(pool_options(2));
     cf::Future<int> f = ex.submit(mul, 4, 4);

@@ -262,6 +262,15 @@ class ShutdownTest(unittest.TestCase):
         self.assertTrue(all(f.cancelled() for f in queued))
         ex.shutdown(wait=True)
 
+    def test_cancel_futures_right_after_the_first_submit(self):
+        # As CPython: the thread the first submit starts takes that task, so cancel_futures does not cancel it.
+        for _ in range(20):
+            ex = ThreadPoolExecutor(max_workers=1)
+            f = ex.submit(lambda: 7)
+            ex.shutdown(wait=True, cancel_futures=True)
+            self.assertFalse(f.cancelled())
+            self.assertEqual(f.result(LONG), 7)
+
     def test_shutdown_from_a_task(self):
         ex = ThreadPoolExecutor(max_workers=2)
         f = ex.submit(lambda: ex.shutdown(wait=True))
