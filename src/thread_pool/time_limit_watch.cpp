@@ -73,11 +73,13 @@ void TimeLimitWatch::watch(const std::shared_ptr<State> &shared) {
         std::ostringstream secs;
         secs << a.limit;
         lock.unlock();
-        f->request_cancel();
+        // The failure first, then the task's cancel flag: a task that sees the flag and returns at once must
+        // find its future failed already, or its late result would win.
         f->set_failure(make_failure(Status::TimeLimit, "TimeLimitError",
                                     "the task ran past its time limit of " + secs.str() + " s",
                                     "a thread cannot be stopped: the task was asked to stop "
                                     "(cancel_requested) and its result, if any, is discarded"));
+        f->request_cancel();
         f->release();
         lock.lock();
     }
