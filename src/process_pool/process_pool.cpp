@@ -669,6 +669,11 @@ bool ProcessPool::collect_slot(std::uint32_t slot, bool wait) {
     for (Settled &done : settled) done.outcome.deliver(*done.task.promise.future_base().native_handle());
     if (counted == this) enter_collectors();
     if (!bogus.empty()) break_pool(bogus);
+    // After shutdown the supervisor waits for the last task to end. When another thread (a submitter taking
+    // results in passing, a waiting caller) collects that last completion, the worker did not wake the
+    // supervisor (it found it awake, or this thread collecting): this thread does, so that it sees the pool done.
+    // (closed_ is set before shutdown signals: either this load sees it, or that signal comes after these pops.)
+    if (!settled.empty() && !on_supervisor() && closed_.load(std::memory_order_seq_cst)) signal_supervisor();
     return true;
 }
 
