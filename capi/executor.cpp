@@ -195,7 +195,6 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
     if (int rc = check_submit(name, ex, arg, arg_len, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
     return guarded([&]() -> int {
         std::string_view a(static_cast<const char *>(arg), arg ? arg_len : 0);
-        cf::core::ExecutorCore::check_argument_size(a);
         return hand_out(out, e->core->submit_named(task, a, options));
     });
 }

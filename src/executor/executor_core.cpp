@@ -11,6 +11,7 @@ namespace cf::core {
 ExecutorCore::~ExecutorCore() = default;
 
 FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
+    check_argument_size(arg);
     std::optional<RegisteredTask> task = find_task(name);
     if (!task) throw UnknownTaskError("no task is registered as '" + std::string(name) + "'");
     return submit_call(task->call, arg, options);

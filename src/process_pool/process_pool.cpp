@@ -229,6 +229,7 @@ FutureBase ProcessPool::submit_call(const TaskCall &call, std::string_view arg, 
 }
 
 FutureBase ProcessPool::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
+    check_argument_size(arg);
     double limit = checked_time_limit(options);
     // A separate worker program has its own registry: then the worker reports an unknown name on the future.
     if (config_.worker_program.empty() && !find_task(name))

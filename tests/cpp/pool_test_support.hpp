@@ -9,6 +9,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -93,6 +97,21 @@ inline std::size_t usable_cpus() {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
     return static_cast<std::size_t>(CPU_COUNT(&set));
+}
+
+// The fields of a /proc stat file (a process's or a thread's) after the command name: [0] the state, [1] ppid,
+// [11] utime, [12] stime. Empty when the file is gone.
+inline std::vector<std::string> stat_fields_at(const std::string &path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::size_t close = line.rfind(')');
+    std::vector<std::string> fields;
+    if (close == std::string::npos) return fields;
+    std::istringstream rest(line.substr(close + 1));
+    std::string field;
+    while (rest >> field) fields.push_back(field);
+    return fields;
 }
 
 }  // namespace cftest

@@ -249,16 +249,7 @@ inline bool contains(const std::string &haystack, const std::string &needle) {
 // The fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime. Empty when
 // the process is gone.
 inline std::vector<std::string> stat_fields(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    std::size_t close = line.rfind(')');
-    std::vector<std::string> fields;
-    if (close == std::string::npos) return fields;
-    std::istringstream rest(line.substr(close + 1));
-    std::string field;
-    while (rest >> field) fields.push_back(field);
-    return fields;
+    return stat_fields_at("/proc/" + std::to_string(pid) + "/stat");
 }
 
 // Gone: no longer in /proc, or dead and only waiting to be reaped (a zombie runs nothing and holds no memory).

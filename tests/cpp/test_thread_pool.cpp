@@ -58,6 +58,7 @@ using cftest::Gate;
 using cftest::kLong;
 using cftest::kLongDuration;
 using cftest::Latch;
+using cftest::stat_fields_at;
 using cftest::usable_cpus;
 // How long a test watches a call it expects to be blocked. Used only to assert "not returned yet".
 constexpr auto kGrace = cftest::kPoolGrace;
@@ -134,30 +135,15 @@ std::multiset<std::string> names_with_prefix(const std::string &prefix) {
 
 std::size_t count_with_prefix(const std::string &prefix) { return names_with_prefix(prefix).size(); }
 
-// The fields of /proc/self/stat (or of a thread's stat) after the command name: [0] is the state, [11] utime,
-// [12] stime.
-std::vector<std::string> stat_fields(const std::string &path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    std::size_t close = line.rfind(')');
-    std::vector<std::string> fields;
-    if (close == std::string::npos) return fields;
-    std::istringstream rest(line.substr(close + 1));
-    std::string field;
-    while (rest >> field) fields.push_back(field);
-    return fields;
-}
-
 // CPU time this process has used, user plus system, in clock ticks.
 long process_cpu_ticks() {
-    auto f = stat_fields("/proc/self/stat");
+    auto f = stat_fields_at("/proc/self/stat");
     if (f.size() < 13) return -1;
     return std::stol(f[11]) + std::stol(f[12]);
 }
 
 char thread_state(long tid) {
-    auto f = stat_fields("/proc/self/task/" + std::to_string(tid) + "/stat");
+    auto f = stat_fields_at("/proc/self/task/" + std::to_string(tid) + "/stat");
     return f.empty() || f[0].empty() ? '?' : f[0][0];
 }
 
