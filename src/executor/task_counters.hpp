@@ -21,6 +21,8 @@ public:
     enum Kind : std::size_t { Completed = 0, Failed = 1, Cancelled = 2 };
 
     void bump(Kind k) noexcept { stripes_[my_stripe()].n[k].fetch_add(1, std::memory_order_relaxed); }
+    // Takes back a bump whose state change did not happen after all.
+    void unbump(Kind k) noexcept { stripes_[my_stripe()].n[k].fetch_sub(1, std::memory_order_relaxed); }
     std::uint64_t sum(Kind k) const noexcept {
         std::uint64_t total = 0;
         for (const Stripe &s : stripes_) total += s.n[k].load(std::memory_order_relaxed);

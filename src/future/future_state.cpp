@@ -35,7 +35,7 @@ bool FutureState::cancel() {
         if (s == State::Finished) return false;
         // Pending: becomes cancelled, and waiters hear of it at once (no "cancelled but not notified" limbo).
         // The one change that may race with ours is Pending -> Running, made without the lock.
-        if (s == State::Pending && state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) {
+        if (s == State::Pending && cancel_from_locked(State::Pending)) {
             notify_locked(callbacks, source);
         } else {
             // Running: the task is asked to stop (cf_task_cancel_requested), and that is all, as in CPython,
@@ -69,10 +69,18 @@ bool FutureState::cancel() {
 }
 
 bool FutureState::cancel_running_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
-    State s = State::Running;
-    if (!state_.compare_exchange_strong(s, State::Cancelled, std::memory_order_acq_rel)) return false;
+    if (!cancel_from_locked(State::Running)) return false;
     notify_locked(callbacks, source);
     return true;
+}
+
+bool FutureState::cancel_from_locked(State from) {
+    // Counted before the state can be seen: whoever sees the future done (a wait that returns) and then reads the
+    // executor's stats finds it counted. Taken back when the change does not happen.
+    if (counters_) counters_->bump(TaskCounters::Cancelled);
+    if (state_.compare_exchange_strong(from, State::Cancelled, std::memory_order_acq_rel)) return true;
+    if (counters_) counters_->unbump(TaskCounters::Cancelled);
+    return false;
 }
 
 bool FutureState::set_running_or_notify_cancel() {
@@ -118,6 +126,8 @@ bool FutureState::finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Fai
         value_ = std::move(value);
         failure_ = std::move(failure);
         if (bytes) inline_bytes_.data = std::move(*bytes);
+        // Counted before the state can be seen (see cancel_from_locked).
+        if (counters_) counters_->bump(failure_ ? TaskCounters::Failed : TaskCounters::Completed);
         State s = state();
         while (!state_.compare_exchange_weak(s, State::Finished, std::memory_order_acq_rel)) {
             // Only Pending -> Running happens without our lock; any other state here is a bug.
@@ -147,10 +157,6 @@ std::shared_ptr<CompletionSource> FutureState::completion_source() {
 
 void FutureState::notify_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source) {
     remote_cancel_word_ = nullptr;
-    if (counters_)
-        counters_->bump(state() == State::Cancelled ? TaskCounters::Cancelled
-                        : failure_                  ? TaskCounters::Failed
-                                                    : TaskCounters::Completed);
     source.swap(source_);
     bool is_failure = failure_ != nullptr;
     // Waiters are told under our lock, so none can unregister and vanish in between.

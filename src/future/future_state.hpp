@@ -127,6 +127,9 @@ private:
     ~FutureState();
     // Running -> Cancelled under the lock (cancel_running); false when it is no longer running.
     bool cancel_running_locked(std::vector<Callback> &callbacks, std::shared_ptr<CompletionSource> &source);
+    // from -> Cancelled under the lock, counted in the executor's stats before it can be seen; false when the
+    // state was not `from` any more.
+    bool cancel_from_locked(State from);
     // Moves to Finished and notifies; false if already done.
     bool finish(std::unique_ptr<ValueHolder> value, std::unique_ptr<Failure> failure, std::string *bytes);
     // Tells the waiters and hands back the callbacks to run once the lock is released.
