@@ -4,11 +4,13 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "executor/executor_core.hpp"
 #include "executor/task_context.hpp"
 #include "process_pool/process_pool.hpp"
 #include "process_pool/worker.hpp"
+#include "common/fork_hooks.hpp"
 #include "common/log.hpp"
 #include "thread_pool/thread_pool.hpp"
 #include "capi/capi_support.hpp"
@@ -22,6 +24,8 @@ namespace {
 // The size of cf_thread_pool_options as first published (0.1.0): every field up to initializer_data.
 constexpr std::size_t kThreadPoolOptionsV1 = CF_THREAD_POOL_OPTIONS_V1_SIZE;
 constexpr std::size_t kProcessPoolOptionsV1 = CF_PROCESS_POOL_OPTIONS_V1_SIZE;
+constexpr std::size_t kMaxWorkerArgs = 4096;
+constexpr std::size_t kMaxForkHooks = 16;
 
 constexpr std::size_t kSubmitOptionsV1 = CF_SUBMIT_OPTIONS_V1_SIZE;
 constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
@@ -102,6 +106,14 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: unknown start method " + std::to_string(method) +
                                                " (start_method is one of CF_START_DEFAULT, _FORK, _FORKSERVER, _SPAWN)");
     if (opts.initarg_len && !opts.initarg) return null_argument("cf_process_pool_new", "initarg (with a length)");
+    std::size_t n_args = 0;
+    if (opts.worker_args) {
+        while (opts.worker_args[n_args]) {
+            if (++n_args > kMaxWorkerArgs)
+                return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: worker_args has no NULL among its first " +
+                                                       std::to_string(kMaxWorkerArgs) + " entries");
+        }
+    }
     int death = raw_enum(opts.on_worker_death);
     if (death != CF_WORKER_DEATH_BREAK && death != CF_WORKER_DEATH_REPLACE)
         return fail(CF_E_INVALID_ARGUMENT, "cf_process_pool_new: on_worker_death " + std::to_string(death) +
@@ -118,12 +130,43 @@ CF_API int cf_process_pool_new(const cf_process_pool_options *o, cf_executor **o
         if (opts.initarg) config.initarg.assign(static_cast<const char *>(opts.initarg), opts.initarg_len);
         config.shared_memory_bytes = opts.shared_memory_bytes;
         if (opts.worker_program) config.worker_program = opts.worker_program;
+        config.worker_args.assign(opts.worker_args, opts.worker_args + n_args);
         config.worker_start_timeout = opts.worker_start_timeout;
         config.cancel_running = opts.cancel_running != 0;
         config.replace_dead = death == CF_WORKER_DEATH_REPLACE;
         config.max_restarts = opts.max_restarts;
         config.restart_period = opts.restart_period;
         *out = new cf_executor(ProcessPool::create(std::move(config)));
+        return CF_OK;
+    });
+}
+
+CF_API int cf_set_fork_hooks(const cf_fork_hook *before, size_t n_before, const cf_fork_hook *in_parent,
+                             size_t n_in_parent, const cf_fork_hook *in_child, size_t n_in_child) {
+    cf::core::ForkHooks hooks;
+    struct List {
+        const cf_fork_hook *hooks;
+        std::size_t n;
+        const char *name;
+        std::vector<cf::core::ForkHook> &out;
+    };
+    List lists[] = {{before, n_before, "before", hooks.before},
+                    {in_parent, n_in_parent, "in_parent", hooks.in_parent},
+                    {in_child, n_in_child, "in_child", hooks.in_child}};
+    for (const List &l : lists) {
+        if (l.n > kMaxForkHooks)
+            return fail(CF_E_INVALID_ARGUMENT, std::string("cf_set_fork_hooks: more than ") +
+                                                   std::to_string(kMaxForkHooks) + " hooks in " + l.name);
+        if (l.n && !l.hooks) return null_argument("cf_set_fork_hooks", l.name);
+        for (std::size_t i = 0; i < l.n; ++i)
+            if (!l.hooks[i].fn)
+                return fail(CF_E_INVALID_ARGUMENT, std::string("cf_set_fork_hooks: ") + l.name + "[" +
+                                                       std::to_string(i) + "] has no fn");
+    }
+    return guarded([&]() -> int {
+        for (List &l : lists)
+            for (std::size_t i = 0; i < l.n; ++i) l.out.push_back({l.hooks[i].fn, l.hooks[i].data});
+        cf::core::set_fork_hooks(std::move(hooks));
         return CF_OK;
     });
 }

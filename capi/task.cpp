@@ -55,6 +55,18 @@ CF_API int cf_task_raise(cf_task_ctx *ctx, const char *type, const char *message
     return fail(CF_E_TASK_FAILED, std::string(type ? type : "cf_task_error") + (message ? std::string(": ") + message : ""));
 }
 
+CF_API int cf_task_raise_detail(cf_task_ctx *ctx, const char *type, const char *message, const char *detail) {
+    TaskContext *c = context_of(ctx);
+    if (!c) return bad_handle("cf_task_raise_detail", "ctx", ctx);
+    const char *name = type ? type : "cf_task_error";
+    int rc = guarded([&]() -> int {
+        c->raise(name, message ? message : "", detail ? detail : "");
+        return CF_OK;
+    });
+    if (rc != CF_OK) return rc;
+    return fail(CF_E_TASK_FAILED, std::string(name) + (message ? std::string(": ") + message : ""));
+}
+
 CF_API int cf_task_cancel_requested(const cf_task_ctx *ctx) {
     TaskContext *c = context_of(ctx);
     return c && c->cancel_requested();

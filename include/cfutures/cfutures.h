@@ -532,6 +532,10 @@ typedef struct cf_process_pool_options {
     size_t max_restarts;
     /** Added after 0.1.0: the window of max_restarts, in seconds; 0 or less: 60. */
     double restart_period;
+    /** Added after 0.1.0: CF_START_SPAWN: the arguments after the program's name (argv[1], argv[2], ...) that each
+     * spawned worker is started with, a NULL-terminated array, copied by cf_process_pool_new. NULL: none. An
+     * interpreter as worker_program gets here the script that calls cf_process_worker_entry. */
+    const char *const *worker_args;
 } cf_process_pool_options;
 
 /**
@@ -1066,6 +1070,48 @@ CF_API int cf_map_error_object(const cf_map_iter *it, const char *type_name, voi
  * @return 1 when it was; 0 otherwise (also for no failure or an invalid iterator).
  */
 CF_API int cf_map_failed_remotely(const cf_map_iter *it);
+/**
+ * Fails the running task as cf_task_raise does, with a detail: where it happened, as a traceback's text (added
+ * after 0.1.0). Unlike cf_task_raise_object it works in a process pool's task too: the three texts travel to the
+ * caller's future (cf_error.type, .message, .detail).
+ *
+ * @param ctx The task's context.
+ * @param type The failure's type ("ValueError"), copied; NULL: "cf_task_error".
+ * @param message Its message, copied; NULL: none.
+ * @param detail Where it happened, copied; NULL or empty: the library's own ("task 'name' in worker PID" in a
+ *        process pool).
+ * @return CF_E_TASK_FAILED, for the task to return; CF_E_INVALID_ARGUMENT when ctx is no valid context (nothing
+ *         raised); CF_E_NO_MEMORY.
+ */
+CF_API int cf_task_raise_detail(cf_task_ctx *ctx, const char *type, const char *message, const char *detail);
+
+/** A function that cf_set_fork_hooks calls around a fork: fn(data). */
+typedef struct cf_fork_hook {
+    void (*fn)(void *data); /**< the function */
+    void *data;             /**< its argument */
+} cf_fork_hook;
+/**
+ * Sets the functions called around every fork() the library makes of this process to start a worker or a server
+ * of workers (start methods fork and forkserver; not the fork that a spawned worker executes right away), in the
+ * process that forks and in the child (added after 0.1.0). They are for a language runtime that must be told of
+ * a fork, as an interpreter must: before the fork it takes its global lock on the forking thread, and in the child
+ * it repairs its state (the threads that are gone) before any of its code runs there, then lets the lock go in
+ * both. Each list runs in order: before, then fork(), then in_parent in the parent or in_child in the child. The
+ * hooks must not fork, and in the child must not wait for anything another thread of the parent held. A later
+ * call replaces the lists (copied); NULL lists with 0 counts remove them. Hooks are not run for forks of the
+ * program itself. The forkserver (one per program, started by its first forkserver pool) is a fork of the program
+ * that keeps the hooks as they were then: set them before the first pool.
+ *
+ * @param before Called before fork() on the forking thread; may be NULL when n_before is 0.
+ * @param n_before Their number (at most 16).
+ * @param in_parent Called after fork() in the parent.
+ * @param n_in_parent Their number (at most 16).
+ * @param in_child Called first thing in the child.
+ * @param n_in_child Their number (at most 16).
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for a NULL list with a count, a hook without fn, or more than 16 in a list.
+ */
+CF_API int cf_set_fork_hooks(const cf_fork_hook *before, size_t n_before, const cf_fork_hook *in_parent,
+                             size_t n_in_parent, const cf_fork_hook *in_child, size_t n_in_child);
 
 #ifdef __cplusplus
 } /* extern "C" */

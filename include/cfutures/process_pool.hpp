@@ -42,6 +42,7 @@ public:
         std::string initarg;                    ///< the initializer's argument bytes
         std::size_t shared_memory_bytes = 0;    ///< 0: 256 MiB; the arena for arguments (and each worker's results)
         std::string worker_program;             ///< spawn: empty re-executes this program
+        std::vector<std::string> worker_args;   ///< spawn: each worker's arguments after the program's name
         double worker_start_timeout = 0;        ///< seconds a new worker has to start serving; <= 0: 60
         /// true: cancel() on a running task kills its worker (a new one takes the slot) and the future ends
         /// cancelled; shutdown with cancel_futures cancels running tasks too. false: as CPython.
@@ -103,6 +104,10 @@ private:
         o.initarg_len = options.initarg.size();
         o.shared_memory_bytes = options.shared_memory_bytes;
         o.worker_program = options.worker_program.empty() ? nullptr : options.worker_program.c_str();
+        std::vector<const char *> args;
+        for (const std::string &arg : options.worker_args) args.push_back(arg.c_str());
+        args.push_back(nullptr);
+        o.worker_args = options.worker_args.empty() ? nullptr : args.data();
         o.worker_start_timeout = options.worker_start_timeout;
         o.cancel_running = options.cancel_running ? 1 : 0;
         o.on_worker_death = static_cast<cf_worker_death>(options.on_worker_death);

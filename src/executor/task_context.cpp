@@ -8,9 +8,10 @@
 
 namespace cf::core {
 
-void TaskContext::raise(std::string type, std::string message) {
+void TaskContext::raise(std::string type, std::string message, std::string detail) {
     allocation_failed_ = false;
     raised_ = make_failure(Status::TaskFailed, std::move(type), std::move(message));
+    raised_->detail = std::move(detail);
 }
 
 bool TaskContext::return_object(std::unique_ptr<ForeignObject> object) {

@@ -47,7 +47,7 @@ public:
     // Both return false (having recorded a TooLarge failure) when a sink has no room.
     bool return_bytes(std::string_view bytes);
     void *return_buffer(std::size_t len);
-    void raise(std::string type, std::string message);
+    void raise(std::string type, std::string message, std::string detail = {});
     // Objects stay in their process: false (nothing recorded; the object is destroyed) in a worker process.
     bool return_object(std::unique_ptr<ForeignObject> object);
     bool raise_object(std::unique_ptr<ForeignObject> object, std::string type, std::string message,

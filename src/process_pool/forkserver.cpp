@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/eintr.hpp"
 #include "common/fork_guard.hpp"
+#include "common/fork_hooks.hpp"
 #include "registry/registry.hpp"
 #include "process_pool/segment.hpp"
 #include "process_pool/worker.hpp"
@@ -141,7 +142,7 @@ private:
             }
         } else {
             pid_t me = getpid();
-            pid = fork();
+            pid = fork_with_hooks();
             if (pid == 0) become_worker(c, req, me);
         }
         ForkServerClientMessage msg{kStarted, pid, pid < 0 ? errno : 0};
@@ -247,7 +248,7 @@ int control_socket() {
         errno = error;
         throw_errno("pipe2");
     }
-    pid_t pid = fork();
+    pid_t pid = fork_with_hooks();
     if (pid == 0) {
         // Keep only what the server needs (at 3 and 4): the program's other descriptors must not live on in
         // the server or its workers (a pipe held open there would never see its end of file).
@@ -302,7 +303,7 @@ std::unique_ptr<ForkServerClient> ForkServerClient::connect(const Segment &seg, 
 std::unique_ptr<ForkServerClient> ForkServerClient::start_private(std::function<pid_t(std::uint32_t)> launch) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
-    pid_t pid = fork();
+    pid_t pid = fork_with_hooks();
     if (pid == 0) {
         // Dies with the thread that forked it (the pool's supervisor), taking the workers along.
         prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/eintr.hpp"
+#include "common/fork_hooks.hpp"
 #include "process_pool/forkserver.hpp"
 #include "process_pool/segment.hpp"
 #include "process_pool/worker.hpp"
@@ -91,7 +92,7 @@ public:
 private:
     pid_t fork_worker(std::uint32_t slot) override {
         WorkerConfig wc{slot, getpid(), event_fd_};
-        pid_t pid = fork();
+        pid_t pid = fork_with_hooks();
         if (pid == 0) run_worker(seg_, wc);
         if (pid < 0) throw_errno("fork");
         return pid;
@@ -100,8 +101,8 @@ private:
 
 class SpawnLauncher final : public DirectLauncher {
 public:
-    SpawnLauncher(Segment &seg, int event_fd, std::string program)
-        : DirectLauncher(seg, event_fd, false), program_(std::move(program)) {
+    SpawnLauncher(Segment &seg, int event_fd, std::string program, std::vector<std::string> args)
+        : DirectLauncher(seg, event_fd, false), program_(std::move(program)), args_(std::move(args)) {
         if (!program_.empty()) return;
         char path[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -119,13 +120,15 @@ private:
             if (std::strncmp(*e, "CFUTURES_WORKER=", 16) != 0) envp.push_back(*e);
         envp.push_back(entry.data());
         envp.push_back(nullptr);
-        char *argv[] = {const_cast<char *>(program_.c_str()), nullptr};
+        std::vector<char *> argv{program_.data()};
+        for (std::string &arg : args_) argv.push_back(arg.data());
+        argv.push_back(nullptr);
         pid_t pid = fork();
         if (pid == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             fcntl(seg_.fd(), F_SETFD, 0);
             fcntl(event_fd_, F_SETFD, 0);
-            execve(program_.c_str(), argv, envp.data());
+            execve(program_.c_str(), argv.data(), envp.data());
             _exit(127);
         }
         if (pid < 0) throw_errno("fork");
@@ -133,6 +136,7 @@ private:
     }
 
     std::string program_;
+    std::vector<std::string> args_;
 };
 
 class ForkServerLauncher final : public Launcher {
@@ -153,8 +157,9 @@ std::unique_ptr<Launcher> make_fork_launcher(Segment &seg, int event_fd) {
     return std::make_unique<ForkLauncher>(seg, event_fd);
 }
 
-std::unique_ptr<Launcher> make_spawn_launcher(Segment &seg, int event_fd, std::string program) {
-    return std::make_unique<SpawnLauncher>(seg, event_fd, std::move(program));
+std::unique_ptr<Launcher> make_spawn_launcher(Segment &seg, int event_fd, std::string program,
+                                              std::vector<std::string> args) {
+    return std::make_unique<SpawnLauncher>(seg, event_fd, std::move(program), std::move(args));
 }
 
 std::unique_ptr<Launcher> make_forkserver_launcher(Segment &seg, int event_fd) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cf::core {
 
@@ -42,7 +43,8 @@ public:
 // event_fd: the descriptor workers write to wake the supervisor. The segment must outlive the launcher.
 std::unique_ptr<Launcher> make_fork_launcher(Segment &seg, int event_fd);
 // program: what to execute (empty: this program, from /proc/self/exe). Throws SystemError.
-std::unique_ptr<Launcher> make_spawn_launcher(Segment &seg, int event_fd, std::string program);
+std::unique_ptr<Launcher> make_spawn_launcher(Segment &seg, int event_fd, std::string program,
+                                              std::vector<std::string> args);
 // Starts the program's fork server if it is not running yet and hands it the pool. Throws SystemError.
 std::unique_ptr<Launcher> make_forkserver_launcher(Segment &seg, int event_fd);
 

@@ -178,7 +178,7 @@ void ProcessPool::start() {
     if (event_fd_ < 0) throw_errno("eventfd");
     switch (config_.start_method) {
         case StartMethod::Fork: launcher_ = make_fork_launcher(*seg_, event_fd_); break;
-        case StartMethod::Spawn: launcher_ = make_spawn_launcher(*seg_, event_fd_, config_.worker_program); break;
+        case StartMethod::Spawn: launcher_ = make_spawn_launcher(*seg_, event_fd_, config_.worker_program, config_.worker_args); break;
         case StartMethod::Forkserver: launcher_ = make_forkserver_launcher(*seg_, event_fd_); break;
     }
     supervisor_ = std::thread([self = shared_from_this()] { self->supervise(); });

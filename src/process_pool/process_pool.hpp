@@ -48,6 +48,7 @@ public:
         std::string initarg;
         std::size_t shared_memory_bytes = 0;  // 0: kDefaultArenaBytes
         std::string worker_program;         // spawn: empty re-executes this program
+        std::vector<std::string> worker_args;  // spawn: argv[1...] of each worker
         double worker_start_timeout = 0;    // seconds a new worker has to start serving; <= 0: the default
         bool cancel_running = false;        // cancel() of a running task kills its worker
         bool replace_dead = false;          // a worker that dies is replaced; only its running task fails

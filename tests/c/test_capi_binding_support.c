@@ -2,12 +2,15 @@
 /* What language bindings (and the header-only C++ API) build on: objects that stay values of the caller's language
  * (cf_object_type: results and exceptions held by futures, returned and raised by thread-pool tasks, refused by
  * process-pool tasks; every object handed over is destroyed exactly once), cf_task_current, the release of a
- * done-callback's and a task's user_data, failures with any status, remote failures, max_workers and worker pids. */
+ * done-callback's and a task's user_data, failures with any status, remote failures, max_workers and worker pids,
+ * failures with a detail, spawned workers' arguments and fork hooks. */
+#define _DEFAULT_SOURCE /* readlink */
 #include <cfutures/cfutures.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -418,10 +421,177 @@ static void failures_and_pids(void) {
     cf_executor_free(ex);
 }
 
+/* ---- failures with a detail (a traceback's text), in this process and in workers */
+
+static int raises_with_detail(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)user_data;
+    if (len) return cf_task_raise_detail(ctx, "KeyError", "'k'", NULL); /* the library's own detail */
+    (void)arg;
+    return cf_task_raise_detail(ctx, "KeyError", "'k'", "Traceback (most recent call last):\n  line 1\n");
+}
+CF_TASK("test.raises_with_detail", raises_with_detail);
+
+static void check_detail_failure(cf_executor *ex, int by_name) {
+    cf_future *f = NULL;
+    cf_error e;
+    if (by_name) CHECK_INT(cf_submit_named(ex, "test.raises_with_detail", NULL, 0, &f), CF_OK);
+    else CHECK_INT(cf_submit(ex, raises_with_detail, NULL, NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_exception(f, 60.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_TASK_FAILED);
+    CHECK_STR(e.type, "KeyError");
+    CHECK_STR(e.message, "'k'");
+    CHECK_STR(e.detail, "Traceback (most recent call last):\n  line 1\n");
+    cf_future_release(f);
+    if (!by_name) return;
+    CHECK_INT(cf_submit_named(ex, "test.raises_with_detail", "x", 1, &f), CF_OK);
+    CHECK_INT(cf_future_exception(f, 60.0, &e), CF_OK);
+    CHECK_STR(e.type, "KeyError");
+    CHECK(e.detail && strstr(e.detail, "in worker") != NULL); /* none given: where the library saw it */
+    cf_future_release(f);
+}
+
+static void raise_detail(void) {
+    cf_process_pool_options o;
+    cf_executor *ex = NULL, *threads = check_new_thread_pool(1);
+    CHECK_INT(cf_task_raise_detail(NULL, "T", "m", "d"), CF_E_INVALID_ARGUMENT);
+    check_detail_failure(threads, 0);
+    cf_executor_free(threads);
+    for (int method = CF_START_FORK; method <= CF_START_SPAWN; ++method) {
+        cf_process_pool_options_init(&o);
+        o.max_workers = 1;
+        o.start_method = (cf_start_method)method;
+        CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+        check_detail_failure(ex, 1);
+        cf_executor_free(ex);
+    }
+}
+
+/* ---- spawned workers with arguments: /usr/bin/env starts this program with a variable its argument sets */
+
+static int reads_spawn_variable(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len, (void)user_data;
+    const char *v = getenv("CF_TEST_SPAWN_ARG");
+    return cf_task_return(ctx, v ? v : "(unset)", v ? strlen(v) : 7);
+}
+CF_TASK("test.reads_spawn_variable", reads_spawn_variable);
+
+static void spawn_worker_args(void) {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    CHECK(n > 0);
+    if (n <= 0) return;
+    self[n] = 0;
+    const char *args[] = {"CF_TEST_SPAWN_ARG=given as an argument", self, NULL};
+    const char *none[] = {NULL};
+    cf_process_pool_options o;
+    cf_executor *ex = NULL;
+    cf_future *f = NULL;
+    cf_slice r;
+
+    cf_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.start_method = CF_START_SPAWN;
+    o.worker_program = "/usr/bin/env";
+    o.worker_args = args;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(cf_submit_named(ex, "test.reads_spawn_variable", NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_result(f, 60.0, &r), CF_OK);
+    CHECK(r.len == strlen(args[0]) - 18 && memcmp(r.data, args[0] + 18, r.len) == 0);
+    cf_future_release(f);
+    cf_executor_free(ex);
+
+    o.worker_program = NULL; /* an empty list: the program alone, as with none */
+    o.worker_args = none;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(cf_submit_named(ex, "test.reads_spawn_variable", NULL, 0, &f), CF_OK);
+    CHECK_INT(cf_future_result(f, 60.0, &r), CF_OK);
+    CHECK(r.len == 7 && memcmp(r.data, "(unset)", 7) == 0);
+    cf_future_release(f);
+    cf_executor_free(ex);
+}
+
+/* ---- fork hooks: counted in the parent; in a worker, the child hook runs before any task */
+
+static int hooks_before, hooks_in_parent, hooks_in_child;
+
+static void count_hook(void *counter) { __atomic_fetch_add((int *)counter, 1, __ATOMIC_SEQ_CST); }
+
+static int reads_child_hooks(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len, (void)user_data;
+    char text[16];
+    int n = snprintf(text, sizeof text, "%d", __atomic_load_n(&hooks_in_child, __ATOMIC_SEQ_CST));
+    return cf_task_return(ctx, text, (size_t)n);
+}
+CF_TASK("test.reads_child_hooks", reads_child_hooks);
+
+static int child_hooks_seen(cf_executor *ex) {
+    cf_future *f = NULL;
+    cf_slice r;
+    int seen = -1;
+    CHECK_INT(cf_submit_named(ex, "test.reads_child_hooks", NULL, 0, &f), CF_OK);
+    if (cf_future_result(f, 60.0, &r) == CF_OK) {
+        char text[16] = {0};
+        memcpy(text, r.data, r.len < 15 ? r.len : 15);
+        seen = atoi(text);
+    }
+    cf_future_release(f);
+    return seen;
+}
+
+static void fork_hooks(void) {
+    cf_fork_hook before = {count_hook, &hooks_before}, parent = {count_hook, &hooks_in_parent},
+                 child = {count_hook, &hooks_in_child}, empty = {NULL, NULL};
+    cf_fork_hook many[17];
+    cf_process_pool_options o;
+    cf_executor *ex = NULL;
+    for (int i = 0; i < 17; ++i) many[i] = before;
+
+    CHECK_INT(cf_set_fork_hooks(NULL, 1, NULL, 0, NULL, 0), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_set_fork_hooks(&before, 1, &empty, 1, NULL, 0), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_set_fork_hooks(many, 17, NULL, 0, NULL, 0), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(cf_set_fork_hooks(many, 16, NULL, 0, NULL, 0), CF_OK);
+    CHECK_INT(cf_set_fork_hooks(&before, 1, &parent, 1, &child, 1), CF_OK);
+
+    /* fork: a worker forked from this process ran the child hook once */
+    cf_process_pool_options_init(&o);
+    o.max_workers = 2;
+    o.start_method = CF_START_FORK;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(child_hooks_seen(ex), 1);
+    cf_executor_free(ex);
+    int forks = __atomic_load_n(&hooks_before, __ATOMIC_SEQ_CST);
+    CHECK(forks >= 2);
+    CHECK_INT(__atomic_load_n(&hooks_in_parent, __ATOMIC_SEQ_CST), forks);
+    CHECK_INT(__atomic_load_n(&hooks_in_child, __ATOMIC_SEQ_CST), 0); /* never in this process */
+
+    /* forkserver: the server ran it once, then each worker it forks once more */
+    o.start_method = CF_START_FORKSERVER;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(child_hooks_seen(ex), 2);
+    cf_executor_free(ex);
+
+    /* spawn runs a new program image: no hook, and none in this process either */
+    int before_spawn = __atomic_load_n(&hooks_before, __ATOMIC_SEQ_CST);
+    o.start_method = CF_START_SPAWN;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(child_hooks_seen(ex), 0);
+    cf_executor_free(ex);
+    CHECK_INT(__atomic_load_n(&hooks_before, __ATOMIC_SEQ_CST), before_spawn);
+
+    /* removed: later forks run none */
+    CHECK_INT(cf_set_fork_hooks(NULL, 0, NULL, 0, NULL, 0), CF_OK);
+    o.start_method = CF_START_FORK;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    CHECK_INT(child_hooks_seen(ex), 0);
+    cf_executor_free(ex);
+    CHECK_INT(__atomic_load_n(&hooks_before, __ATOMIC_SEQ_CST), before_spawn);
+}
+
 static const check_test tests[] = {
+    CHECK_TEST(fork_hooks), /* first: the program's forkserver must start after the hooks are set */
     CHECK_TEST(future_objects),         CHECK_TEST(bad_input),          CHECK_TEST(thread_pool_tasks),
     CHECK_TEST(process_pool_refuses_objects), CHECK_TEST(done_callback_release), CHECK_TEST(task_user_data_release),
-    CHECK_TEST(failures_and_pids),
+    CHECK_TEST(failures_and_pids), CHECK_TEST(raise_detail), CHECK_TEST(spawn_worker_args),
 };
 
 int main(int argc, char **argv) {

@@ -17,7 +17,7 @@ import threading
 import time
 import weakref
 
-from . import _lib
+from . import _lib, _worker
 from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, InvalidStateError, TaskError,
                    TimeLimitError, TimeoutError, WorkerDiedError)
 
@@ -36,7 +36,8 @@ _STATE_NAMES = {_lib.CF_PENDING: "pending", _lib.CF_RUNNING: "running", _lib.CF_
 
 # How the outcome of a future is kept.
 _PYTHON = 0   # a Python object or exception kept in the Future (thread pools, user-created futures)
-_BYTES = 1    # the C future's bytes and cf_error (process pools)
+_BYTES = 1    # the C future's bytes and cf_error (process pools' C tasks)
+_PICKLED = 2  # a Python call in a process pool: the C future's bytes are the pickled result (cfutures._worker)
 
 # While the main thread blocks in the library it cannot run signal handlers (Ctrl-C); its waits without a limit
 # are cut into slices of this many seconds, so that a KeyboardInterrupt is raised within that time.
@@ -214,7 +215,10 @@ class Future:
                 typ, msg, detail = _lib.status_name(status), _lib.last_error(), ""
             if status == _lib.CF_E_TASK_FAILED and self._exception is not None:
                 return self._exception
-            self._lib_exception = _failure_exception(status, typ, msg, detail)
+            if self._kind == _PICKLED and status == _lib.CF_E_TASK_FAILED:
+                self._lib_exception = _remote_exception(typ, msg, detail)
+            else:
+                self._lib_exception = _failure_exception(status, typ, msg, detail)
             return self._lib_exception
 
     def result(self, timeout=None):
@@ -228,6 +232,8 @@ class Future:
         if status == _lib.CF_OK:
             if self._kind == _PYTHON:
                 return self._result
+            if self._kind == _PICKLED:
+                return self._unpickled_result(out)
             with self._lock:
                 if self._bytes is None:
                     self._bytes = ctypes.string_at(out.data, out.len) if out.len else b""
@@ -241,6 +247,30 @@ class Future:
             raise exc
         finally:
             exc = None  # as CPython: no reference cycle through this frame
+
+    def _unpickled_result(self, out):
+        """The result of a Python call in a process pool, unpickled once from the C future's bytes."""
+        with self._lock:
+            if not self._outcome_set:
+                view = memoryview((ctypes.c_char * out.len).from_address(out.data)).cast("B") if out.len else b""
+                try:
+                    self._result = _worker.load_result(view)
+                except BaseException as exc:
+                    # As concurrent.futures: a result that cannot be read here is a broken pool's failure (for
+                    # this future only: the pool goes on).
+                    broken = BrokenProcessPool("the result of the task could not be unpickled: %r" % (exc,))
+                    broken.__cause__ = exc
+                    self._exception = broken
+                finally:
+                    view = None
+                self._outcome_set = True
+            if self._exception is not None:
+                exc = self._exception
+                try:
+                    raise exc
+                finally:
+                    exc = None
+            return self._result
 
     def exception(self, timeout=None):
         """The exception the task raised, or None if it succeeded; waits as result() does and raises
@@ -331,6 +361,17 @@ def _safe_str(obj):
 _BROKEN_THREAD_MESSAGE = "A thread initializer failed, the thread pool is not usable anymore"
 _BROKEN_PROCESS_MESSAGE = ("A process in the process pool was terminated abruptly while the future was running "
                            "or pending.")
+
+
+def _remote_exception(typ, msg, detail):
+    """The exception a Python call raised in a worker, with its traceback; a failure without one (the library's
+    own, as an unknown task) as _failure_exception gives it."""
+    try:
+        exc = _worker.remote_exception(detail)
+    except Exception as unreadable:   # pickled, but not readable here (a class this process cannot import)
+        exc = TaskError(typ, msg, detail.partition(_worker.DETAIL_MARKER)[0])
+        exc.__cause__ = unreadable
+    return exc if exc is not None else _failure_exception(_lib.CF_E_TASK_FAILED, typ, msg, detail)
 
 
 def _failure_exception(status, typ, msg, detail):

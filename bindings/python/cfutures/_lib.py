@@ -111,6 +111,14 @@ class cf_process_pool_options(ctypes.Structure):
         ("on_worker_death", c_int),          # cf_worker_death
         ("max_restarts", c_size_t),
         ("restart_period", c_double),
+        ("worker_args", c_void_p),           # const char *const *: a spawned worker's argv[1...], NULL-ended
+    ]
+
+
+class cf_fork_hook(ctypes.Structure):
+    _fields_ = [
+        ("fn", c_void_p),
+        ("data", c_void_p),
     ]
 
 
@@ -307,6 +315,13 @@ cf_executor_stats_get = _optional_proto("cf_executor_stats_get", c_int, c_void_p
 # The handler travels as a plain pointer (a LOG_FN cast to c_void_p), so that None passes NULL.
 cf_set_log_handler = _optional_proto("cf_set_log_handler", None, c_void_p, c_void_p)
 HAVE_SUBMIT_OPTIONS = None not in (cf_submit_options_init, cf_submit_ex, cf_submit_named_ex)
+# Python functions in process pools (cfutures._worker).
+cf_task_register = _proto("cf_task_register", c_int, c_char_p, TASK_FN, c_void_p)
+cf_process_worker_entry = _proto("cf_process_worker_entry", c_int)
+cf_task_raise_detail = _optional_proto("cf_task_raise_detail", c_int, c_void_p, c_char_p, c_char_p, c_char_p)
+cf_set_fork_hooks = _optional_proto("cf_set_fork_hooks", c_int, P(cf_fork_hook), c_size_t, P(cf_fork_hook), c_size_t,
+                                    P(cf_fork_hook), c_size_t)
+HAVE_PYTHON_WORKERS = None not in (cf_task_raise_detail, cf_set_fork_hooks)
 
 _version = cf_version()
 version_info = (_version >> 16, (_version >> 8) & 0xFF, _version & 0xFF)

@@ -1,30 +1,34 @@
 # SPDX-License-Identifier: MIT
-"""ProcessPoolExecutor: registered C tasks, bytes in and bytes out, run in worker processes.
+"""ProcessPoolExecutor: Python functions, and C tasks registered by name, run in worker processes.
 
-Python callables cannot cross into the library's worker processes (they run C only, never the interpreter), so
-a process-pool task is a C function registered under a name (CF_TASK / cf_task_register) in a shared library
-that this process loads with ctypes before the pool starts its workers.
+A Python call is pickled and travels through the library's shared memory as a task of its own (cfutures._worker
+runs it in the worker). A C task is a function registered under a name (CF_TASK / cf_task_register) in a shared
+library that this process loads with ctypes (load_library) before the pool starts its workers; bytes in, bytes
+out.
 """
 from __future__ import annotations
 
 import collections
 import ctypes
+import functools
 import itertools
 import os
+import pickle
 import threading
 import time
 import weakref
 
 from . import _lib
-from ._future import (CancelledError, Future, TimeoutError, _BYTES, _failure_exception, _keys as _future_keys,
-                      _pending, _timeout_arg)
+from ._future import (CancelledError, Future, TimeoutError, _BYTES, _PICKLED, _failure_exception,
+                      _keys as _future_keys, _pending, _timeout_arg)
+from . import _worker
 from ._options import SubmitOptions, _check_seconds, submit_options
 from ._thread import Executor, _Handle, _finalize_pool, _live_executors
 from . import _thread
 
 _WORKER_DEATH = {"break": _lib.CF_WORKER_DEATH_BREAK, "replace": _lib.CF_WORKER_DEATH_REPLACE}
 
-_START_METHODS = {"fork": _lib.CF_START_FORK, "forkserver": _lib.CF_START_FORKSERVER}
+_START_METHODS = {"fork": _lib.CF_START_FORK, "forkserver": _lib.CF_START_FORKSERVER, "spawn": _lib.CF_START_SPAWN}
 DEFAULT_START_METHOD = "forkserver"
 
 _libraries = {}                 # what load_library loaded: key -> ctypes.CDLL (never unloaded)
@@ -63,14 +67,9 @@ def _start_method_of(start_method, mp_context):
         method = mp_context if isinstance(mp_context, str) else mp_context.get_start_method()
     if method is None:
         method = DEFAULT_START_METHOD
-    if method == "spawn":
-        raise ValueError(
-            "cfutures.ProcessPoolExecutor: the 'spawn' start method is not supported: it re-executes the program, "
-            "which here is the Python interpreter running your script again, before a worker could serve C tasks."
-            " Use 'forkserver' (the default) or 'fork'.")
     if method not in _START_METHODS:
-        raise ValueError("cfutures.ProcessPoolExecutor: unknown start method %r (use 'forkserver' or 'fork')"
-                         % (method,))
+        raise ValueError("cfutures.ProcessPoolExecutor: unknown start method %r (use 'forkserver', 'fork' or "
+                         "'spawn')" % (method,))
     return method
 
 
@@ -86,8 +85,34 @@ def _task_name(fn, what):
         return fn.encode("utf-8")
     if isinstance(fn, bytes):
         return fn
-    raise TypeError("ProcessPoolExecutor.%s: the task is a registered name (str), not %s; Python callables cannot "
-                    "run in libcfutures worker processes" % (what, type(fn).__name__))
+    raise TypeError("ProcessPoolExecutor.%s: the task is a callable or a registered C task's name (str), not %s"
+                    % (what, type(fn).__name__))
+
+
+def _is_c_task(fn):
+    return isinstance(fn, (str, bytes))
+
+
+def _chunks(iterables, chunksize):
+    """The argument tuples of map(fn, *iterables), in lists of chunksize."""
+    it = zip(*iterables)
+    while True:
+        chunk = list(itertools.islice(it, chunksize))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _flatten(chunk_results):
+    """The items of each chunk's result list, in order; stops the underlying iterator (which cancels the rest)
+    when closed."""
+    try:
+        for results in chunk_results:
+            yield from results
+    finally:
+        close = getattr(chunk_results, "close", None)
+        if close is not None:
+            close()
 
 
 def _check_call(rc, what):
@@ -254,8 +279,8 @@ class ProcessPoolExecutor(Executor):
             raise ValueError("restart_period must be a positive, finite number of seconds (None: 60)")
         if on_worker_death != "replace" and (max_restarts is not None or restart_period is not None):
             raise ValueError("max_restarts and restart_period apply to on_worker_death='replace' only")
-        if initializer is not None and not isinstance(initializer, (str, bytes)):
-            raise TypeError("initializer must be the name of a registered task (a str), not %s"
+        if initializer is not None and not (_is_c_task(initializer) or callable(initializer)):
+            raise TypeError("initializer must be a callable (or a registered C task's name), not %s"
                             % type(initializer).__name__)
         if library is not None:
             load_library(library)
@@ -279,11 +304,29 @@ class ProcessPoolExecutor(Executor):
         opts.max_tasks_per_child = max_tasks_per_child or 0
         keep = []
         if initializer is not None:
-            name = initializer.encode() if isinstance(initializer, str) else initializer
+            if _is_c_task(initializer):
+                name = initializer.encode() if isinstance(initializer, str) else initializer
+                ptr, length, data = _lib.as_buffer(initargs, "ProcessPoolExecutor initargs")
+            else:
+                _lib.require("a Python initializer", _lib.HAVE_PYTHON_WORKERS)
+                name = _worker.PYTHON_INITIALIZER
+                call = pickle.dumps((initializer, tuple(initargs)), protocol=pickle.HIGHEST_PROTOCOL)
+                ptr, length, data = _lib.as_buffer(call, "ProcessPoolExecutor initializer")
             opts.initializer = name
-            ptr, length, data = _lib.as_buffer(initargs, "ProcessPoolExecutor initargs")
             opts.initarg, opts.initarg_len = ptr, length
             keep += [name, data]
+        if method == "spawn":
+            # The worker is a new interpreter that runs cfutures._worker.spawned_main (Python calls and the C
+            # tasks of the libraries loaded here alike).
+            _lib.require("start_method='spawn'", _lib.has_field(opts, "worker_args"))
+            with _libraries_lock:
+                libraries = list(_libraries)
+            program, args = _worker.spawn_arguments(libraries)
+            encoded = [program.encode()] + [a.encode() for a in args]
+            argv = (ctypes.c_char_p * (len(args) + 1))(*encoded[1:], None)
+            opts.worker_program = encoded[0]
+            opts.worker_args = ctypes.cast(argv, ctypes.c_void_p)
+            keep += [encoded, argv]
         if shared_memory_bytes:
             opts.shared_memory_bytes = shared_memory_bytes
         self._cancel_running = bool(cancel_running)
@@ -307,19 +350,49 @@ class ProcessPoolExecutor(Executor):
         weakref.finalize(self, _finalize_pool, self._handle, self._pool_key)
         _live_executors.add(self)
 
-    def submit(self, fn, data=b"", /, *, time_limit=None):
-        """Runs the task registered as fn (a str) on data (bytes-like) in a worker; returns a Future of bytes.
+    def submit(self, fn, /, *args, **kwargs):
+        """Schedules fn(*args, **kwargs) in a worker process and returns its Future, as concurrent.futures does:
+        fn, its arguments and its result travel pickled; an exception it raises is raised again by result(),
+        with the worker's traceback as its __cause__.
 
-        time_limit: seconds the task may run once started (None: no limit); past it the worker is killed (a new
-        one takes its place) and the future fails with cfutures.TimeLimitError, a TimeoutError."""
+        A registered C task: submit(name, data=b"", *, time_limit=None) runs the task registered as name (a str)
+        on data (bytes-like); the Future's result is bytes. time_limit: seconds the task may run once started
+        (None: no limit); past it the worker is killed (a new one takes its place) and the future fails with
+        cfutures.TimeLimitError, a TimeoutError. (For a Python call, submit_with gives it options.)"""
+        if _is_c_task(fn):
+            return self._submit_c_task(fn, *args, **kwargs)
+        return self._submit_call(None, fn, args, kwargs)
+
+    def _submit_c_task(self, fn, data=b"", *, time_limit=None):
         c_options = None if time_limit is None else SubmitOptions(time_limit=time_limit)._c_options()
         return self._submit(c_options, fn, data)
 
-    def submit_with(self, options, fn, data=b"", /):
-        """As submit(fn, data), with per-task options: a cfutures.SubmitOptions (or None)."""
-        return self._submit(submit_options(options)._c_options(), fn, data)
+    def submit_with(self, options, fn, /, *args, **kwargs):
+        """As submit, with per-task options: a cfutures.SubmitOptions (or None): submit_with(options, fn, *args,
+        **kwargs) for a Python call, submit_with(options, name, data=b"") for a C task."""
+        c_options = submit_options(options)._c_options()
+        if _is_c_task(fn):
+            return self._submit(c_options, fn, *args, **kwargs) if args or kwargs else self._submit(c_options, fn, b"")
+        return self._submit_call(c_options, fn, args, kwargs)
 
-    def _submit(self, c_options, fn, data):
+    def _submit_call(self, c_options, fn, args, kwargs):
+        """A Python call: pickled here, run by cfutures._worker in a worker."""
+        if not callable(fn):
+            raise TypeError("ProcessPoolExecutor.submit: %s is neither callable nor a C task's name"
+                            % type(fn).__name__)
+        _lib.require("Python functions in a process pool", _lib.HAVE_PYTHON_WORKERS)
+        try:
+            call = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            # As concurrent.futures: a call that cannot be pickled fails its future, not the submit.
+            with self._shutdown_lock:
+                self._check_open()
+            future = Future()
+            future.set_exception(exc)
+            return future
+        return self._submit(c_options, _worker.PYTHON_TASK, call, kind=_PICKLED)
+
+    def _submit(self, c_options, fn, data, kind=_BYTES):
         name = _task_name(fn, "submit")
         ptr, length, keep = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
         with self._shutdown_lock:
@@ -331,7 +404,7 @@ class ProcessPoolExecutor(Executor):
                 rc = _lib.cf_submit_named_ex(self._handle.handle, name, ptr, length, ctypes.byref(c_options),
                                              ctypes.byref(out))
             _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
-        future = Future._for_task(_BYTES, next(_future_keys))
+        future = Future._for_task(kind, next(_future_keys))
         future._attach(out.value)
         _pending[future._key] = future
         future._watch()
@@ -345,7 +418,13 @@ class ProcessPoolExecutor(Executor):
             raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
     def map(self, fn, *iterables, timeout=None, chunksize=1, buffersize=None):
-        """map(task_name, iterable_of_bytes): an iterator of the results (bytes), in input order.
+        """map(fn, *iterables): an iterator of fn(*args) for the argument tuples of the iterables, run in the
+        workers, in input order (as concurrent.futures): chunksize items travel as one task; buffersize None
+        takes the whole input now, n keeps at most n chunks in flight (Python 3.14); timeout in seconds from this
+        call. The first call that raised raises its exception when the iterator reaches it, and the rest is
+        cancelled.
+
+        map(task_name, iterable_of_bytes): a registered C task on each item; an iterator of the results (bytes).
 
         chunksize: the items are sent to the workers in chunks of this many, each chunk one task that a worker
         runs item after item (fewer round trips for many small items).
@@ -354,6 +433,16 @@ class ProcessPoolExecutor(Executor):
         timeout: seconds from this call; a result not available by then raises TimeoutError from the iterator.
         The first item that fails raises its exception when the iterator reaches it (the results before it come
         first), and the rest is cancelled. An unknown task name raises UnknownTaskError here, as submit does."""
+        if not _is_c_task(fn):
+            if not isinstance(chunksize, int):
+                raise TypeError("chunksize must be an integer")
+            if chunksize < 1:
+                raise ValueError("chunksize must be >= 1.")
+            if chunksize == 1:
+                return super().map(fn, *iterables, timeout=timeout, buffersize=buffersize)
+            results = super().map(functools.partial(_worker.process_chunk, fn), _chunks(iterables, chunksize),
+                                  timeout=timeout, buffersize=buffersize)
+            return _flatten(results)
         if len(iterables) != 1:
             raise TypeError("ProcessPoolExecutor.map takes one iterable of bytes (a task takes one argument)")
         if not _lib.HAVE_MAP_NAMED:   # an older library: one task per item, chunksize ignored

@@ -18,7 +18,7 @@ import time
 import weakref
 from itertools import islice
 
-from . import _lib
+from . import _lib, _worker
 from ._future import LOGGER, Future, _PYTHON, _keys as _future_keys, _pending, _safe_str, _work_items
 from ._lib import BrokenThreadPool
 from ._options import read_stats, submit_options
@@ -44,6 +44,7 @@ def _python_exit():
             LOGGER.exception("cfutures: shutting down %r at exit", executor)
     while _orphans:
         _orphans.pop().release()
+    _worker.remove_fork_hooks()   # no fork may call into the interpreter once it is finalizing
 
 
 threading._register_atexit(_python_exit)
