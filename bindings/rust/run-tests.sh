@@ -53,6 +53,24 @@ case "$sanitizer" in
     "$cargo" test --offline
     run_examples
 
+    # Documentation builds need neither pkg-config nor the library: docs.rs (DOCS_RS set, no pkg-config there), and
+    # a plain `cargo doc` where pkg-config is missing. Linking a program there must still fail, naming the library.
+    docs_target="$build/target-docs-rs"
+    say "docs.rs-style cargo doc (DOCS_RS=1, PKG_CONFIG=/nonexistent)"
+    DOCS_RS=1 PKG_CONFIG=/nonexistent CARGO_TARGET_DIR="$docs_target" "$cargo" doc --offline -q
+    say "cargo doc without pkg-config (PKG_CONFIG=/nonexistent): warns, does not fail"
+    PKG_CONFIG=/nonexistent CARGO_TARGET_DIR="$docs_target" "$cargo" doc --offline -q
+    say "linking without pkg-config fails, naming the library"
+    if link_log="$(PKG_CONFIG=/nonexistent CARGO_TARGET_DIR="$docs_target" "$cargo" build --offline --example downloads 2>&1)"; then
+        echo "rust: a build without pkg-config linked" >&2
+        exit 1
+    fi
+    if ! grep -q "could not run \`/nonexistent\`" <<<"$link_log" || ! grep -q -- "-lcfutures" <<<"$link_log"; then
+        echo "$link_log" >&2
+        echo "rust: a build without pkg-config failed without saying why" >&2
+        exit 1
+    fi
+
     msrv_cargo="${CF_RUST_MSRV_CARGO:-/usr/bin/cargo}"
     msrv_rustc="${CF_RUST_MSRV_RUSTC:-/usr/bin/rustc}"
     if [ "$msrv_cargo" != none ] && [ -x "$msrv_cargo" ] && [ -x "$msrv_rustc" ]; then

@@ -188,6 +188,9 @@ pub struct cf_process_pool_options {
     /// `restart_period` seconds break the pool (0: 10 deaths; 0 or less seconds: 60).
     pub max_restarts: usize,
     pub restart_period: f64,
+    /// Added after 0.1.0: `CF_START_SPAWN`: each worker's arguments after the program's name, a NULL-terminated
+    /// array (NULL: none).
+    pub worker_args: *const *const c_char,
 }
 
 /// Per-task options of `cf_submit_ex` / `cf_submit_named_ex` (added after 0.1.0).
@@ -280,6 +283,14 @@ extern "C" {
     pub fn cf_future_result(f: *mut cf_future, timeout: f64, out: *mut cf_slice) -> c_int;
     pub fn cf_future_exception(f: *mut cf_future, timeout: f64, out: *mut cf_error) -> c_int;
     pub fn cf_future_add_done_callback(f: *mut cf_future, fn_: cf_done_fn, user_data: *mut c_void) -> c_int;
+    /// `cf_future_add_done_callback`, and `release(user_data)` once the callback has run or can no longer run (the
+    /// future was freed unfinished, or this call failed). Added after 0.1.0.
+    pub fn cf_future_add_done_callback_ex(
+        f: *mut cf_future,
+        fn_: cf_done_fn,
+        user_data: *mut c_void,
+        release: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+    ) -> c_int;
     pub fn cf_future_set_running_or_notify_cancel(f: *mut cf_future) -> c_int;
     pub fn cf_future_set_result(f: *mut cf_future, data: *const c_void, len: usize) -> c_int;
     pub fn cf_future_set_exception(f: *mut cf_future, type_: *const c_char, message: *const c_char) -> c_int;

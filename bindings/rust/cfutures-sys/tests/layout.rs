@@ -50,7 +50,7 @@ fn rust_side() -> Vec<(String, String)> {
         initarg_len => "initarg_len", shared_memory_bytes => "shared_memory_bytes",
         worker_program => "worker_program", worker_start_timeout => "worker_start_timeout",
         cancel_running => "cancel_running", on_worker_death => "on_worker_death", max_restarts => "max_restarts",
-        restart_period => "restart_period",
+        restart_period => "restart_period", worker_args => "worker_args",
     });
     layout!(out, cf_submit_options {
         struct_size => "struct_size", time_limit => "time_limit", release_user_data => "release_user_data",
@@ -195,6 +195,7 @@ fn c_program() -> String {
             "on_worker_death",
             "max_restarts",
             "restart_period",
+            "worker_args",
         ],
     );
     structs("cf_submit_options", &["struct_size", "time_limit", "release_user_data"]);
@@ -397,5 +398,48 @@ fn functions_added_after_0_1_0_link_and_fill_their_structs() {
         cf_set_log_handler(None, std::ptr::null_mut());
         let name = std::ffi::CStr::from_ptr(cf_status_name(CF_E_WORKER_DIED)).to_str().unwrap();
         assert_eq!(name, "CF_E_WORKER_DIED");
+    }
+}
+
+unsafe extern "C" fn count_call(_f: *mut cf_future, data: *mut c_void) {
+    (*(data as *const std::sync::atomic::AtomicUsize)).fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+unsafe extern "C" fn count_release(data: *mut c_void) {
+    (*(data as *const std::sync::atomic::AtomicUsize)).fetch_add(100, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn done_callbacks_with_a_release_release_their_data_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // SAFETY: the counters outlive the futures; each future's reference is released once.
+    unsafe {
+        // Finished: the callback runs, then the release.
+        let finished = AtomicUsize::new(0);
+        let mut f = std::ptr::null_mut();
+        assert_eq!(cf_future_new(&mut f), CF_OK);
+        let data = &finished as *const AtomicUsize as *mut c_void;
+        assert_eq!(cf_future_add_done_callback_ex(f, Some(count_call), data, Some(count_release)), CF_OK);
+        assert_eq!(finished.load(Ordering::SeqCst), 0);
+        assert_eq!(cf_future_set_result(f, std::ptr::null(), 0), CF_OK);
+        assert_eq!(finished.load(Ordering::SeqCst), 101);
+        cf_future_release(f);
+        assert_eq!(finished.load(Ordering::SeqCst), 101);
+
+        // Freed unfinished: only the release.
+        let unfinished = AtomicUsize::new(0);
+        assert_eq!(cf_future_new(&mut f), CF_OK);
+        let data = &unfinished as *const AtomicUsize as *mut c_void;
+        assert_eq!(cf_future_add_done_callback_ex(f, Some(count_call), data, Some(count_release)), CF_OK);
+        cf_future_release(f);
+        assert_eq!(unfinished.load(Ordering::SeqCst), 100);
+
+        // A failing call (no callback) still releases.
+        let refused = AtomicUsize::new(0);
+        assert_eq!(cf_future_new(&mut f), CF_OK);
+        let data = &refused as *const AtomicUsize as *mut c_void;
+        assert_eq!(cf_future_add_done_callback_ex(f, None, data, Some(count_release)), CF_E_INVALID_ARGUMENT);
+        assert_eq!(refused.load(Ordering::SeqCst), 100);
+        cf_future_release(f);
     }
 }

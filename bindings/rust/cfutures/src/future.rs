@@ -7,8 +7,10 @@ use cfutures_sys as sys;
 use std::ffi::CString;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// Where a finished future's value comes from.
@@ -67,6 +69,42 @@ pub enum State {
 /// futures of byte-string tasks ([`ProcessPool::submit_named`](crate::ProcessPool::submit_named), ...) are
 /// `Future<Vec<u8>>` and read the bytes the library holds.
 ///
+/// # Awaiting
+/// `Future<T>` also implements [`std::future::Future`] with `Output = Result<T>`, so `future.await` works in
+/// any async runtime (tokio, async-std, smol, a hand-written executor): the task's waker is registered through
+/// a done callback of the C future and woken on the thread that completes it, no thread blocks meanwhile.
+/// Awaiting consumes the handle and moves the value out, as [`into_result`](Future::into_result) does, so `T`
+/// need not be `Clone`; for a closure's future, a [`clone`](Clone::clone) of the same future (which shares the
+/// value) then gets [`Error::InvalidState`] from `result`. A cancelled future gives [`Error::Cancelled`], a
+/// failed one its failure. Dropping a future while it is awaited drops its waker at once.
+///
+/// ```
+/// use cfutures::{ThreadPool, ThreadPoolOptions};
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     // Any executor will do; this one parks the thread between polls.
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl std::task::Wake for Unpark {
+/// #         fn wake(self: std::sync::Arc<Self>) { self.0.unpark() }
+/// #     }
+/// #     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+/// #     let mut cx = std::task::Context::from_waker(&waker);
+/// #     let mut f = Box::pin(f);
+/// #     loop {
+/// #         match f.as_mut().poll(&mut cx) {
+/// #             std::task::Poll::Ready(out) => return out,
+/// #             std::task::Poll::Pending => std::thread::park(),
+/// #         }
+/// #     }
+/// # }
+/// let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(2)).unwrap();
+/// let sum = block_on(async {
+///     let a = pool.submit(|| 20).unwrap();
+///     let b = pool.submit(|| 22).unwrap();
+///     Ok::<_, cfutures::Error>(a.await? + b.await?)
+/// });
+/// assert_eq!(sum.unwrap(), 42);
+/// ```
+///
 /// # Thread safety
 /// `Future<T>` is `Send` and `Sync` when `T: Send`: every `cf_future_*` call is thread-safe, the only
 /// thread-unsafe one (releasing a handle another thread still uses) happens in `Drop`, which Rust runs only once
@@ -74,6 +112,19 @@ pub enum State {
 pub struct Future<T> {
     raw: NonNull<sys::cf_future>,
     value: Value<T>,
+    /// Where the done callback finds the waker of the last poll; made and registered by the first poll that finds
+    /// the future not done (each handle has its own: a clone is awaited on its own).
+    waker: Option<Arc<WakerSlot>>,
+}
+
+/// The latest waker of an awaited future, shared with the C future's done callback (`wake_on_done`), which
+/// takes it out and wakes it; the callback's release (`release_waker_slot`) drops the callback's `Arc`.
+struct WakerSlot(Mutex<Option<Waker>>);
+
+impl WakerSlot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Waker>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 // SAFETY: see "Thread safety" above.
@@ -87,7 +138,18 @@ impl<T> Future<T> {
     /// # Safety
     /// `raw` is a valid future whose reference the caller gives away.
     pub(crate) unsafe fn from_raw(raw: *mut sys::cf_future, value: Value<T>) -> Self {
-        Future { raw: NonNull::new(raw).expect("libcfutures returned CF_OK and a NULL future"), value }
+        Future { raw: NonNull::new(raw).expect("libcfutures returned CF_OK and a NULL future"), value, waker: None }
+    }
+
+    /// The same C future with another value source: takes over this handle's reference.
+    pub(crate) fn with_value<U>(self, value: Value<U>) -> Future<U> {
+        // The reference moves to the new handle: this one must not release it, but its other fields are dropped.
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: each field is read out once, and `this` is neither used nor dropped afterwards.
+        let (old_value, old_waker) = unsafe { (ptr::read(&this.value), ptr::read(&this.waker)) };
+        drop(old_value);
+        drop(old_waker);
+        Future { raw: this.raw, value, waker: None }
     }
 
     /// The C handle, still owned by this future (for use with `cfutures_sys`).
@@ -204,11 +266,97 @@ impl<T> Future<T> {
     /// Waits for the outcome and moves the value out: the form for values that are not `Clone`.
     /// On [`Error::Timeout`] the future is gone; use [`wait`](Future::wait) first to wait in steps.
     pub fn into_result(self, timeout: Option<Duration>) -> Result<T> {
-        let bytes = self.wait_bytes(timeout, "Future::into_result")?;
+        self.take_result(timeout, "Future::into_result")
+    }
+
+    /// Waits for the outcome and moves the value out of the slot (a closure's) or decodes the bytes.
+    fn take_result(&self, timeout: Option<Duration>, what: &str) -> Result<T> {
+        let bytes = self.wait_bytes(timeout, what)?;
         match &self.value {
             Value::Bytes(decode) => Ok(decode(bytes)),
             Value::Slot(slot) => slot.with(|v| v.take()).ok_or_else(taken),
         }
+    }
+
+    /// Makes sure the done callback will wake `waker` (see `poll`): stores it as the latest one and, at the first
+    /// call, registers the callback.
+    fn register_waker(&mut self, waker: &Waker) -> Result<()> {
+        if let Some(slot) = &self.waker {
+            let mut current = slot.lock();
+            if !current.as_ref().map_or(false, |w| w.will_wake(waker)) {
+                // The replaced waker is dropped after the lock (dropping one may run the executor's code).
+                let old = current.replace(waker.clone());
+                drop(current);
+                drop(old);
+            }
+            return Ok(());
+        }
+        let slot = Arc::new(WakerSlot(Mutex::new(Some(waker.clone()))));
+        let data = Arc::into_raw(Arc::clone(&slot)) as *mut c_void;
+        // SAFETY: valid handle; `data` is an `Arc` given to the library, which hands it to `release_waker_slot`
+        // exactly once: after `wake_on_done` ran, when the future is freed unfinished, or now if the call fails.
+        // The callback may run at once, on this thread, when the future is done by now.
+        let rc = unsafe {
+            sys::cf_future_add_done_callback_ex(self.as_raw(), Some(wake_on_done), data, Some(release_waker_slot))
+        };
+        if rc < 0 {
+            return Err(last_error(rc, "Future::poll: cf_future_add_done_callback_ex"));
+        }
+        self.waker = Some(slot);
+        Ok(())
+    }
+}
+
+// Nothing in a `Future` is pinned (the C future lives on the heap), so polling it needs no `Pin` guarantees.
+impl<T> Unpin for Future<T> {}
+
+/// `future.await` gives the task's value or failure, as [`Future::into_result`] does without a timeout, without
+/// blocking a thread: see "Awaiting" on [`Future`].
+impl<T> std::future::Future for Future<T> {
+    type Output = Result<T>;
+
+    /// Ready once the C future is done. Otherwise the waker of `cx` is stored as the one to wake (replacing the
+    /// one of an earlier poll), the C future's done callback is registered (once per handle), and the future is
+    /// asked again: it may have completed between the first look and the registration, and then the callback
+    /// (already run, perhaps before the waker was stored) will wake no one. The C state is set before the
+    /// callbacks run, so a completion is either seen by that second look or followed by the callback, which takes
+    /// the waker stored before the look. Polling again after `Ready` gives [`Error::InvalidState`] for a
+    /// closure's future (the value was moved out), the result again for a byte-string task's.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        if !this.done() {
+            if let Err(e) = this.register_waker(cx.waker()) {
+                return Poll::Ready(Err(e));
+            }
+            if !this.done() {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(this.take_result(Some(Duration::ZERO), "Future::poll"))
+    }
+}
+
+unsafe extern "C" fn wake_on_done(_f: *mut sys::cf_future, data: *mut c_void) {
+    // SAFETY: `data` is the slot's `Arc` given by register_waker, alive until release_waker_slot (called after
+    // this). The waker is taken out under the lock and woken after it; neither may unwind into C.
+    let slot = &*(data as *const WakerSlot);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let waker = slot.lock().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }));
+    if let Err(payload) = outcome {
+        eprintln!("cfutures: waking an awaiting task panicked: {}", panic_message(&*payload));
+    }
+}
+
+unsafe extern "C" fn release_waker_slot(data: *mut c_void) {
+    // SAFETY: the `Arc` made by register_waker; the library calls this exactly once. The last reference drops a
+    // waker that may still be stored, which runs the executor's code: no unwinding into C.
+    let slot = Arc::from_raw(data as *const WakerSlot);
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(slot))) {
+        eprintln!("cfutures: dropping an awaiting task's waker panicked: {}", panic_message(&*payload));
     }
 }
 
@@ -239,19 +387,25 @@ impl Future<Vec<u8>> {
 }
 
 fn taken() -> Error {
-    Error::InvalidState("Future::result: the value was already moved out by into_result".into())
+    Error::InvalidState("Future::result: the value was already moved out by into_result or .await".into())
 }
 
 impl<T> Clone for Future<T> {
     fn clone(&self) -> Self {
         // SAFETY: valid handle; the new reference is owned by the clone.
         unsafe { sys::cf_future_retain(self.as_raw()) };
-        Future { raw: self.raw, value: self.value.clone() }
+        Future { raw: self.raw, value: self.value.clone(), waker: None }
     }
 }
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
+        // A future dropped while awaited (e.g. the losing branch of a select) wakes no one later: its waker is
+        // dropped now rather than when the C future completes. The slot itself is freed by the callback's release.
+        if let Some(slot) = &self.waker {
+            let waker = slot.lock().take();
+            drop(waker);
+        }
         // SAFETY: this handle's own reference, released exactly once.
         unsafe { sys::cf_future_release(self.as_raw()) }
     }

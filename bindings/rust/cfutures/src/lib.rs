@@ -2,10 +2,11 @@
 //! Python's `concurrent.futures` for Rust, over the libcfutures C library.
 //!
 //! - [`ThreadPool`]: runs Rust closures ([`ThreadPool::submit`] gives a typed [`Future<T>`]), `map`, shutdown,
-//!   thread initializers.
+//!   thread initializers; [`ThreadPool::scope`] runs closures that borrow from the caller's stack ([`Scope`]).
 //! - [`ProcessPool`]: runs byte-string tasks in crash-isolated worker processes (fork, forkserver or spawn);
 //!   tasks are `extern "C"` functions registered by name ([`register_task`], [`task_fn!`]).
-//! - [`Future`], [`Promise`], [`wait`], [`as_completed`], and [`Error`], one variant per library status.
+//! - [`Future`], [`Promise`], [`wait()`], [`as_completed`], and [`Error`], one variant per library status. A
+//!   [`Future`] is also a [`std::future::Future`]: `future.await` works in any async runtime.
 //! - Beyond Python: per-task time limits ([`SubmitOptions`] with the `submit_*_with` methods), cancelling
 //!   running tasks (`cancel_running` in the pool options), process pools that replace dead workers
 //!   ([`WorkerDeath::Replace`]), executor counters ([`ThreadPool::stats`], [`ProcessPool::stats`]) and a
@@ -38,6 +39,7 @@ mod executor;
 mod future;
 mod log;
 mod process_pool;
+mod scope;
 mod task;
 mod thread_pool;
 mod util;
@@ -51,6 +53,7 @@ pub use executor::{ByteMap, MapOptions, Stats, SubmitOptions};
 pub use future::{Future, Promise, State};
 pub use log::{set_log_handler, Level, LogHandler};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, StartMethod, WorkerDeath};
+pub use scope::Scope;
 pub use task::{cancel_requested, register_task, run_task, worker_entry, TaskContext, TaskError, TaskFn};
 pub use thread_pool::{MapResults, ThreadPool, ThreadPoolOptions};
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen, Waitable};

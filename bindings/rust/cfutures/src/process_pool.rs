@@ -190,6 +190,7 @@ impl ProcessPool {
             on_worker_death: sys::CF_WORKER_DEATH_BREAK,
             max_restarts: 0,
             restart_period: 0.0,
+            worker_args: ptr::null(),
         };
         // SAFETY: valid out-pointer.
         unsafe { sys::cf_process_pool_options_init(&mut o) };

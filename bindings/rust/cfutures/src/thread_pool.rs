@@ -4,6 +4,7 @@
 use crate::error::{check, last_error, Error, Result};
 use crate::executor::{ByteMap, MapOptions, RawExecutor, Stats, SubmitOptions};
 use crate::future::{Future, Slot, Value};
+use crate::scope::Scope;
 use crate::task::{CurrentTask, TaskContext, TaskFn};
 use crate::util::{c_string, panic_message};
 use cfutures_sys as sys;
@@ -180,6 +181,46 @@ impl ThreadPool {
         T: Send + 'static,
     {
         submit_closure(&self.exec, f, Some(options), self.cancel_running)
+    }
+
+    /// Runs `body` with a [`Scope`] whose [`submit`](Scope::submit) takes closures that borrow from the caller's
+    /// stack (no `'static` needed), as [`std::thread::scope`] does for threads. Before it returns (or resumes a
+    /// panic of `body`), it waits until every task submitted to the scope has run, or was dropped unrun when its
+    /// future was cancelled, and its future is done; whether or not the futures were kept, dropped or leaked.
+    ///
+    /// Called inside a task of a pool, the wait runs queued tasks of that pool meanwhile (as a
+    /// [`Future::result`] does there), so scopes may nest even in a one-thread pool.
+    ///
+    /// ```
+    /// use cfutures::{ThreadPool, ThreadPoolOptions};
+    /// let pool = ThreadPool::new(ThreadPoolOptions::new().max_workers(4)).unwrap();
+    /// let words = vec!["alpha".to_string(), "beta".to_string(), "gamma".to_string()];
+    /// let mut lengths = vec![0; words.len()];
+    /// let shortest = pool.scope(|s| {
+    ///     for (word, length) in words.iter().zip(lengths.iter_mut()) {
+    ///         s.submit(move || *length = word.len()).unwrap();
+    ///     }
+    ///     // A scoped task's value may borrow too.
+    ///     let shortest = s.submit(|| words.iter().min_by_key(|w| w.len()).unwrap().as_str()).unwrap();
+    ///     shortest.result(None).unwrap().to_string()
+    /// });
+    /// assert_eq!(lengths, [5, 4, 5]);
+    /// assert_eq!(shortest, "beta");
+    /// ```
+    pub fn scope<'env, F, R>(&'env self, body: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        crate::scope::run(self, body)
+    }
+
+    /// Submits a closure whose lifetime a [`Scope`] erased (see `scope.rs`).
+    pub(crate) fn submit_boxed(
+        &self,
+        f: Box<dyn FnOnce() + Send + 'static>,
+        options: Option<&SubmitOptions>,
+    ) -> Result<Future<()>> {
+        submit_closure(&self.exec, f, options, self.cancel_running)
     }
 
     /// Runs the byte-string task registered under `task` (see [`register_task`](crate::register_task)).

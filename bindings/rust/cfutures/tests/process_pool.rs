@@ -7,6 +7,8 @@
 //! `worker_entry()` (where a spawned worker serves tasks and exits), and only then runs the tests, one after
 //! another, with a minimal runner: `process_pool [substring]` runs the tests whose name contains it.
 
+mod support;
+
 use cfutures::{
     register_task, set_log_handler, task_fn, worker_entry, Error, Level, MapOptions, ProcessPool, ProcessPoolOptions,
     StartMethod, State, SubmitOptions, TaskError, WorkerDeath,
@@ -189,6 +191,19 @@ fn results_and_failures(method: StartMethod) {
         Err(Error::Shutdown(_)) => {}
         other => panic!("expected Shutdown, got {other:?}"),
     }
+}
+
+/// Process-pool futures awaited: woken by the done callbacks that the pool's supervisor runs as results come in.
+fn await_results(method: StartMethod) {
+    let pool = new_pool(method, 2);
+    let futures: Vec<_> = (1..=6u64).map(|i| pool.submit_named("pp.square", &i.to_le_bytes()).unwrap()).collect();
+    let squares: Vec<u64> = support::block_on(support::join_all(futures))
+        .into_iter()
+        .map(|r| u64::from_le_bytes(r.unwrap()[..].try_into().unwrap()))
+        .collect();
+    assert_eq!(squares, [1, 4, 9, 16, 25, 36]);
+    let failed = support::block_on(pool.submit_named("pp.square", b"xy").unwrap());
+    assert!(matches!(failed, Err(Error::Task { ref type_name, .. }) if type_name == "ValueError"), "{failed:?}");
 }
 
 fn six_primes(method: StartMethod) {
@@ -582,6 +597,8 @@ fn main() -> ExitCode {
         ("forkserver_six_primes", || six_primes(StartMethod::Forkserver)),
         ("forkserver_crash_sigkill", || crash(StartMethod::Forkserver, "pp.die_sigkill", "SIGKILL")),
         ("fork_six_primes", || six_primes(StartMethod::Fork)),
+        ("fork_await_results", || await_results(StartMethod::Fork)),
+        ("spawn_await_results", || await_results(StartMethod::Spawn)),
         ("fork_crash_sigkill", || crash(StartMethod::Fork, "pp.die_sigkill", "SIGKILL")),
         ("log_levels_and_a_panicking_handler", log_levels),
         ("fork_time_limit", || time_limit(StartMethod::Fork)),
