@@ -281,6 +281,7 @@ cf_as_completed_next = _proto("cf_as_completed_next", c_int, c_void_p, P(c_void_
 cf_as_completed_free = _proto("cf_as_completed_free", None, c_void_p)
 
 cf_task_return = _proto("cf_task_return", c_int, c_void_p, c_void_p, c_size_t)
+cf_task_return_buffer = _proto("cf_task_return_buffer", c_void_p, c_void_p, c_size_t)
 cf_task_raise = _proto("cf_task_raise", c_int, c_void_p, c_char_p, c_char_p)
 cf_task_cancel_requested = _proto("cf_task_cancel_requested", c_int, c_void_p)
 

@@ -31,6 +31,10 @@ from . import _lib
 PYTHON_TASK = b"cfutures.python"
 PYTHON_INITIALIZER = b"cfutures.python.initializer"
 DETAIL_MARKER = "\n--- cfutures: the exception, pickled (base64) ---\n"
+# A result's first byte says how the rest is to be read: a pickle, or the bytes of a large bytes result.
+_PICKLED_RESULT = b"P"
+_RAW_RESULT = b"B"
+_RAW_BYTES_MIN = 64 * 1024
 
 # The code a spawned worker interpreter runs: argv[1] is the directory holding the cfutures package, argv[2] the
 # preparation data (spawn_arguments).
@@ -91,11 +95,24 @@ def _run_call(ctx, arg, arg_len, _user_data):
         return _raise_remotely(ctx, exc)
     finally:
         fn = args = kwargs = None
+    if type(result) is bytes and len(result) >= _RAW_BYTES_MIN:
+        return _return_raw_bytes(ctx, result)
     try:
-        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        data = _PICKLED_RESULT + pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException as exc:
         return _raise_remotely(ctx, exc)
     return _lib.cf_task_return(ctx, data, len(data))
+
+
+def _return_raw_bytes(ctx, result):
+    """A large bytes result goes to the shared memory as it is, without pickling it into a copy first."""
+    n = len(result)
+    block = _lib.cf_task_return_buffer(ctx, n + 1)
+    if not block:
+        return _lib.CF_E_TOO_LARGE
+    ctypes.memmove(block, _RAW_RESULT, 1)
+    ctypes.memmove(block + 1, result, n)
+    return _lib.CF_OK
 
 
 @_lib.TASK_FN
@@ -189,8 +206,14 @@ def spawned_main(encoded):
     os._exit(2)
 
 
-def load_result(data_view):
-    return pickle.loads(data_view)
+def load_result(view):
+    """The result a worker sent back (a memoryview of the C future's bytes)."""
+    if len(view) and view[0] == _RAW_RESULT[0]:
+        return bytes(view[1:])
+    if not len(view) or view[0] != _PICKLED_RESULT[0]:
+        raise pickle.UnpicklingError("a Python task's result begins with neither %r nor %r"
+                                     % (_PICKLED_RESULT, _RAW_RESULT))
+    return pickle.loads(view[1:])
 
 
 def remote_exception(detail):
