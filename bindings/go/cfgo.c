@@ -211,6 +211,17 @@ int cfgo_future_add_release_callback(cf_future *f, uintptr_t task, char **err) {
     return capture(cf_future_add_done_callback(f, release_task, (void *)task), err);
 }
 
+static void notify_done(cf_future *f, void *user_data) {
+    (void)f;
+    cfgoNotifyDone((uintptr_t)user_data);
+}
+
+static void release_notifier(void *user_data) { cfgoReleaseHandle((uintptr_t)user_data); }
+
+int cfgo_future_add_done_notify(cf_future *f, uintptr_t notifier, char **err) {
+    return capture(cf_future_add_done_callback_ex(f, notify_done, (void *)notifier, release_notifier), err);
+}
+
 int cfgo_future_set_result(cf_future *f, const void *data, size_t len, char **err) {
     return capture(cf_future_set_result(f, data, len), err);
 }

@@ -55,6 +55,10 @@ int cfgo_future_result(cf_future *f, double timeout, cf_slice *out, char **err);
 int cfgo_future_exception(cf_future *f, double timeout, cf_error *out, char **err);
 int cfgo_future_add_done_callback(cf_future *f, uintptr_t callback, char **err);
 int cfgo_future_add_release_callback(cf_future *f, uintptr_t task, char **err);
+/* Arms a future's Go done-notifier (a cgo.Handle): cfgoNotifyDone(handle) runs once the future is done, and
+ * cfgoReleaseHandle(handle) once that has run or never can (the future was freed unfinished, or this call
+ * failed: the handle is then released here, not by the caller). */
+int cfgo_future_add_done_notify(cf_future *f, uintptr_t notifier, char **err);
 int cfgo_future_set_result(cf_future *f, const void *data, size_t len, char **err);
 int cfgo_future_set_exception(cf_future *f, const char *type, const char *message, char **err);
 int cfgo_future_set_running_or_notify_cancel(cf_future *f, char **err);

@@ -26,9 +26,22 @@
 //		f, err := pool.SubmitNamed("upper", []byte("hello"))
 //	}
 //
-// Values are byte slices in both directions; results are copied into Go memory. Errors support errors.Is
-// against the sentinels (ErrTimeout, ErrCancelled, ErrBrokenProcessPool, ...) and errors.As to *Error and
-// *TaskError.
+// Values that cross the library are byte slices in both directions; results are copied into Go memory. The
+// generic Submit[T] and Map[T, R] run Go functions in this process on a thread pool and keep their values as
+// they are (TypedFuture, TypedMapIter):
+//
+//	f, err := cfutures.Submit(pool, func() (int, error) { return 6 * 7, nil })
+//	...
+//	n, err := f.Result() // 42
+//
+// Every blocking call has a form that takes a context.Context (Future.ResultContext, WaitContext,
+// AsCompletedContext, Executor.MapContext, Executor.ShutdownContext, Executor.SubmitNamedContext, ...). When
+// the context ends, the call returns an error for which errors.Is(err, context.Canceled) or
+// errors.Is(err, context.DeadlineExceeded) holds; only the wait ends, never the future (call Cancel for that),
+// except that a map cancels its chunks not started. Such waits block no goroutine in C and leave nothing behind.
+//
+// Errors support errors.Is against the sentinels (ErrTimeout, ErrCancelled, ErrBrokenProcessPool, ...) and
+// errors.As to *Error and *TaskError.
 //
 // Every handle (Executor, Future, MapIter, CompletedIter) should be closed with Close once it is no longer
 // needed; a finalizer releases what was forgotten, but only at the garbage collector's pace.

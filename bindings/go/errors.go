@@ -65,7 +65,9 @@ func newSentinel(s Status, parent error) *sentinel {
 }
 
 // Sentinel errors, one per failure status, for errors.Is. Every error this package returns matches exactly
-// one of them (and ErrBrokenExecutor as well for a broken pool, as in Python's exception hierarchy).
+// one of them (and ErrBrokenExecutor as well for a broken pool, as in Python's exception hierarchy), except the
+// error of a call whose context.Context ended, which wraps ctx.Err() (context.Canceled or
+// context.DeadlineExceeded).
 var (
 	ErrInvalidArgument = newSentinel(StatusInvalidArgument, nil)
 	ErrNoMemory        = newSentinel(StatusNoMemory, nil)

@@ -11,6 +11,7 @@ import "C"
 import (
 	"runtime"
 	"runtime/cgo"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -18,7 +19,11 @@ import (
 // Executor is a thread pool or a process pool. Its methods are safe for concurrent use. Close it when done:
 // Close shuts it down, waits for its tasks and frees it.
 type Executor struct {
-	g *guard[C.cf_executor]
+	g       *guard[C.cf_executor]
+	process bool // a process pool: its submits may wait for room in its arena
+
+	drainOnce sync.Once   // ShutdownContext's waiter, started once
+	drain     *drainState // set by drainOnce
 }
 
 // ThreadPoolOptions configure NewThreadPool. The zero value is the library's default pool.
@@ -123,13 +128,13 @@ type Stats struct {
 	WorkersReplaced uint64 // workers started in place of dead, killed or retired ones
 }
 
-func newExecutor(p *C.cf_executor, init cgo.Handle) *Executor {
+func newExecutor(p *C.cf_executor, init cgo.Handle, process bool) *Executor {
 	e := &Executor{g: newGuard(p, func(p *C.cf_executor) {
 		C.cf_executor_free(p)
 		if init != 0 {
 			init.Delete()
 		}
-	})}
+	}), process: process}
 	// Freeing waits for the pool's tasks, so a forgotten executor is freed on a goroutine of its own rather
 	// than on the finalizer goroutine.
 	runtime.SetFinalizer(e, func(e *Executor) { go e.g.close() })
@@ -166,7 +171,7 @@ func NewThreadPool(opts ThreadPoolOptions) (*Executor, error) {
 		}
 		return nil, callError(op, rc, msg)
 	}
-	return newExecutor(p, init), nil
+	return newExecutor(p, init, false), nil
 }
 
 // NewProcessPool starts a process pool that runs registered tasks (RegisterTask) in worker processes. The
@@ -208,7 +213,7 @@ func NewProcessPool(opts ProcessPoolOptions) (*Executor, error) {
 	if rc != C.CF_OK {
 		return nil, callError(op, rc, msg)
 	}
-	return newExecutor(p, 0), nil
+	return newExecutor(p, 0, true), nil
 }
 
 // Submit schedules fn on a thread pool and returns its future. A panic in fn becomes a *TaskError of type
@@ -305,7 +310,10 @@ func (e *Executor) Stats() (Stats, error) {
 // Shutdown stops the executor from accepting work (later submits fail with ErrShutdown). With wait it returns
 // once every task has finished; with cancelFutures the tasks not started yet are cancelled. Idempotent.
 func (e *Executor) Shutdown(wait, cancelFutures bool) error {
-	const op = "Executor.Shutdown"
+	return e.shutdown("Executor.Shutdown", wait, cancelFutures)
+}
+
+func (e *Executor) shutdown(op string, wait, cancelFutures bool) error {
 	p, err := e.g.acquire(op)
 	if err != nil {
 		return err

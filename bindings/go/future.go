@@ -19,12 +19,14 @@ import (
 // Close releases it; a future that is closed before its task ends does not cancel the task.
 type Future struct {
 	g     *guard[C.cf_future]
-	task  *goTask // the Go closure behind it, for thread-pool Submit; else nil
-	owned bool    // made by NewFuture: its result is set by the program
+	n     *doneNotifier // for waits with a context
+	task  *goTask       // the Go closure behind it, for thread-pool Submit; else nil
+	owned bool          // made by NewFuture: its result is set by the program
 }
 
 func newFuture(p *C.cf_future, task *goTask, owned bool) *Future {
-	f := &Future{g: newGuard(p, func(p *C.cf_future) { C.cf_future_release(p) }), task: task, owned: owned}
+	f := &Future{g: newGuard(p, func(p *C.cf_future) { C.cf_future_release(p) }), n: &doneNotifier{}, task: task,
+		owned: owned}
 	runtime.SetFinalizer(f, (*Future).Close)
 	return f
 }
@@ -66,6 +68,11 @@ func (f *Future) Result(timeout time.Duration) ([]byte, error) {
 		return nil, err
 	}
 	defer f.g.release()
+	return f.result(op, p, timeout)
+}
+
+// result is Result on the acquired handle p.
+func (f *Future) result(op string, p *C.cf_future, timeout time.Duration) ([]byte, error) {
 	var out C.cf_slice
 	var msg *C.char
 	rc := C.cfgo_future_result(p, seconds(timeout), &out, &msg)
@@ -119,6 +126,11 @@ func (f *Future) Exception(timeout time.Duration) (failure error, err error) {
 		return nil, err
 	}
 	defer f.g.release()
+	return f.exception(op, p, timeout)
+}
+
+// exception is Exception on the acquired handle p.
+func (f *Future) exception(op string, p *C.cf_future, timeout time.Duration) (failure error, err error) {
 	var e C.cf_error
 	var msg *C.char
 	if rc := C.cfgo_future_exception(p, seconds(timeout), &e, &msg); rc != C.CF_OK {

@@ -29,10 +29,12 @@ type MapOptions struct {
 	Unordered bool
 }
 
-// MapIter yields the results of a map; see Executor.Map. One goroutine at a time may use it.
+// MapIter yields the results of a map; see Executor.Map. One goroutine at a time may use it (an iterator made
+// by MapContext or MapNamedContext may also be closed from another goroutine while Next waits).
 type MapIter struct {
-	g   *guard[C.cf_map_iter]
-	fn  *mapFunc // nil for MapNamed
+	g   *guard[C.cf_map_iter] // Map, MapNamed; else nil
+	gm  *goMapIter[[]byte]    // MapContext, MapNamedContext; else nil
+	fn  *mapFunc              // nil for MapNamed
 	cur []byte
 	err error
 }
@@ -136,6 +138,9 @@ func (e *Executor) startMap(op string, kind int, id uintptr, inputs [][]byte, op
 // Next waits for the next result and reports whether there is one.
 func (it *MapIter) Next() bool {
 	const op = "MapIter.Next"
+	if it.gm != nil {
+		return it.gm.next(op)
+	}
 	it.cur = nil
 	p, ok := beginNext(it.g, op, &it.err)
 	if !ok {
@@ -170,14 +175,29 @@ func (it *MapIter) Next() bool {
 }
 
 // Value is the result Next found (a copy; the caller may keep it).
-func (it *MapIter) Value() []byte { return it.cur }
+func (it *MapIter) Value() []byte {
+	if it.gm != nil {
+		return it.gm.m.cur
+	}
+	return it.cur
+}
 
-// Err is why the iteration stopped early, or nil when every result was yielded.
-func (it *MapIter) Err() error { return it.err }
+// Err is why the iteration stopped early, or nil when every result was yielded. For MapContext and
+// MapNamedContext it may be a context error, or ErrClosed when Close ended a waiting Next.
+func (it *MapIter) Err() error {
+	if it.gm != nil {
+		return it.gm.m.err
+	}
+	return it.err
+}
 
 // Close cancels the chunks not started yet and frees the iterator. Idempotent.
 func (it *MapIter) Close() error {
 	runtime.SetFinalizer(it, nil)
+	if it.gm != nil {
+		it.gm.close()
+		return nil
+	}
 	it.g.close()
 	return nil
 }

@@ -110,6 +110,12 @@ func cfgoInitializerTask(ctx *C.cf_task_ctx, h C.uintptr_t) C.int {
 //export cfgoReleaseTask
 func cfgoReleaseTask(h C.uintptr_t) { cgo.Handle(h).Delete() }
 
+//export cfgoNotifyDone
+func cfgoNotifyDone(h C.uintptr_t) { cgo.Handle(h).Value().(*doneNotifier).fire() }
+
+//export cfgoReleaseHandle
+func cfgoReleaseHandle(h C.uintptr_t) { cgo.Handle(h).Delete() }
+
 //export cfgoDoneCallback
 func cfgoDoneCallback(h C.uintptr_t) {
 	handle := cgo.Handle(h)

@@ -82,10 +82,14 @@ func Wait(fs []*Future, timeout time.Duration, when ReturnWhen) (done, notDone [
 
 // CompletedIter yields futures as they complete; see AsCompleted. One goroutine at a time may use it.
 type CompletedIter struct {
-	g     *guard[C.cf_as_completed_iter]
-	byPtr map[*C.cf_future]*Future
-	cur   *Future
-	err   error
+	g        *guard[C.cf_as_completed_iter] // AsCompleted; else nil
+	gc       *guard[ctxCompleted]           // AsCompletedContext; else nil
+	stop     chan struct{}                  // AsCompletedContext: closed by Close, to end a waiting Next
+	byPtr    map[*C.cf_future]*Future
+	index    map[*C.cf_future]int // the index in fs of each distinct future (its first)
+	cur      *Future
+	curIndex int
+	err      error
 }
 
 // AsCompleted returns an iterator over the distinct futures of fs: those already done first (in input order),
@@ -122,14 +126,17 @@ func AsCompleted(fs []*Future, timeout time.Duration) (*CompletedIter, error) {
 		return nil, callError(op, rc, msg)
 	}
 	byPtr := make(map[*C.cf_future]*Future, len(fs))
+	index := make(map[*C.cf_future]int, len(fs))
 	for i, p := range ps {
 		if _, ok := byPtr[p]; !ok {
-			byPtr[p] = fs[i]
+			byPtr[p], index[p] = fs[i], i
 		}
 	}
 	ci := &CompletedIter{
-		g:     newGuard(it, func(it *C.cf_as_completed_iter) { C.cf_as_completed_free(it) }),
-		byPtr: byPtr,
+		g:        newGuard(it, func(it *C.cf_as_completed_iter) { C.cf_as_completed_free(it) }),
+		byPtr:    byPtr,
+		index:    index,
+		curIndex: -1,
 	}
 	runtime.SetFinalizer(ci, (*CompletedIter).Close)
 	return ci, nil
@@ -138,7 +145,10 @@ func AsCompleted(fs []*Future, timeout time.Duration) (*CompletedIter, error) {
 // Next waits for the next completed future and reports whether there is one.
 func (it *CompletedIter) Next() bool {
 	const op = "CompletedIter.Next"
-	it.cur = nil
+	it.cur, it.curIndex = nil, -1
+	if it.gc != nil {
+		return it.nextCtx()
+	}
 	p, ok := beginNext(it.g, op, &it.err)
 	if !ok {
 		return false
@@ -148,7 +158,7 @@ func (it *CompletedIter) Next() bool {
 	var msg *C.char
 	switch rc := C.cfgo_as_completed_next(p, &f, &msg); rc {
 	case C.CF_OK:
-		it.cur = it.byPtr[f]
+		it.cur, it.curIndex = it.byPtr[f], it.index[f]
 		it.cur.joined()
 		return true
 	case C.CF_DONE:
@@ -162,12 +172,25 @@ func (it *CompletedIter) Next() bool {
 // Future is the future Next found (one of those given to AsCompleted).
 func (it *CompletedIter) Future() *Future { return it.cur }
 
-// Err is why the iteration stopped early (ErrTimeout), or nil when every future was yielded.
+// Index is the position in the slice given to AsCompleted of the future Next found (its first position, when
+// it was given more than once), or -1 when Next found none. It finds the typed future of a future made by
+// Submit[T] or SubmitContext[T].
+func (it *CompletedIter) Index() int { return it.curIndex }
+
+// Err is why the iteration stopped early (ErrTimeout; for AsCompletedContext a context error, or ErrClosed
+// when Close ended a waiting Next), or nil when every future was yielded.
 func (it *CompletedIter) Err() error { return it.err }
 
-// Close frees the iterator (not the futures). Idempotent.
+// Close frees the iterator (not the futures). Idempotent. An iterator made by AsCompletedContext may be closed
+// from another goroutine while Next waits: Next then returns false.
 func (it *CompletedIter) Close() error {
 	runtime.SetFinalizer(it, nil)
+	if it.gc != nil {
+		if it.gc.close() {
+			close(it.stop)
+		}
+		return nil
+	}
 	it.g.close()
 	return nil
 }
