@@ -252,7 +252,7 @@ class Future:
         """The result of a Python call in a process pool, unpickled once from the C future's bytes."""
         with self._lock:
             if not self._outcome_set:
-                view = memoryview((ctypes.c_char * out.len).from_address(out.data)).cast("B") if out.len else b""
+                view = _worker.read_bytes(out.data, out.len)
                 try:
                     self._result = _worker.load_result(view)
                 except BaseException as exc:

@@ -35,6 +35,7 @@ DETAIL_MARKER = "\n--- cfutures: the exception, pickled (base64) ---\n"
 _PICKLED_RESULT = b"P"
 _RAW_RESULT = b"B"
 _RAW_BYTES_MIN = 64 * 1024
+_VIEW_MIN = 64 * 1024   # arguments and results from this size are read in place rather than copied first
 
 # The code a spawned worker interpreter runs: argv[1] is the directory holding the cfutures package, argv[2] the
 # preparation data (spawn_arguments).
@@ -46,8 +47,12 @@ _SPAWN_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); "
 # In the worker: the tasks
 
 
-def _arg_view(arg, arg_len):
-    return memoryview((ctypes.c_char * arg_len).from_address(arg)).cast("B") if arg_len else b""
+def read_bytes(address, length):
+    """Bytes in C memory (a task's argument, a future's result): copied when small (the quickest way to read
+    them), a view of them when large."""
+    if length < _VIEW_MIN:
+        return ctypes.string_at(address, length) if length else b""
+    return memoryview((ctypes.c_char * length).from_address(address)).cast("B")
 
 
 def _raise_remotely(ctx, exc):
@@ -86,7 +91,7 @@ def _die_unreadable_call(exc):
 @_lib.TASK_FN
 def _run_call(ctx, arg, arg_len, _user_data):
     try:
-        fn, args, kwargs = pickle.loads(_arg_view(arg, arg_len))
+        fn, args, kwargs = pickle.loads(read_bytes(arg, arg_len))
     except BaseException as exc:
         _die_unreadable_call(exc)
     try:
@@ -118,7 +123,7 @@ def _return_raw_bytes(ctx, result):
 @_lib.TASK_FN
 def _run_initializer(ctx, arg, arg_len, _user_data):
     try:
-        initializer, initargs = pickle.loads(_arg_view(arg, arg_len))
+        initializer, initargs = pickle.loads(read_bytes(arg, arg_len))
         initializer(*initargs)
     except BaseException as exc:
         sys.stderr.write("cfutures worker %d: exception in initializer:\n%s"
@@ -207,7 +212,7 @@ def spawned_main(encoded):
 
 
 def load_result(view):
-    """The result a worker sent back (a memoryview of the C future's bytes)."""
+    """The result a worker sent back (bytes, or a memoryview of the C future's bytes)."""
     if len(view) and view[0] == _RAW_RESULT[0]:
         return bytes(view[1:])
     if not len(view) or view[0] != _PICKLED_RESULT[0]:
