@@ -7,7 +7,9 @@ Code written for concurrent.futures runs by changing the import::
 
 ThreadPoolExecutor runs Python callables on the library's worker threads; ProcessPoolExecutor runs C tasks
 registered by name (CF_TASK) in worker processes, with bytes in and bytes out. The exceptions are the very classes
-of concurrent.futures, so ``except concurrent.futures.CancelledError`` catches ours too.
+of concurrent.futures, so ``except concurrent.futures.CancelledError`` catches ours too, and Future is a
+concurrent.futures.Future: asyncio.wrap_future, loop.run_in_executor and the standard library's wait and
+as_completed take it (and cfutures.wait / as_completed take the standard library's futures).
 
 Beyond concurrent.futures: per-task time limits (``submit_with(SubmitOptions(time_limit=...), ...)``, and
 ``ProcessPoolExecutor.submit(..., time_limit=...)``), cancelling running tasks (``cancel_running=True``),

@@ -6,16 +6,26 @@ carries the state and the completion; the Python objects a thread-pool task retu
 Future itself (the C future of a Python task finishes with an empty result, or fails with the exception's type
 name and message, so that cf_wait's FIRST_EXCEPTION sees it). A process-pool Future's result is the bytes of the
 C result, and its exception is built from the C future's cf_error.
+
+Future is a concurrent.futures.Future: asyncio (wrap_future, run_in_executor) and the standard library's wait()
+and as_completed() take it. Those reach into the base class's private protocol: they lock ``_condition``, read
+``_state`` (twice, counting on the same answer while they hold the lock) and add waiters to ``_waiters``, which
+must hear of the completion under ``_condition``. The C future completes without that lock, so its completion
+reaches ``_state`` only when ``_condition`` is taken: the first to take it and find the C future done (the C
+done callback, which the library calls after every completion, or anyone taking it before) records the final
+state and tells the waiters, once (see Future._catch_up).
 """
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import ctypes
 import itertools
 import logging
 import threading
 import time
 import weakref
+from concurrent.futures import _base as _std
 
 from . import _lib, _worker
 from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, InvalidStateError, TaskError,
@@ -33,6 +43,10 @@ DoneAndNotDoneFutures = collections.namedtuple("DoneAndNotDoneFutures", "done no
 
 _STATE_NAMES = {_lib.CF_PENDING: "pending", _lib.CF_RUNNING: "running", _lib.CF_CANCELLED: "cancelled",
                 _lib.CF_FINISHED: "finished"}
+
+# The states of concurrent.futures.Future, as its private ``_state`` names them.
+PENDING, RUNNING, CANCELLED, CANCELLED_AND_NOTIFIED, FINISHED = (
+    _std.PENDING, _std.RUNNING, _std.CANCELLED, _std.CANCELLED_AND_NOTIFIED, _std.FINISHED)
 
 # How the outcome of a future is kept.
 _PYTHON = 0   # a Python object or exception kept in the Future (thread pools, user-created futures)
@@ -52,6 +66,33 @@ _user_futures = weakref.WeakValueDictionary()
 # Thread-pool work not started yet, by the key of its Future: (future, pool, fn, args, kwargs). The trampoline
 # pops its item when it starts; the done notification drops what never ran (cancelled, or a broken pool).
 _work_items = {}
+
+
+class _FutureCondition(threading.Condition):
+    """The _condition of a Future: taking it afresh (not nested) first catches up with the C future
+    (Future._sync), so that what a holder reads of _state is up to date, and stays so until it lets go."""
+
+    def __init__(self, lock, future):
+        super().__init__(lock)
+        self._future = weakref.ref(future)
+        self.acquire = self._acquire      # (Condition.__init__ set the lock's own)
+
+    def _acquire(self, blocking=True, timeout=-1):
+        outermost = not self._lock._is_owned()
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        if outermost:
+            future = self._future()
+            if future is not None:
+                try:
+                    future._sync()
+                except BaseException:
+                    self._lock.release()
+                    raise
+        return True
+
+    def __enter__(self):
+        return self._acquire()
 
 
 def _timeout_arg(timeout):
@@ -92,8 +133,9 @@ def _on_c_done(handle, key):
         LOGGER.exception("cfutures: exception in a done notification")
 
 
-class Future:
-    """The result of an asynchronous computation, as concurrent.futures.Future.
+class Future(concurrent.futures.Future):
+    """The result of an asynchronous computation: a concurrent.futures.Future (asyncio.wrap_future,
+    loop.run_in_executor and the standard library's wait / as_completed take it).
 
     ``Future()`` makes a pending future that you complete yourself (set_running_or_notify_cancel, set_result,
     set_exception); executors make the others. Methods are thread-safe."""
@@ -101,17 +143,25 @@ class Future:
     def __init__(self):
         out = ctypes.c_void_p()
         _lib.check(_lib.cf_future_new(ctypes.byref(out)), "Future(): cf_future_new")
-        self._init(out.value, _PYTHON, next(_keys))
+        self._init(out.value, _PYTHON, next(_keys), by_hand=True)
         _user_futures[self._key] = self
         self._watch()
 
     # -- construction ------------------------------------------------------------------------------------------
 
-    def _init(self, handle, kind, key):
+    def _init(self, handle, kind, key, by_hand=False):
         self._handle = handle
         self._kind = kind
         self._key = key
+        # A future made by Future() rather than by an executor: as in CPython, cancelling it leaves it CANCELLED,
+        # and the waiters of wait()/as_completed() hear of it only from set_running_or_notify_cancel().
+        self._by_hand = by_hand
         self._lock = threading.RLock()
+        # The protocol of concurrent.futures.Future (its wait/as_completed lock _condition, read _state and append
+        # to _waiters): one lock for it and for this class's own state.
+        self._condition = _FutureCondition(self._lock, self)
+        self._waiters = []
+        self._final = None              # the final _state once caught up (_catch_up); None while not done
         self._outcome_set = False       # a Python result/exception is stored
         self._result = None
         self._exception = None          # the Python exception a task raised, or set_exception's
@@ -161,11 +211,74 @@ class Future:
 
     # -- state ---------------------------------------------------------------------------------------------------
 
-    def _state(self):
+    def _c_state(self):
         return _lib.cf_future_get_state(self._handle)
 
+    @property
+    def _state(self):
+        """The state as concurrent.futures.Future names it: PENDING, RUNNING, CANCELLED (a future made by
+        Future(), cancelled, before set_running_or_notify_cancel), CANCELLED_AND_NOTIFIED or FINISHED, read
+        from the C future.
+
+        While a caller holds _condition (the standard library's wait/as_completed read _state of every future
+        twice under it, and count on the same answer), a C future that became done meanwhile still reads as
+        not done: that changes only when _condition is taken afresh (this read without it held, a wait taking
+        it, the C done callback), which is also when the waiters hear of it."""
+        with self._condition:             # (taken afresh: caught up first)
+            if self._final is not None:
+                return self._final
+            if self._handle is None:      # an executor's future before its C future is attached
+                return PENDING
+            c_state = self._c_state()
+            # (a C future done but not caught up yet was running, or pending if cancelled)
+            return PENDING if c_state in (_lib.CF_PENDING, _lib.CF_CANCELLED) else RUNNING
+
+    @_state.setter
+    def _state(self, value):
+        raise AttributeError("cfutures.Future._state is read-only: it follows the C future (use cancel(), "
+                             "set_running_or_notify_cancel(), set_result() or set_exception())")
+
+    def _sync(self):
+        """With _lock held: catches up with a C future found done (see _catch_up)."""
+        if self._final is None and self._handle is not None:
+            c_state = self._c_state()
+            if c_state in (_lib.CF_FINISHED, _lib.CF_CANCELLED):
+                self._catch_up(c_state)
+
+    def _catch_up(self, c_state):
+        """Records the final state of a C future found done, and tells the waiters of the standard library's
+        wait()/as_completed(). Called with _lock held, once (while _final is None), by the first to find the C
+        future done having taken _lock: the C done callback (_invoke_callbacks), or a reader of _state before
+        it. The library calls the done callback after every completion, so a waiter added while the C future
+        reads as not done hears of it."""
+        if c_state == _lib.CF_FINISHED:
+            self._final = FINISHED
+            if self._waiters:
+                failed = self._finished_with_failure()
+                for waiter in self._waiters:
+                    if failed:
+                        waiter.add_exception(self)
+                    else:
+                        waiter.add_result(self)
+        elif self._by_hand:
+            self._final = CANCELLED       # until set_running_or_notify_cancel, as in CPython
+        else:
+            # An executor's future is cancelled by the library (cancel(), shutdown(cancel_futures=True)), and
+            # nothing else will call set_running_or_notify_cancel for it: the waiters hear of it now.
+            self._final = CANCELLED_AND_NOTIFIED
+            for waiter in self._waiters:
+                waiter.add_cancelled(self)
+        self._condition.notify_all()
+
+    def _finished_with_failure(self):
+        """For a finished future: True when it failed (result() raises), for the waiters of the standard
+        library's wait(FIRST_EXCEPTION). The C future's cf_error says so for every kind of outcome here."""
+        err = _lib.cf_error()
+        return (_lib.cf_future_exception(self._handle, 0.0, ctypes.byref(err)) == _lib.CF_OK
+                and err.status != _lib.CF_OK)
+
     def __repr__(self):
-        state = self._state()
+        state = self._c_state()
         name = _STATE_NAMES.get(state, "invalid")
         if state == _lib.CF_FINISHED:
             exc = self.exception(0)
@@ -303,6 +416,7 @@ class Future:
 
     def _invoke_callbacks(self):
         with self._lock:
+            self._sync()
             self._notified = True
             callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
@@ -314,17 +428,27 @@ class Future:
     # -- for executors and tests that complete futures themselves ------------------------------------------------
 
     def set_running_or_notify_cancel(self):
-        """True: the future is now running; False: it was cancelled (and waiters are told). Raises
-        RuntimeError if it is running or done already, as concurrent.futures does."""
-        rc = _lib.cf_future_set_running_or_notify_cancel(self._handle)
-        if rc == _lib.CF_E_INVALID_STATE:
-            LOGGER.critical("Future %s in unexpected state: %s", id(self), _STATE_NAMES.get(self._state()))
+        """True: the future is now running; False: it was cancelled (the waiters of wait()/as_completed() are
+        told now, and its state becomes CANCELLED_AND_NOTIFIED). Raises RuntimeError if it is running or done
+        already, or was cancelled and told so already, as concurrent.futures does."""
+        with self._lock:
+            rc = _lib.cf_future_set_running_or_notify_cancel(self._handle)
+            self._sync()
+            if rc == 0:
+                if self._final == CANCELLED:
+                    self._final = CANCELLED_AND_NOTIFIED
+                    for waiter in self._waiters:
+                        waiter.add_cancelled(self)
+                    return False
+            elif rc != _lib.CF_E_INVALID_STATE:
+                return bool(_lib.check(rc, "Future.set_running_or_notify_cancel"))
+            LOGGER.critical("Future %s in unexpected state: %s", id(self), self._state)
             raise RuntimeError("Future in unexpected state")
-        return bool(_lib.check(rc, "Future.set_running_or_notify_cancel"))
 
     def _claim(self):
         if self._outcome_set or _lib.cf_future_done(self._handle):
-            raise InvalidStateError("%s: %r" % (_STATE_NAMES.get(self._state(), "invalid").upper(), self))
+            self._sync()
+            raise InvalidStateError("%s: %r" % (self._state, self))
         self._outcome_set = True
 
     def set_result(self, result):
@@ -345,10 +469,8 @@ class Future:
 
     def _complete(self, rc, what):
         if rc == _lib.CF_E_INVALID_STATE:  # cancelled meanwhile
-            raise InvalidStateError("%s: %r" % (_STATE_NAMES.get(self._state(), "invalid").upper(), self))
+            raise InvalidStateError("%s: %r" % (self._state, self))   # (read without _lock held: caught up)
         _lib.check(rc, what)
-
-    __class_getitem__ = classmethod(lambda cls, item: cls)  # Future[int] in annotations, as in CPython
 
 
 def _safe_str(obj):
@@ -400,10 +522,26 @@ def _failure_exception(status, typ, msg, detail):
 # wait and as_completed
 
 
-def _handles(fs, what):
+def _library_waits(fs, what):
+    """True when the library can wait for every future of fs (cf_wait, cf_as_completed): all are cfutures
+    Futures whose C completion is their completion for wait(): an executor's, or one made by Future() that is
+    finished or cancelled-and-notified for good. Any other concurrent.futures.Future (the standard library's, or
+    one of ours that is pending, or CANCELLED and not yet notified) is waited for through the waiter protocol of
+    concurrent.futures, which ours follow too. Raises TypeError for an object that is not a future."""
+    library = True
     for f in fs:
-        if not isinstance(f, Future):
-            raise TypeError("%s: expected cfutures.Future objects, got %s" % (what, type(f).__name__))
+        if isinstance(f, Future):
+            if library and f._by_hand and f._state not in (FINISHED, CANCELLED_AND_NOTIFIED):
+                library = False
+        elif isinstance(f, concurrent.futures.Future):
+            library = False
+        else:
+            raise TypeError("%s: expected futures (cfutures.Future or concurrent.futures.Future), got %s"
+                            % (what, type(f).__name__))
+    return library
+
+
+def _handles(fs):
     return (ctypes.c_void_p * max(len(fs), 1))(*[f._handle for f in fs])
 
 
@@ -411,13 +549,19 @@ def wait(fs, timeout=None, return_when=ALL_COMPLETED):
     """Waits for the futures in fs (duplicates count once): until all are done (ALL_COMPLETED), any is done
     (FIRST_COMPLETED) or any finishes by raising (FIRST_EXCEPTION), or until timeout seconds have passed.
 
-    Returns a named 2-tuple of sets (done, not_done)."""
+    Returns a named 2-tuple of sets (done, not_done). fs may mix cfutures futures with those of
+    concurrent.futures (its executors', or Future()); the library waits when all are executors' futures of
+    cfutures (or finished ones), concurrent.futures.wait otherwise."""
     fs = list(set(fs))
     if return_when not in _RETURN_WHEN:
         raise ValueError("Invalid return condition: %r" % (return_when,))
+    _timeout_arg(timeout)   # (NaN: ValueError)
     if not fs:
         return DoneAndNotDoneFutures(set(), set())
-    arr = _handles(fs, "wait")
+    if not _library_waits(fs, "wait"):
+        done, not_done = _std.wait(fs, timeout, return_when)
+        return DoneAndNotDoneFutures(done, not_done)
+    arr = _handles(fs)
     flags = (ctypes.c_ubyte * len(fs))()
     when = _RETURN_WHEN[return_when]
     status = blocking(lambda t: _lib.cf_wait(arr, len(fs), t, when, flags, None), timeout)
@@ -430,7 +574,8 @@ def wait(fs, timeout=None, return_when=ALL_COMPLETED):
 def as_completed(fs, timeout=None):
     """A generator of the futures in fs (duplicates yielded once) as they complete: those done already first,
     then in completion order. Raises TimeoutError if some are not done timeout seconds after the first
-    next(), with the message "N (of M) futures unfinished".
+    next(), with the message "N (of M) futures unfinished". fs may mix cfutures futures with those of
+    concurrent.futures, as for wait().
 
     Note: the wait inside next() is one library call; in the main thread it cannot be interrupted by Ctrl-C
     before it returns (use a timeout where that matters)."""
@@ -438,7 +583,13 @@ def as_completed(fs, timeout=None):
     total = len(fs)
     if not fs:
         return
-    arr = _handles(fs, "as_completed")
+    _timeout_arg(timeout)   # (NaN: ValueError)
+    if not _library_waits(fs, "as_completed"):
+        others = _std.as_completed(fs, timeout)
+        del fs   # the generator lets go of each future it yields (bpo-14406); this list must not keep them
+        yield from others
+        return
+    arr = _handles(fs)
     # Each future is let go once yielded (as CPython since bpo-14406): the caller's loop decides how long a
     # finished future, and its result, lives.
     by_handle = {f._handle: f for f in fs}

@@ -42,9 +42,21 @@ def _on_library_log(level, message, _user_data):
                 os.write(2, b"cfutures: " + (message or b"") + b"\n")
             return
         if LOGGER.isEnabledFor(level):
+            ident = threading.get_ident()
+            foreign = ident not in threading._active   # a library thread (a pool's supervisor)
             LOGGER.log(level, (message or b"").decode("utf-8", "replace"))
+            if foreign:
+                _forget_dummy_thread(ident)
     except BaseException:  # never into C
         pass
+
+
+def _forget_dummy_thread(ident):
+    """A log record names its thread, which makes the threading module adopt a library thread as a _DummyThread
+    that it would list for ever (threading.enumerate, the test suites' dangling-thread checks): let it go."""
+    with threading._active_limbo_lock:
+        if isinstance(threading._active.get(ident), threading._DummyThread):
+            del threading._active[ident]
 
 
 # Kept for the life of the process: the library may still be calling a handler after it was replaced.

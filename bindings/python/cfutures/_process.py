@@ -303,15 +303,19 @@ class ProcessPoolExecutor(Executor):
         opts.start_method = _START_METHODS[method]
         opts.max_tasks_per_child = max_tasks_per_child or 0
         keep = []
-        if initializer is not None:
-            if _is_c_task(initializer):
-                name = initializer.encode() if isinstance(initializer, str) else initializer
-                ptr, length, data = _lib.as_buffer(initargs, "ProcessPoolExecutor initargs")
-            else:
-                _lib.require("a Python initializer", _lib.HAVE_PYTHON_WORKERS)
-                name = _worker.PYTHON_INITIALIZER
-                call = pickle.dumps((initializer, tuple(initargs)), protocol=pickle.HIGHEST_PROTOCOL)
-                ptr, length, data = _lib.as_buffer(call, "ProcessPoolExecutor initializer")
+        self._initializer_token = None
+        name = None
+        if initializer is not None and _is_c_task(initializer):
+            name = initializer.encode() if isinstance(initializer, str) else initializer
+            ptr, length, data = _lib.as_buffer(initargs, "ProcessPoolExecutor initargs")
+        elif _lib.HAVE_PYTHON_WORKERS and (initializer is not None or method == "spawn"):
+            # Python's: the user's initializer, and in a spawned worker the caller's authkey first.
+            name = _worker.PYTHON_INITIALIZER
+            call, self._initializer_token = _worker.initializer_call(initializer, initargs, method)
+            ptr, length, data = _lib.as_buffer(call, "ProcessPoolExecutor initializer")
+        elif initializer is not None:
+            _lib.require("a Python initializer", False)
+        if name is not None:
             opts.initializer = name
             opts.initarg, opts.initarg_len = ptr, length
             keep += [name, data]
@@ -342,8 +346,12 @@ class ProcessPoolExecutor(Executor):
         out = ctypes.c_void_p()
         # With forkserver, the first pool forks the server here, from this thread, with the GIL released: the
         # server and its workers run only library code, never Python.
-        _lib.check(_lib.cf_process_pool_new(ctypes.byref(opts), ctypes.byref(out)),
-                   "ProcessPoolExecutor: cf_process_pool_new")
+        try:
+            _lib.check(_lib.cf_process_pool_new(ctypes.byref(opts), ctypes.byref(out)),
+                       "ProcessPoolExecutor: cf_process_pool_new")
+        except BaseException:
+            _worker.forget_initializer(self._initializer_token)
+            raise
         del keep
         self._pool_key = -next(_keys)   # negative: apart from thread-pool keys; no thread of ours runs in it
         self._handle = _Handle(out.value, self._pool_key)
@@ -507,6 +515,8 @@ class ProcessPoolExecutor(Executor):
         with self._shutdown_lock:
             self._shutdown = True
         self._shutdown_c(wait, cancel_futures)
+        if wait:   # (no worker will be started any more)
+            _worker.forget_initializer(self._initializer_token)
 
     def terminate_workers(self):
         """Stops every worker with SIGTERM (Python 3.14); the pool is then shut down."""

@@ -220,14 +220,20 @@ class _PoolState:
         self.idents = set()   # the library threads that ran this pool's Python code
 
 
-def _forget_threads(pool):
+def _forget_threads(pool, blocking=True):
     """After the pool's threads have ended: takes them out of threading.enumerate(). The threading module knows
-    a library thread only as a _DummyThread, which it never removes by itself (it cannot see the thread end)."""
+    a library thread only as a _DummyThread, which it never removes by itself (it cannot see the thread end).
+    blocking=False (from a finalizer, which may run while this thread holds threading's lock): gives up when the
+    lock is taken."""
     me = threading.get_ident()
-    with threading._active_limbo_lock:
+    if not threading._active_limbo_lock.acquire(blocking):
+        return
+    try:
         for ident in pool.idents:
             if ident != me and isinstance(threading._active.get(ident), threading._DummyThread):
                 del threading._active[ident]
+    finally:
+        threading._active_limbo_lock.release()
     pool.idents = {me} & pool.idents
 
 
@@ -388,6 +394,11 @@ class ThreadPoolExecutor(Executor):
         if wait:  # the threads have ended (all but the caller's own, when it is one of them)
             _forget_threads(self._state)
 
+    @property
+    def _broken(self):
+        # (as concurrent.futures.ThreadPoolExecutor: False, or why the pool is broken)
+        return self._state.broken or False
+
     def __repr__(self):
         return "<%s %s max_workers=%d>" % (type(self).__name__, self._thread_name_prefix, self._max_workers)
 
@@ -401,4 +412,6 @@ def _finalize_pool(box, pool_key):
     try:
         box.release()
     finally:
-        _pools.pop(pool_key, None)
+        pool = _pools.pop(pool_key, None)
+    if pool is not None:    # (a thread pool, its threads over: as shutdown(wait=True) does)
+        _forget_threads(pool, blocking=False)

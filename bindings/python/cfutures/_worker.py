@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import itertools
 import os
 import pickle
 import sys
@@ -123,13 +124,44 @@ def _return_raw_bytes(ctx, result):
 @_lib.TASK_FN
 def _run_initializer(ctx, arg, arg_len, _user_data):
     try:
-        initializer, initargs = pickle.loads(read_bytes(arg, arg_len))
-        initializer(*initargs)
+        how, what, authkey = pickle.loads(read_bytes(arg, arg_len))
+        if authkey is not None:   # a spawned worker: the caller's, for multiprocessing's managers and proxies
+            import multiprocessing
+            multiprocessing.current_process().authkey = authkey
+        initializer, initargs = _inherited_initializers[what] if how == "inherited" else what
+        if initializer is not None:
+            initializer(*initargs)
     except BaseException as exc:
-        sys.stderr.write("cfutures worker %d: exception in initializer:\n%s"
-                         % (os.getpid(), "".join(traceback.format_exception(exc))))
+        import logging
+        logging.getLogger("concurrent.futures").critical("Exception in initializer:", exc_info=True)
         return _raise_remotely(ctx, exc)
     return _lib.CF_OK
+
+
+# Fork pools' initializers and their arguments, which a forked worker finds in its copy of this memory: they
+# need not be picklable (a multiprocessing.Queue, say, may only be inherited).
+_inherited_initializers = {}
+_initializer_tokens = itertools.count(1)
+
+
+def initializer_call(initializer, initargs, start_method):
+    """The argument of PYTHON_INITIALIZER for a pool, and the token to forget_initializer once the pool is gone
+    (None when nothing was kept)."""
+    authkey = None
+    if start_method == "spawn":
+        import multiprocessing
+        authkey = bytes(multiprocessing.current_process().authkey)
+    call = (initializer, tuple(initargs)) if initializer is not None else (None, ())
+    if start_method == "fork" and initializer is not None:
+        token = next(_initializer_tokens)
+        _inherited_initializers[token] = call
+        return pickle.dumps(("inherited", token, None), protocol=pickle.HIGHEST_PROTOCOL), token
+    return pickle.dumps(("pickled", call, authkey), protocol=pickle.HIGHEST_PROTOCOL), None
+
+
+def forget_initializer(token):
+    if token is not None:
+        _inherited_initializers.pop(token, None)
 
 
 def process_chunk(fn, chunk):

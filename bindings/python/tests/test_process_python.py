@@ -76,6 +76,16 @@ def after_fork_marks():
     return list(_after_fork_marks)
 
 
+def initialize_with_lock(lock):
+    global _initialized
+    _initialized = "lock %s" % type(lock).__name__
+
+
+def set_event(event):
+    event.set()
+    return event.is_set()
+
+
 def thread_count():
     return threading.active_count()
 
@@ -220,6 +230,11 @@ class PythonCallsMixin:
 class ForkTest(PythonCallsMixin, unittest.TestCase):
     start_method = "fork"
 
+    def test_initializer_arguments_are_inherited(self):
+        # A lock cannot be pickled; a forked worker finds it in its copy of this process, as in CPython.
+        ex = self.pool(max_workers=1, initializer=initialize_with_lock, initargs=(threading.Lock(),))
+        self.assertEqual(ex.submit(initialized).result(LONG), "lock lock")
+
     def test_worker_ran_pythons_after_fork_hooks(self):
         # PyOS_AfterFork_Child ran in the worker: os.register_at_fork's hooks ran there, for its own pid, and the
         # threads of this process are gone from its threading module.
@@ -245,6 +260,14 @@ class SpawnTest(PythonCallsMixin, unittest.TestCase):
         ex = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         self.addCleanup(ex.shutdown)
         self.assertEqual(ex.submit(square, 9).result(LONG), 81)
+
+    def test_manager_proxies_work_in_workers(self):
+        # A proxy connects to its manager with the caller's authkey, which a spawned worker is given.
+        with multiprocessing.get_context("spawn").Manager() as manager:
+            event = manager.Event()
+            ex = self.pool(max_workers=1)
+            self.assertTrue(ex.submit(set_event, event).result(LONG))
+            self.assertTrue(event.is_set())
 
     def test_worker_is_a_new_interpreter(self):
         ex = self.pool(max_workers=1)

@@ -24,8 +24,12 @@ def failed(exc):
 
 
 def cancelled():
+    """Cancelled and notified, as an executor leaves a future it cancelled: done for wait() and as_completed().
+    (A future made by hand and only cancelled is CANCELLED: as in CPython, waits see it done only once
+    set_running_or_notify_cancel() has told them; see test_asyncio.StdlibProtocolTest.)"""
     f = Future()
     f.cancel()
+    f.set_running_or_notify_cancel()
     return f
 
 
@@ -153,12 +157,11 @@ class AsCompletedTest(PoolTestCase):
         it.close()  # frees the library's iterator; must not block
         self.release.set()
 
-    def test_rejects_foreign_futures(self):
-        import concurrent.futures
+    def test_rejects_what_is_not_a_future(self):
         with self.assertRaises(TypeError):
-            list(as_completed([concurrent.futures.Future()]))
+            list(as_completed([finished(1), object()]))
         with self.assertRaises(TypeError):
-            wait([concurrent.futures.Future()])
+            wait([finished(1), 42])
 
 
 if __name__ == "__main__":
