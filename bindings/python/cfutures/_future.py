@@ -58,14 +58,26 @@ _PICKLED = 2  # a Python call in a process pool: the C future's bytes are the pi
 _MAIN_THREAD_SLICE = 0.25
 
 _keys = itertools.count(1)
-# Futures whose completion the library will report: executor futures, held strongly until their C done callback
-# has run (their done callbacks must run even if nobody else keeps the Future), and user-created ones, held
-# weakly (a user Future nobody can reach can never be completed).
+# Futures whose completion the library will report (Future._watch): executor futures, held strongly until their
+# C done callback has run (their done callbacks must run even if nobody else keeps the Future), and user-created
+# ones, held weakly (a user Future nobody can reach can never be completed). An executor's future is watched
+# only once something needs to hear of its completion (add_done_callback, asyncio, the standard library's
+# wait): most are only read (result(), cfutures.wait), and a completion that calls no Python code costs no
+# GIL on the completing thread.
 _pending = {}
 _user_futures = weakref.WeakValueDictionary()
 # Thread-pool work not started yet, by the key of its Future: (future, pool, fn, args, kwargs). The trampoline
-# pops its item when it starts; the done notification drops what never ran (cancelled, or a broken pool).
+# pops its item when it starts; what never runs is dropped when its future is cancelled (Future.cancel), when
+# the pool is shut down (cancel_futures, a broken pool: forget_work_items) or by the done notification.
 _work_items = {}
+
+
+def forget_work_items(pool):
+    """Drops the work items of a pool's tasks that are done without having run (cancelled, a broken pool)."""
+    for key, item in list(_work_items.items()):
+        future = item[0]
+        if item[1] is pool and future._handle is not None and _lib.cf_future_done(future._handle):
+            _work_items.pop(key, None)
 
 
 class _FutureCondition(threading.Condition):
@@ -86,6 +98,10 @@ class _FutureCondition(threading.Condition):
             if future is not None:
                 try:
                     future._sync()
+                    # Whoever takes _condition (the standard library's wait, as_completed) may add a waiter,
+                    # which must hear of the completion: from the C done callback.
+                    if future._final is None:
+                        future._watch()
                 except BaseException:
                     self._lock.release()
                     raise
@@ -149,6 +165,17 @@ class Future(concurrent.futures.Future):
 
     # -- construction ------------------------------------------------------------------------------------------
 
+    @property
+    def _condition(self):
+        """The threading.Condition of concurrent.futures.Future's protocol, over this future's lock."""
+        cond = self._cond
+        if cond is None:
+            with self._lock:
+                cond = self._cond
+                if cond is None:
+                    cond = self._cond = _FutureCondition(self._lock, self)
+        return cond
+
     def _init(self, handle, kind, key, by_hand=False):
         self._handle = handle
         self._kind = kind
@@ -158,8 +185,9 @@ class Future(concurrent.futures.Future):
         self._by_hand = by_hand
         self._lock = threading.RLock()
         # The protocol of concurrent.futures.Future (its wait/as_completed lock _condition, read _state and append
-        # to _waiters): one lock for it and for this class's own state.
-        self._condition = _FutureCondition(self._lock, self)
+        # to _waiters): one lock for it and for this class's own state. The condition is made on first use (most
+        # futures never meet the standard library's wait; making one costs more than the rest of a submit).
+        self._cond = None
         self._waiters = []
         self._final = None              # the final _state once caught up (_catch_up); None while not done
         self._outcome_set = False       # a Python result/exception is stored
@@ -168,12 +196,13 @@ class Future(concurrent.futures.Future):
         self._lib_exception = None      # for failures known only to the library, built once
         self._bytes = None
         self._callbacks = []
+        self._watched = False           # the C done callback is registered (_watch)
         self._notified = False          # the C done callback has run
 
     @classmethod
     def _for_task(cls, kind, key):
-        """A Future for an executor's task; its C future is attached (_attach) once cf_submit has made it. The
-        executor registers it in _pending under key, then calls _watch()."""
+        """A Future for an executor's task; its C future is attached (_attach) once cf_submit has made it. It is
+        watched (_watch) once something needs to hear of its completion."""
         self = cls.__new__(cls)
         self._init(None, kind, key)
         return self
@@ -183,9 +212,20 @@ class Future(concurrent.futures.Future):
         self._handle = handle
 
     def _watch(self):
-        """Asks the library to tell us when the C future is done (at once if it is already)."""
-        _lib.check(_lib.cf_future_add_done_callback(self._handle, _on_c_done, self._key),
-                   "cf_future_add_done_callback")
+        """Asks the library to tell us when the C future is done (at once, on this thread, if it is already);
+        once. An executor's future is kept in _pending until then."""
+        with self._lock:
+            if self._watched or self._handle is None:
+                return
+            self._watched = True
+            if not self._by_hand:
+                _pending[self._key] = self
+        rc = _lib.cf_future_add_done_callback(self._handle, _on_c_done, self._key)
+        if rc < 0:
+            with self._lock:
+                self._watched = False
+            _pending.pop(self._key, None)
+            _lib.check(rc, "cf_future_add_done_callback")
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
@@ -268,7 +308,8 @@ class Future(concurrent.futures.Future):
             self._final = CANCELLED_AND_NOTIFIED
             for waiter in self._waiters:
                 waiter.add_cancelled(self)
-        self._condition.notify_all()
+        if self._cond is not None:   # (nobody can wait on a condition not made yet)
+            self._cond.notify_all()
 
     def _finished_with_failure(self):
         """For a finished future: True when it failed (result() raises), for the waiters of the standard
@@ -293,7 +334,10 @@ class Future(concurrent.futures.Future):
         running or done. A running task is also asked to stop (cfutures.cancel_requested() in a thread-pool
         task, cf_task_cancel_requested in a C task). With an executor made with cancel_running=True a running
         task is cancelled too (True): a process pool kills its worker, a thread pool discards its late result."""
-        return bool(_lib.check(_lib.cf_future_cancel(self._handle), "Future.cancel"))
+        cancelled = bool(_lib.check(_lib.cf_future_cancel(self._handle), "Future.cancel"))
+        if cancelled:
+            _work_items.pop(self._key, None)   # a thread-pool task that will never run
+        return cancelled
 
     def cancelled(self):
         return bool(_lib.cf_future_cancelled(self._handle))
@@ -341,7 +385,9 @@ class Future(concurrent.futures.Future):
         task's own exception if it raised (the very same object)."""
         out = _lib.cf_slice()
         handle = self._handle
-        status = blocking(lambda t: _lib.cf_future_result(handle, t, ctypes.byref(out)), timeout)
+        status = _lib.cf_future_result(handle, 0.0, ctypes.byref(out))   # done already: no wait to set up
+        if status == _lib.CF_E_TIMEOUT and timeout != 0:
+            status = blocking(lambda t: _lib.cf_future_result(handle, t, ctypes.byref(out)), timeout)
         if status == _lib.CF_OK:
             if self._kind == _PYTHON:
                 return self._result
@@ -406,9 +452,12 @@ class Future(concurrent.futures.Future):
         """Calls fn(future) once the future is done (cancelled or finished), on the thread that completes it,
         or at once on this thread if it is done already. Exceptions from fn are logged and ignored."""
         with self._lock:
-            if not self._notified:
+            queued = not self._notified
+            if queued:
                 self._callbacks.append(fn)
-                return
+        if queued:
+            self._watch()   # (runs the callbacks now, on this thread, if the C future is done already)
+            return
         try:
             fn(self)
         except Exception:

@@ -20,7 +20,7 @@ import weakref
 
 from . import _lib
 from ._future import (CancelledError, Future, TimeoutError, _BYTES, _PICKLED, _failure_exception,
-                      _keys as _future_keys, _pending, _timeout_arg)
+                      _keys as _future_keys, _timeout_arg)
 from . import _worker
 from ._options import SubmitOptions, _check_seconds, submit_options
 from ._thread import Executor, _Handle, _finalize_pool, _live_executors
@@ -402,7 +402,10 @@ class ProcessPoolExecutor(Executor):
 
     def _submit(self, c_options, fn, data, kind=_BYTES):
         name = _task_name(fn, "submit")
-        ptr, length, keep = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
+        if type(data) is bytes:   # (the common case, as a pickled call always is: no conversion)
+            ptr, length = data, len(data)
+        else:
+            ptr, length, data = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
         with self._shutdown_lock:
             self._check_open()
             out = ctypes.c_void_p()
@@ -414,8 +417,6 @@ class ProcessPoolExecutor(Executor):
             _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
         future = Future._for_task(kind, next(_future_keys))
         future._attach(out.value)
-        _pending[future._key] = future
-        future._watch()
         return future
 
     def _check_open(self):

@@ -19,7 +19,7 @@ import weakref
 from itertools import islice
 
 from . import _lib, _worker
-from ._future import LOGGER, Future, _PYTHON, _keys as _future_keys, _pending, _safe_str, _work_items
+from ._future import LOGGER, Future, _PYTHON, _keys as _future_keys, _safe_str, _work_items, forget_work_items
 from ._lib import BrokenThreadPool
 from ._options import read_stats, submit_options
 
@@ -381,8 +381,6 @@ class ThreadPoolExecutor(Executor):
                     raise BrokenThreadPool(self._state.broken or _lib.last_error())
                 raise _lib.make_error(rc, "ThreadPoolExecutor.submit")
         future._attach(out.value)
-        _pending[key] = future
-        future._watch()
         return future
 
     def shutdown(self, wait=True, *, cancel_futures=False):
@@ -391,6 +389,7 @@ class ThreadPoolExecutor(Executor):
         with self._shutdown_lock:
             self._shutdown = True
         self._shutdown_c(wait, cancel_futures)
+        forget_work_items(self._state)    # (what cancel_futures cancelled, or a broken pool never ran)
         if wait:  # the threads have ended (all but the caller's own, when it is one of them)
             _forget_threads(self._state)
 
@@ -414,4 +413,5 @@ def _finalize_pool(box, pool_key):
     finally:
         pool = _pools.pop(pool_key, None)
     if pool is not None:    # (a thread pool, its threads over: as shutdown(wait=True) does)
+        forget_work_items(pool)
         _forget_threads(pool, blocking=False)
