@@ -11,7 +11,8 @@ Markdown table: time per task or per call of each, and the ratio CPython / cfutu
 - process pool, round trip: submit one call and wait for its result, N times; the median.
 - process pool, 64 MiB echo: a bytes object of 64 MiB to a worker and back; the median of a few.
 - thread pool, empty tasks and round trip: the same on threads.
-Both sides use max_workers=2, pools started and warmed before the clock runs.
+Both sides use max_workers=2, pools started and warmed before the clock runs; each figure is the best of three
+rounds, the rounds of the two sides interleaved.
 """
 import argparse
 import concurrent.futures
@@ -60,10 +61,6 @@ def echo_median(pool, data, n):
     return statistics.median(times)
 
 
-def best_of(rounds, fn, *args):
-    return min(fn(*args) for _ in range(rounds))
-
-
 def warm(pool, workers):
     list(pool.map(empty, range(workers * 20)))
 
@@ -84,23 +81,34 @@ def main():
 
     ctx = multiprocessing.get_context(args.start_method)
     data = os.urandom(1 << 20) * 64   # 64 MiB, not compressible
+    rounds = 3
+
+    def side_by_side(name, measure, ours, theirs, n_ours, n_theirs, unit="us"):
+        """Each side measured `rounds` times, the rounds interleaved (so that neither side always runs on a
+        machine just warmed or cooled by the other); the best round of each."""
+        mine, others = [], []
+        for _ in range(rounds):
+            mine.append(measure(ours, n_ours))
+            others.append(measure(theirs, n_theirs))
+        row(name, min(mine), min(others), unit)
+
     with cfutures.ProcessPoolExecutor(workers, mp_context=args.start_method) as ours, \
             concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as theirs:
         warm(ours, workers)
         warm(theirs, workers)
-        row("process pool: empty tasks, per task", best_of(3, per_task_batch, ours, 20000 // scale),
-            best_of(3, per_task_batch, theirs, 5000 // scale))
-        row("process pool: round trip, median", round_trip_median(ours, 2000 // scale),
-            round_trip_median(theirs, 1000 // scale))
-        row("process pool: 64 MiB bytes echo, median", echo_median(ours, data, max(5 // scale, 2)),
-            echo_median(theirs, data, max(5 // scale, 2)), unit="ms")
+        side_by_side("process pool: empty tasks, per task", per_task_batch, ours, theirs, 20000 // scale,
+                     5000 // scale)
+        side_by_side("process pool: round trip, median", round_trip_median, ours, theirs, 2000 // scale,
+                     1000 // scale)
+        side_by_side("process pool: 64 MiB bytes echo, median", lambda pool, n: echo_median(pool, data, n), ours,
+                     theirs, max(5 // scale, 2), max(5 // scale, 2), unit="ms")
     with cfutures.ThreadPoolExecutor(workers) as ours, concurrent.futures.ThreadPoolExecutor(workers) as theirs:
         warm(ours, workers)
         warm(theirs, workers)
-        row("thread pool: empty tasks, per task", best_of(3, per_task_batch, ours, 50000 // scale),
-            best_of(3, per_task_batch, theirs, 50000 // scale))
-        row("thread pool: round trip, median", round_trip_median(ours, 5000 // scale),
-            round_trip_median(theirs, 5000 // scale))
+        side_by_side("thread pool: empty tasks, per task", per_task_batch, ours, theirs, 50000 // scale,
+                     50000 // scale)
+        side_by_side("thread pool: round trip, median", round_trip_median, ours, theirs, 5000 // scale,
+                     5000 // scale)
 
     print("Python %s, %d CPUs, max_workers=%d, start method %s, libcfutures %s"
           % (sys.version.split()[0], os.cpu_count(), workers, args.start_method, cfutures.library_version))

@@ -176,28 +176,37 @@ class Future(concurrent.futures.Future):
                     cond = self._cond = _FutureCondition(self._lock, self)
         return cond
 
+    # What a future starts with, shared until set on the instance: a submit makes a future, and every attribute
+    # set there counts. The protocol of concurrent.futures.Future (its wait/as_completed lock _condition, read
+    # _state and append to _waiters) uses one lock, this class's own; its condition and its lists of waiters
+    # and callbacks are made on first use (see _condition and __getattr__): most futures never meet them.
+    _cond = None
+    _final = None                   # the final _state once caught up (_catch_up); None while not done
+    _outcome_set = False            # a Python result/exception is stored
+    _result = None
+    _exception = None               # the Python exception a task raised, or set_exception's
+    _lib_exception = None           # for failures known only to the library, built once
+    _bytes = None
+    _watched = False                # the C done callback is registered (_watch)
+    _notified = False               # the C done callback has run
+    # A future made by Future() rather than by an executor: as in CPython, cancelling it leaves it CANCELLED,
+    # and the waiters of wait()/as_completed() hear of it only from set_running_or_notify_cancel().
+    _by_hand = False
+
     def _init(self, handle, kind, key, by_hand=False):
         self._handle = handle
         self._kind = kind
         self._key = key
-        # A future made by Future() rather than by an executor: as in CPython, cancelling it leaves it CANCELLED,
-        # and the waiters of wait()/as_completed() hear of it only from set_running_or_notify_cancel().
-        self._by_hand = by_hand
+        if by_hand:
+            self._by_hand = True
         self._lock = threading.RLock()
-        # The protocol of concurrent.futures.Future (its wait/as_completed lock _condition, read _state and append
-        # to _waiters): one lock for it and for this class's own state. The condition is made on first use (most
-        # futures never meet the standard library's wait; making one costs more than the rest of a submit).
-        self._cond = None
-        self._waiters = []
-        self._final = None              # the final _state once caught up (_catch_up); None while not done
-        self._outcome_set = False       # a Python result/exception is stored
-        self._result = None
-        self._exception = None          # the Python exception a task raised, or set_exception's
-        self._lib_exception = None      # for failures known only to the library, built once
-        self._bytes = None
-        self._callbacks = []
-        self._watched = False           # the C done callback is registered (_watch)
-        self._notified = False          # the C done callback has run
+
+    def __getattr__(self, name):
+        # (only for what the instance lacks) the lists, made on first use; every use holds _lock
+        if name == "_waiters" or name == "_callbacks":
+            value = self.__dict__[name] = []
+            return value
+        raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
 
     @classmethod
     def _for_task(cls, kind, key):
@@ -293,9 +302,10 @@ class Future(concurrent.futures.Future):
         reads as not done hears of it."""
         if c_state == _lib.CF_FINISHED:
             self._final = FINISHED
-            if self._waiters:
+            waiters = self.__dict__.get("_waiters")
+            if waiters:
                 failed = self._finished_with_failure()
-                for waiter in self._waiters:
+                for waiter in waiters:
                     if failed:
                         waiter.add_exception(self)
                     else:
@@ -385,8 +395,12 @@ class Future(concurrent.futures.Future):
         task's own exception if it raised (the very same object)."""
         out = _lib.cf_slice()
         handle = self._handle
-        status = _lib.cf_future_result(handle, 0.0, ctypes.byref(out))   # done already: no wait to set up
-        if status == _lib.CF_E_TIMEOUT and timeout != 0:
+        # A process pool's future done already needs no wait set up. (Not a thread pool's: every call into the
+        # library lets the GIL go, and the worker thread that wants it for the task would then take it first.)
+        status = _lib.CF_E_TIMEOUT
+        if self._kind != _PYTHON:
+            status = _lib.cf_future_result(handle, 0.0, ctypes.byref(out))
+        if status == _lib.CF_E_TIMEOUT and (timeout != 0 or self._kind == _PYTHON):
             status = blocking(lambda t: _lib.cf_future_result(handle, t, ctypes.byref(out)), timeout)
         if status == _lib.CF_OK:
             if self._kind == _PYTHON:
@@ -467,7 +481,7 @@ class Future(concurrent.futures.Future):
         with self._lock:
             self._sync()
             self._notified = True
-            callbacks, self._callbacks = self._callbacks, []
+            callbacks = self.__dict__.pop("_callbacks", ())
         for callback in callbacks:
             try:
                 callback(self)

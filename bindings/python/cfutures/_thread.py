@@ -190,6 +190,8 @@ _pools = {}
 def _adopt_worker_thread(pool):
     """First Python code on a library worker thread: keep its Python thread state for good (see README) and
     give the threading module's view of it the pool's name."""
+    if _tls_get("pool_key") == pool.key:   # every later task of the thread's pool: nothing to do
+        return
     if not _tls_get("pinned"):
         # ctypes creates a Python thread state for a callback on a foreign thread and destroys it when the
         # callback returns, which would reset threading.local() data (and threading.current_thread()'s view)
@@ -205,6 +207,7 @@ def _adopt_worker_thread(pool):
         thread = threading.current_thread()
         if isinstance(thread, threading._DummyThread):
             thread.name = "%s_%d" % (pool.prefix, next(pool.thread_numbers))
+    _tls.pool_key = pool.key
 
 
 class _PoolState:
