@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config binutils
   libboost-dev libboost-serialization-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3
+  python3 libpython3.11-testsuite
   golang-go cargo rustc
   clang libclang-rt-14-dev
   abigail-tools doxygen
