@@ -4,41 +4,11 @@
 
 mod support;
 
-use cfutures::{Error, Future, Promise, SubmitOptions, ThreadPool, ThreadPoolOptions};
-use std::sync::{Arc, Condvar, Mutex};
+use cfutures::{Error, Future, Promise, SubmitOptions};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
-use support::{after_first_poll, block_on, block_on_counting, join_all, poll_once, CountingWaker};
-
-/// A latch: tasks block in `wait` until the test calls `open`.
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-    fn wait(&self) {
-        let mut open = self.0 .0.lock().unwrap();
-        while !*open {
-            open = self.0 .1.wait(open).unwrap();
-        }
-    }
-}
-
-fn pool(workers: usize) -> ThreadPool {
-    ThreadPool::new(ThreadPoolOptions::new().max_workers(workers)).expect("thread pool")
-}
-
-fn gated<T: Send + 'static>(pool: &ThreadPool, gate: &Gate, value: T) -> Future<T> {
-    let g = gate.clone();
-    pool.submit(move || {
-        g.wait();
-        value
-    })
-    .unwrap()
-}
+use support::{after_first_poll, block_on, block_on_counting, gated, join_all, poll_once, pool, CountingWaker, Gate};
 
 #[test]
 fn await_gives_values_and_failures() {

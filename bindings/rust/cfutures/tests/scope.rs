@@ -10,27 +10,10 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use support::block_on;
-
-/// A latch: tasks block in `wait` until the test calls `open`.
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-    fn wait(&self) {
-        let mut open = self.0 .0.lock().unwrap();
-        while !*open {
-            open = self.0 .1.wait(open).unwrap();
-        }
-    }
-}
+use support::{block_on, pool, Gate};
 
 /// A thread that opens `gate` once told that the scope's body has ended.
 fn open_after_the_body(gate: &Gate) -> (mpsc::Sender<()>, JoinHandle<()>) {
@@ -41,10 +24,6 @@ fn open_after_the_body(gate: &Gate) -> (mpsc::Sender<()>, JoinHandle<()>) {
         gate.open();
     });
     (body_ended, opener)
-}
-
-fn pool(workers: usize) -> ThreadPool {
-    ThreadPool::new(ThreadPoolOptions::new().max_workers(workers)).expect("thread pool")
 }
 
 /// Counts its drops.

@@ -2,48 +2,20 @@
 //! Thread pools, futures, wait, as_completed and map, on real pools. Tasks that must stay busy wait on a
 //! [`Gate`] the test opens; nothing sleeps to "let things happen".
 
+mod support;
+
 use cfutures::{
     as_completed, register_task, task_fn, wait, Error, Future, MapOptions, Promise, ReturnWhen, State, SubmitOptions,
     TaskError, ThreadPool, ThreadPoolOptions, Waitable,
 };
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{gated, pool, Gate};
 
 const SHORT: Option<Duration> = Some(Duration::from_millis(20));
 const LONG: Option<Duration> = Some(Duration::from_secs(30));
-
-/// A latch: tasks block in `wait` until the test calls `open`.
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-    fn wait(&self) {
-        let mut open = self.0 .0.lock().unwrap();
-        while !*open {
-            open = self.0 .1.wait(open).unwrap();
-        }
-    }
-}
-
-fn pool(workers: usize) -> ThreadPool {
-    ThreadPool::new(ThreadPoolOptions::new().max_workers(workers)).expect("thread pool")
-}
-
-/// Submits a task that waits for `gate` to open, then returns `value`.
-fn gated<T: Send + 'static>(pool: &ThreadPool, gate: &Gate, value: T) -> Future<T> {
-    let g = gate.clone();
-    pool.submit(move || {
-        g.wait();
-        value
-    })
-    .unwrap()
-}
 
 /// Waits until the future's task has started (the library offers no event for it; this polls a cheap state).
 fn until_running<T>(f: &Future<T>) {

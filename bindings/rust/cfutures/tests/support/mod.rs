@@ -156,3 +156,35 @@ impl CountingWaker {
 pub fn poll_once<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
 }
+
+/// A latch: tasks block in `wait` until the test calls `open`.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn open(&self) {
+        *self.0 .0.lock().unwrap() = true;
+        self.0 .1.notify_all();
+    }
+    pub fn wait(&self) {
+        let mut open = self.0 .0.lock().unwrap();
+        while !*open {
+            open = self.0 .1.wait(open).unwrap();
+        }
+    }
+}
+
+/// A thread pool of `workers` threads.
+pub fn pool(workers: usize) -> cfutures::ThreadPool {
+    cfutures::ThreadPool::new(cfutures::ThreadPoolOptions::new().max_workers(workers)).expect("thread pool")
+}
+
+/// Submits a task that waits for `gate` to open, then returns `value`.
+pub fn gated<T: Send + 'static>(pool: &cfutures::ThreadPool, gate: &Gate, value: T) -> cfutures::Future<T> {
+    let g = gate.clone();
+    pool.submit(move || {
+        g.wait();
+        value
+    })
+    .unwrap()
+}
