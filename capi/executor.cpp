@@ -30,7 +30,6 @@ constexpr std::size_t kMaxForkHooks = 16;
 constexpr std::size_t kSubmitOptionsV1 = CF_SUBMIT_OPTIONS_V1_SIZE;
 constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
 
-cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 
 cf::core::SubmitOptions submit_options(const cf_submit_options &o) {
     cf::core::SubmitOptions out;
@@ -53,11 +52,6 @@ std::function<void()> c_initializer(const cf_thread_pool_options &o) {
     };
 }
 
-int hand_out(cf_future **out, cf::core::FutureBase future) {
-    // The C handle takes over the FutureBase's reference (no count traffic on a line a worker may be using).
-    *out = reinterpret_cast<cf_future *>(future.release_handle());
-    return CF_OK;
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <cfutures/cfutures.h>
 #include "common/handle_storage.hpp"
 #include "executor/executor_core.hpp"
+#include "capi/capi_support.hpp"
 
 // Allocated through handle storage (see src/common/handle_storage.hpp) so that a freed executor handle is an
 // error, not a use-after-free.
@@ -21,5 +22,15 @@ struct cf_executor : cf::core::TaggedHandle<0x43464558> {  // "CFEX"
 namespace cf::capi {
 
 inline cf::core::TaskCall c_task_call(cf_task_fn fn, void *user_data) { return cf::core::TaskCall{fn, user_data}; }
+
+// The executor behind a handle, or null for anything that is not a live cf_executor.
+inline cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
+
+// Gives a new future to the caller: the C handle takes over the FutureBase's reference (no count traffic on a
+// line a worker may be using).
+inline int hand_out(cf_future **out, cf::core::FutureBase future) {
+    *out = reinterpret_cast<cf_future *>(future.release_handle());
+    return CF_OK;
+}
 
 }  // namespace cf::capi

@@ -1113,6 +1113,58 @@ typedef struct cf_fork_hook {
 CF_API int cf_set_fork_hooks(const cf_fork_hook *before, size_t n_before, const cf_fork_hook *in_parent,
                              size_t n_in_parent, const cf_fork_hook *in_child, size_t n_in_child);
 
+/* ------------------------------------------------------------------------------------------------------------ */
+/* Composition: futures made of futures (added after 0.1.0). None of them holds a thread while it waits.        */
+
+/**
+ * A continuation: once f succeeds, fn runs on ex with f's result bytes as its argument, and the new future
+ * becomes fn's outcome. A failure or cancellation of f passes to the new future without running fn; so does a
+ * failure to submit (an executor shut down meanwhile: CF_E_SHUTDOWN). Cancelling the new future before fn runs
+ * cancels the step; once fn runs, a cancel only asks it to stop (cf_task_cancel_requested), as for any task.
+ * Chains of any length cost no thread and no stack while they wait.
+ *
+ * @param f The first future (an executor's, or one made by cf_future_new that the caller completes).
+ * @param ex The executor to run fn on: a thread pool (any fn) or a process pool (registered functions only).
+ * @param fn The task.
+ * @param user_data Passed to fn.
+ * @param[out] out The new future (release it with cf_future_release).
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for an invalid future or executor, a NULL fn or out.
+ */
+CF_API int cf_future_then(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data, cf_future **out);
+/**
+ * cf_future_then with a registered task (cf_task_register, CF_TASK), as cf_submit_named: the way to continue
+ * on a process pool, whose worker receives f's result bytes through shared memory.
+ *
+ * @param f The first future.
+ * @param ex The executor.
+ * @param task The task's registered name (copied).
+ * @param[out] out The new future.
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for an invalid future or executor, a NULL task or out. An unknown name
+ *         fails the new future (CF_E_UNKNOWN_TASK) when f is done.
+ */
+CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task, cf_future **out);
+/**
+ * A future done when all of fs are: it succeeds (with no bytes) when every one succeeded, and otherwise fails
+ * with the first failure, or is cancelled by the first cancellation, that it saw. The inputs keep their own
+ * results. Cancelling it does not cancel the inputs.
+ *
+ * @param fs The futures (duplicates are fine).
+ * @param n Their number; 0 gives a future done at once.
+ * @param[out] out The new future.
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for an invalid future, NULL fs with n > 0, or a NULL out.
+ */
+CF_API int cf_when_all(cf_future *const *fs, size_t n, cf_future **out);
+/**
+ * A future done when the first of fs is: its result is that future's index in fs, a uint64_t (8 bytes, this
+ * machine's byte order). Futures done already count first, in their order. Cancelling it cancels no input.
+ *
+ * @param fs The futures.
+ * @param n Their number, at least 1.
+ * @param[out] out The new future.
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for an invalid future, n == 0, NULL fs or a NULL out.
+ */
+CF_API int cf_when_any(cf_future *const *fs, size_t n, cf_future **out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

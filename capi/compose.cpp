@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+// cf_future_then, cf_future_then_named, cf_when_all, cf_when_any: handle checks over core::then / when_*.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "future/compose.hpp"
+#include "capi/capi_support.hpp"
+#include "capi/handles.hpp"
+
+using cf::core::FutureBase;
+using cf::core::FutureState;
+using namespace cf::capi;
+
+namespace {
+
+FutureState *future_of(cf_future *f) { return handle_cast<FutureState>(f); }
+
+// Checks what every continuation needs: a future, an executor and out.
+int check_then(const char *function, cf_future *f, cf_executor *ex, cf_future **out, FutureState *&source,
+               cf_executor *&e) {
+    if (!out) return null_argument(function, "out");
+    *out = nullptr;
+    source = future_of(f);
+    if (!source) return bad_handle(function, "future", f);
+    e = executor_of(ex);
+    if (!e) return bad_handle(function, "executor", ex);
+    return CF_OK;
+}
+
+// The futures of a join, checked.
+int inputs_of(const char *function, cf_future *const *fs, size_t n, cf_future **out,
+              std::vector<FutureState *> &inputs) {
+    if (!out) return null_argument(function, "out");
+    *out = nullptr;
+    if (n && !fs) return null_argument(function, "fs (with n > 0)");
+    inputs.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        FutureState *s = future_of(fs[i]);
+        if (!s) return bad_handle(function, ("fs[" + std::to_string(i) + "]").c_str(), fs[i]);
+        inputs.push_back(s);
+    }
+    return CF_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+CF_API int cf_future_then(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data, cf_future **out) {
+    FutureState *source = nullptr;
+    cf_executor *e = nullptr;
+    if (int rc = check_then("cf_future_then", f, ex, out, source, e); rc != CF_OK) return rc;
+    if (!fn) return null_argument("cf_future_then", "fn");
+    return guarded([&]() -> int {
+        std::shared_ptr<cf::core::ExecutorCore> core = e->core;
+        cf::core::TaskCall call = c_task_call(fn, user_data);
+        return hand_out(out, cf::core::then(*source, [core, call](std::string_view arg) {
+                            return core->submit_call(call, arg, cf::core::SubmitOptions{});
+                        }));
+    });
+}
+
+CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task, cf_future **out) {
+    FutureState *source = nullptr;
+    cf_executor *e = nullptr;
+    if (int rc = check_then("cf_future_then_named", f, ex, out, source, e); rc != CF_OK) return rc;
+    if (!task) return null_argument("cf_future_then_named", "task");
+    return guarded([&]() -> int {
+        std::shared_ptr<cf::core::ExecutorCore> core = e->core;
+        std::string name = task;
+        return hand_out(out, cf::core::then(*source, [core, name](std::string_view arg) {
+                            return core->submit_named(name, arg, cf::core::SubmitOptions{});
+                        }));
+    });
+}
+
+CF_API int cf_when_all(cf_future *const *fs, size_t n, cf_future **out) {
+    std::vector<FutureState *> inputs;
+    if (int rc = inputs_of("cf_when_all", fs, n, out, inputs); rc != CF_OK) return rc;
+    return guarded([&]() -> int { return hand_out(out, cf::core::when_all(inputs)); });
+}
+
+CF_API int cf_when_any(cf_future *const *fs, size_t n, cf_future **out) {
+    std::vector<FutureState *> inputs;
+    if (int rc = inputs_of("cf_when_any", fs, n, out, inputs); rc != CF_OK) return rc;
+    if (n == 0) return fail(CF_E_INVALID_ARGUMENT, "cf_when_any: no futures (n is 0): nothing could ever be first");
+    return guarded([&]() -> int { return hand_out(out, cf::core::when_any(inputs)); });
+}
+
+}  // extern "C"

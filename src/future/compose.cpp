@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include "future/compose.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace cf::core {
+namespace {
+
+// Passes a done future's outcome to target (which may be done already: cancelled by its holder).
+void pass_outcome(FutureState &from, FutureState &target) {
+    if (from.state() == State::Cancelled) {
+        target.cancel();
+    } else if (const Failure *failure = from.failure()) {
+        target.set_failure(*failure);
+    } else {
+        const ValueHolder *value = from.value();
+        std::string_view bytes = value ? value->bytes() : std::string_view{};
+        target.set_bytes(std::string(bytes));
+    }
+}
+
+// What a continuation shares between the callbacks on its source, its step and its own future.
+struct Link {
+    explicit Link(StepSubmit s) : submit(std::move(s)) {}
+    StepSubmit submit;
+    FutureBase target;
+    std::mutex mu;
+    FutureBase step;         // the task, once submitted
+    bool cancelled = false;  // the target was cancelled: no step, or cancel the one submitted
+};
+
+void start_step(const std::shared_ptr<Link> &link, FutureState &source) {
+    FutureState &target = *link->target.native_handle();
+    if (target.done()) return;  // cancelled while the source ran
+    if (source.state() == State::Cancelled || source.failure()) return pass_outcome(source, target);
+    const ValueHolder *value = source.value();
+    FutureBase step;
+    try {
+        step = link->submit(value ? value->bytes() : std::string_view{});
+    } catch (const Error &e) {  // the library's own (a shut-down executor, an unknown name): with its status
+        Failure failure = describe_exception(std::current_exception());
+        failure.status = e.status();
+        constexpr std::string_view core_namespace = "cf::core::";
+        if (failure.type.compare(0, core_namespace.size(), core_namespace) == 0)
+            failure.type.erase(0, core_namespace.size());
+        target.set_failure(std::move(failure));
+        return;
+    } catch (...) {
+        target.set_failure(describe_exception(std::current_exception()));
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(link->mu);
+        if (!link->cancelled) link->step = step;
+    }
+    if (!link->step.valid()) {  // the target was cancelled meanwhile
+        step.cancel();
+        return;
+    }
+    // (the step keeps its callback, and so the link, until it is done)
+    step.native_handle()->add_done_callback([link](FutureState &done) {
+        pass_outcome(done, *link->target.native_handle());
+        std::lock_guard<std::mutex> lock(link->mu);
+        link->step = FutureBase();
+    });
+}
+
+// What a join shares between the callbacks on its inputs.
+struct Join {
+    FutureBase target;
+    std::atomic<std::size_t> left{0};
+};
+
+}  // namespace
+
+FutureBase then(FutureState &source, StepSubmit submit) {
+    PromiseBase promise;
+    FutureBase target = promise.future_base();
+    auto link = std::make_shared<Link>(std::move(submit));
+    link->target = target;
+    // Cancelling the continuation cancels its step. The target's callback holds the link weakly: the link holds
+    // the target, and would otherwise keep it for ever.
+    std::weak_ptr<Link> weak = link;
+    target.native_handle()->add_done_callback([weak](FutureState &t) {
+        if (t.state() != State::Cancelled) return;
+        std::shared_ptr<Link> link = weak.lock();
+        if (!link) return;
+        FutureBase step;
+        {
+            std::lock_guard<std::mutex> lock(link->mu);
+            link->cancelled = true;
+            step = link->step;
+        }
+        if (step.valid()) step.cancel();
+    });
+    source.add_done_callback([link](FutureState &done) { start_step(link, done); });
+    return target;
+}
+
+FutureBase when_all(const std::vector<FutureState *> &inputs) {
+    PromiseBase promise;
+    FutureBase target = promise.future_base();
+    if (inputs.empty()) {
+        target.native_handle()->set_bytes({});
+        return target;
+    }
+    auto join = std::make_shared<Join>();
+    join->target = target;
+    join->left.store(inputs.size(), std::memory_order_relaxed);
+    for (FutureState *input : inputs) {
+        input->add_done_callback([join](FutureState &done) {
+            FutureState &t = *join->target.native_handle();
+            if (done.state() == State::Cancelled || done.failure()) pass_outcome(done, t);  // the first one counts
+            if (join->left.fetch_sub(1, std::memory_order_acq_rel) == 1) t.set_bytes({});  // (no-op once failed)
+        });
+    }
+    return target;
+}
+
+FutureBase when_any(const std::vector<FutureState *> &inputs) {
+    if (inputs.empty()) throw InvalidArgument("when_any: no futures to wait for");
+    PromiseBase promise;
+    FutureBase target = promise.future_base();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        inputs[i]->add_done_callback([target, i](FutureState &) {
+            std::uint64_t index = i;
+            std::string bytes(sizeof index, '\0');
+            std::memcpy(bytes.data(), &index, sizeof index);
+            target.native_handle()->set_bytes(std::move(bytes));  // the first only: later ones find it done
+        });
+    }
+    return target;
+}
+
+}  // namespace cf::core

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// Futures made of other futures: a continuation (then: a task run on an executor with the first future's result)
+// and the joins when_all / when_any. They cost no thread while they wait: each is a done-callback on its inputs.
+// Internal: no API.
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "future/future_ref.hpp"
+
+namespace cf::core {
+
+// Submits the continuation's task with the bytes of the first future's result as its argument (copied before it
+// returns), and gives the task's future.
+using StepSubmit = std::function<FutureBase(std::string_view argument)>;
+
+// A future that becomes the outcome of the task submit() starts once `source` succeeds. A failure or cancellation
+// of `source` passes to it without running the task; a submit that throws (the executor was shut down) fails it
+// with that error. Cancelling it before the task runs cancels the task; once the task runs, cancelling it only
+// asks the task to stop (the task's own future cannot be cancelled then) and discards its outcome.
+FutureBase then(FutureState &source, StepSubmit submit);
+
+// Done when every input is: it succeeds (with no bytes) when all succeeded, and otherwise carries the first
+// failure or cancellation seen. No input: done at once.
+FutureBase when_all(const std::vector<FutureState *> &inputs);
+
+// Done when the first input is: its result is that input's index, a std::uint64_t in this machine's byte order.
+// Inputs done already count in their order. Needs at least one input.
+FutureBase when_any(const std::vector<FutureState *> &inputs);
+
+}  // namespace cf::core
