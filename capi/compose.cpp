@@ -7,6 +7,7 @@
 #include "future/compose.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
+#include "capi/options.hpp"
 
 using cf::core::FutureBase;
 using cf::core::FutureState;
@@ -47,18 +48,31 @@ int inputs_of(const char *function, cf_future *const *fs, size_t n, cf_future **
 
 extern "C" {
 
-CF_API int cf_future_then(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data, cf_future **out) {
+CF_API int cf_future_then_ex(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data,
+                              const cf_submit_options *o, cf_future **out) {
+    const char *name = o ? "cf_future_then_ex" : "cf_future_then";
+    cf_submit_options opts;
+    cf_submit_options_init(&opts);
+    if (int rc = read_options(o, CF_SUBMIT_OPTIONS_V1_SIZE, opts, name); rc != CF_OK) return rc;
+    // Released once on every path from here: by the step once it has run, or when it never will.
+    auto release = std::make_shared<cf::core::UserDataRelease>(opts.release_user_data, user_data);
     FutureState *source = nullptr;
     cf_executor *e = nullptr;
-    if (int rc = check_then("cf_future_then", f, ex, out, source, e); rc != CF_OK) return rc;
-    if (!fn) return null_argument("cf_future_then", "fn");
+    if (int rc = check_then(name, f, ex, out, source, e); rc != CF_OK) return rc;
+    if (!fn) return null_argument(name, "fn");
     return guarded([&]() -> int {
         std::shared_ptr<cf::core::ExecutorCore> core = e->core;
         cf::core::TaskCall call = c_task_call(fn, user_data);
-        return hand_out(out, cf::core::then(*source, [core, call](std::string_view arg) {
-                            return core->submit_call(call, arg, cf::core::SubmitOptions{});
+        cf::core::SubmitOptions options;
+        options.time_limit = opts.time_limit;
+        return hand_out(out, cf::core::then(*source, [core, call, options, release](std::string_view arg) {
+                            return core->submit_call_releasing(call, arg, options, std::move(*release));
                         }));
     });
+}
+
+CF_API int cf_future_then(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data, cf_future **out) {
+    return cf_future_then_ex(f, ex, fn, user_data, nullptr, out);
 }
 
 CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task, cf_future **out) {

@@ -1132,6 +1132,21 @@ CF_API int cf_set_fork_hooks(const cf_fork_hook *before, size_t n_before, const 
  */
 CF_API int cf_future_then(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data, cf_future **out);
 /**
+ * cf_future_then with per-step options, as cf_submit_ex: the step's time_limit, and release_user_data, called once
+ * with user_data when the step has run or never will (f failed or was cancelled, the continuation was cancelled,
+ * the submit failed), also when this call fails (unless the options themselves are invalid).
+ *
+ * @param f The first future.
+ * @param ex The executor.
+ * @param fn The task.
+ * @param user_data Passed to fn, then to release_user_data.
+ * @param options The options (cf_submit_options_init first); NULL: none.
+ * @param[out] out The new future.
+ * @return As cf_future_then; CF_E_INVALID_ARGUMENT also for invalid options.
+ */
+CF_API int cf_future_then_ex(cf_future *f, cf_executor *ex, cf_task_fn fn, void *user_data,
+                             const cf_submit_options *options, cf_future **out);
+/**
  * cf_future_then with a registered task (cf_task_register, CF_TASK), as cf_submit_named: the way to continue
  * on a process pool, whose worker receives f's result bytes through shared memory.
  *

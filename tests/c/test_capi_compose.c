@@ -270,6 +270,67 @@ static void when_all_and_any(void) {
     cf_future_release(all);
 }
 
+/* cf_future_then_ex: user_data is released once, whether the step ran or never will. */
+static int released;
+static void count_release(void *user_data) {
+    (void)user_data;
+    __atomic_fetch_add(&released, 1, __ATOMIC_SEQ_CST);
+}
+static int released_now(void) { return __atomic_load_n(&released, __ATOMIC_SEQ_CST); }
+
+static void then_ex_releases_user_data(void) {
+    cf_executor *ex = check_new_thread_pool(1);
+    cf_submit_options o;
+    cf_future *f = NULL, *g = NULL;
+    cf_error e;
+    cf_submit_options_init(&o);
+    o.release_user_data = count_release;
+    int before = released_now();
+
+    /* the step ran */
+    f = counter_future(1);
+    CHECK_INT(cf_future_then_ex(f, ex, add_one, &released, &o, &g), CF_OK);
+    CHECK_INT(counter_of(g), 2);
+    cf_executor_shutdown(ex, 1, 0);
+    CHECK_INT(released_now(), before + 1);
+    cf_future_release(g), cf_future_release(f);
+    cf_executor_free(ex);
+    ex = check_new_thread_pool(1);
+
+    /* the first future failed: never runs, released then */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_ex(f, ex, add_one, &released, &o, &g), CF_OK);
+    CHECK_INT(released_now(), before + 1);
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_set_exception(f, "E", "m"), CF_OK);
+    CHECK_INT(cf_future_exception(g, LONG_WAIT, &e), CF_OK);
+    CHECK_INT(released_now(), before + 2);
+    cf_future_release(g), cf_future_release(f);
+
+    /* the continuation was cancelled */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_ex(f, ex, add_one, &released, &o, &g), CF_OK);
+    CHECK_INT(cf_future_cancel(g), 1);
+    uint64_t n = 3;
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_set_result(f, &n, sizeof n), CF_OK);
+    CHECK_INT(released_now(), before + 3);
+    cf_future_release(g), cf_future_release(f);
+
+    /* the call failed */
+    CHECK_INT(cf_future_then_ex(NULL, ex, add_one, &released, &o, &g), CF_E_INVALID_ARGUMENT);
+    CHECK_INT(released_now(), before + 4);
+
+    /* a time limit on the step */
+    f = counter_future(1);
+    o.release_user_data = NULL;
+    o.time_limit = 30.0;
+    CHECK_INT(cf_future_then_ex(f, ex, add_one, NULL, &o, &g), CF_OK);
+    CHECK_INT(counter_of(g), 2);
+    cf_future_release(g), cf_future_release(f);
+    cf_executor_free(ex);
+}
+
 static void bad_input(void) {
     cf_executor *ex = check_new_thread_pool(1);
     cf_future *f = NULL, *out = (cf_future *)&check_not_a_handle;
@@ -297,7 +358,8 @@ static void bad_input(void) {
 static const check_test tests[] = {
     CHECK_TEST(then_runs_after_success), CHECK_TEST(long_chain), CHECK_TEST(failure_and_cancellation_pass_on),
     CHECK_TEST(cancelled_continuation_never_runs), CHECK_TEST(then_after_shutdown_fails_the_continuation),
-    CHECK_TEST(across_pools), CHECK_TEST(when_all_and_any), CHECK_TEST(bad_input),
+    CHECK_TEST(across_pools), CHECK_TEST(when_all_and_any), CHECK_TEST(then_ex_releases_user_data),
+    CHECK_TEST(bad_input),
 };
 
 int main(int argc, char **argv) {
