@@ -458,6 +458,35 @@ public:
         }
     }
 
+    /// A continuation on this pool: once source succeeds, f(its result) runs here (f() for a Future<void>), and
+    /// the returned future holds what f returns or throws. A failure or cancellation of source passes on without
+    /// running f; cancelling the continuation before f runs cancels it. No thread waits meanwhile, and a chain of
+    /// any length costs one task per step. source may come from any executor (a process pool's included).
+    template <class T, class F>
+    auto then(const Future<T> &source, F &&f) -> Future<detail::then_result_t<T, std::decay_t<F>>> {
+        using Fn = std::decay_t<F>;
+        using R = detail::then_result_t<T, Fn>;
+        // The step reads the source's typed value (done by then: no wait) rather than the bytes the library
+        // passes it, so that any T continues, objects included.
+        auto step = [src = source, fn = Fn(std::forward<F>(f))]() mutable -> R {
+            if constexpr (std::is_void_v<T>) {
+                src.result();
+                return fn();
+            } else {
+                return fn(src.result());
+            }
+        };
+        auto job = std::make_unique<detail::CallableJob<R, decltype(step)>>(std::move(step));
+        cf_submit_options o;
+        cf_submit_options_init(&o);
+        o.release_user_data = &detail::Job::release;
+        cf_future *out = nullptr;
+        // From here the library owns the job: it deletes it once the step ran or never will (also on failure).
+        detail::check(cf_future_then_ex(detail::checked_handle(source), native_handle(), &detail::Job::trampoline,
+                                        job.release(), &o, &out));
+        return Future<R>(FutureBase(out));
+    }
+
     /// Applies f to every item, chunksize items per task; the results in input order (as Python's list(map())).
     /// Every chunk is submitted at once (buffersize and unordered do not apply). Throws the first failure, or
     /// TimeoutError when options.timeout runs out, after cancelling the chunks not started; InvalidArgument for

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <cstring>
 #include <exception>
@@ -369,7 +370,74 @@ public:
         FutureBase::add_done_callback(
             [fn = std::move(fn)](const FutureBase &b) mutable { fn(Future<T>(b)); });
     }
+
+    /// A continuation: once this future succeeds, f(its result) (f() for a Future<void>) runs on executor; the
+    /// returned future holds what f returns or throws. A failure or cancellation of this future passes on without
+    /// running f, and cancelling the continuation before f runs cancels it. No thread waits meanwhile.
+    /// (executor.then(*this, f): see ThreadPoolExecutor::then.)
+    template <class Executor, class F>
+    auto then(Executor &executor, F &&f) const {
+        return executor.then(*this, std::forward<F>(f));
+    }
 };
+
+namespace detail {
+/// @cond
+// What a continuation's function returns, given the value it continues (none for void).
+template <class T, class F>
+struct ThenResult {
+    using type = std::invoke_result_t<F, T>;
+};
+template <class F>
+struct ThenResult<void, F> {
+    using type = std::invoke_result_t<F>;
+};
+template <class T, class F>
+using then_result_t = typename ThenResult<T, F>::type;
+
+inline cf_future *checked_handle(const FutureBase &f) {
+    if (!f.valid()) throw InvalidStateError("empty future handle");
+    return f.native_handle();
+}
+/// @endcond
+}  // namespace detail
+
+/// A future done when every one of fs is: it succeeds when all succeeded, and otherwise throws the first
+/// failure (or CancelledError) it saw. The inputs keep their own results; it cancels none of them.
+template <class... T>
+Future<void> when_all(const Future<T> &...fs) {
+    cf_future *handles[] = {detail::checked_handle(fs)..., nullptr};
+    cf_future *out = nullptr;
+    detail::check(cf_when_all(handles, sizeof...(fs), &out));
+    return Future<void>(FutureBase(out));
+}
+/// when_all over a vector of futures.
+template <class T>
+Future<void> when_all(const std::vector<Future<T>> &fs) {
+    std::vector<cf_future *> handles;
+    for (const auto &f : fs) handles.push_back(detail::checked_handle(f));
+    cf_future *out = nullptr;
+    detail::check(cf_when_all(handles.data(), handles.size(), &out));
+    return Future<void>(FutureBase(out));
+}
+/// A future done when the first of fs is: its result is that future's position (those done already count
+/// first, in order). InvalidArgument for no futures.
+template <class T>
+Future<std::uint64_t> when_any(const std::vector<Future<T>> &fs) {
+    std::vector<cf_future *> handles;
+    for (const auto &f : fs) handles.push_back(detail::checked_handle(f));
+    cf_future *out = nullptr;
+    detail::check(cf_when_any(handles.data(), handles.size(), &out));
+    return Future<std::uint64_t>(FutureBase(out));
+}
+/// when_any over futures of any types.
+template <class... T>
+Future<std::uint64_t> when_any(const Future<T> &...fs) {
+    cf_future *handles[] = {detail::checked_handle(fs)..., nullptr};
+    cf_future *out = nullptr;
+    detail::check(cf_when_any(handles, sizeof...(fs), &out));
+    return Future<std::uint64_t>(FutureBase(out));
+}
 
 /// The producer's side of a future, for executors, tests and anything that completes futures itself.
 ///
