@@ -21,7 +21,7 @@ from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, CFutures
                    version_info)
 from concurrent.futures import BrokenExecutor
 from ._future import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, DoneAndNotDoneFutures, Future,
-                      as_completed, wait)
+                      as_completed, wait, when_all, when_any)
 from ._options import ExecutorStats, SubmitOptions
 from ._thread import Executor, ThreadPoolExecutor, cancel_requested
 from ._process import ProcessPoolExecutor, load_library
@@ -36,5 +36,5 @@ __all__ = [
     "TimeoutError", "CFuturesError", "TaskError", "UnknownTaskError", "TimeLimitError", "WorkerDiedError",
     "DoneAndNotDoneFutures", "Executor", "Future", "ProcessPoolExecutor", "ThreadPoolExecutor",
     "ExecutorStats", "SubmitOptions", "cancel_requested", "use_python_logging",
-    "as_completed", "wait", "load_library", "library_path", "library_version",
+    "as_completed", "wait", "when_all", "when_any", "load_library", "library_path", "library_version",
 ]

@@ -488,6 +488,15 @@ class Future(concurrent.futures.Future):
             except Exception:
                 LOGGER.exception("exception calling callback for %r", self)
 
+    # -- composition -----------------------------------------------------------------------------------------------
+
+    def then(self, executor, fn):
+        """A continuation: once this future succeeds, fn(its result) runs on executor (any concurrent.futures
+        executor: a thread pool, a process pool, CPython's), and the returned Future holds what fn returns or
+        raises. A failure or cancellation of this future passes on (the same exception object) without running
+        fn; cancelling the continuation before fn runs cancels its task. No thread waits meanwhile."""
+        return _then(self, executor, fn)
+
     # -- for executors and tests that complete futures themselves ------------------------------------------------
 
     def set_running_or_notify_cancel(self):
@@ -579,6 +588,119 @@ def _failure_exception(status, typ, msg, detail):
     exc.type = typ
     exc.detail = detail
     return exc
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Composition: then, when_all, when_any, over any concurrent.futures.Future (done-callbacks: no thread waits)
+
+
+def _notify_cancelled(target):
+    """Tells the waiters of a cancelled Future() of ours (wait(), as_completed()), once."""
+    try:
+        target.set_running_or_notify_cancel()
+    except RuntimeError:   # told already
+        pass
+
+
+def _settle(target, result=None, exception=None, cancelled=False):
+    """Completes a composed future (a Future() of ours) once: False when it was done or cancelled already."""
+    with target._lock:
+        if target.done():
+            if target.cancelled():
+                _notify_cancelled(target)
+            return False
+        if cancelled:
+            target.cancel()
+            _notify_cancelled(target)
+            return True
+        if not target.set_running_or_notify_cancel():   # cancelled by its holder just now (and told)
+            return False
+        if exception is not None:
+            target.set_exception(exception)
+        else:
+            target.set_result(result)
+        return True
+
+
+def _pass_on(source, target):
+    if source.cancelled():
+        _settle(target, cancelled=True)
+        return
+    exc = source.exception()
+    if exc is not None:
+        _settle(target, exception=exc)
+    else:
+        _settle(target, result=source.result())
+
+
+def _then(source, executor, fn):
+    target = Future()
+    step = []
+
+    def on_target_done(t):
+        if t.cancelled():
+            _settle(t, cancelled=True)          # (tells the waiters of wait()/as_completed())
+            if step:
+                step[0].cancel()
+
+    def start(src):
+        if target.done():
+            return
+        if src.cancelled() or src.exception() is not None:
+            _pass_on(src, target)
+            return
+        try:
+            submitted = executor.submit(fn, src.result())
+        except BaseException as exc:   # (a shut-down executor: the continuation fails with its error)
+            _settle(target, exception=exc)
+            return
+        step.append(submitted)
+        if target.cancelled():
+            submitted.cancel()
+        submitted.add_done_callback(lambda s: _pass_on(s, target))
+
+    target.add_done_callback(on_target_done)
+    source.add_done_callback(start)
+    return target
+
+
+def when_all(fs):
+    """A Future done when every future of fs is (any concurrent.futures.Future): its result is the list of their
+    results, in order, when all succeeded; otherwise it carries the first exception (or cancellation) it saw.
+    It cancels none of fs."""
+    fs = list(fs)
+    target = Future()
+    if not fs:
+        _settle(target, result=[])
+        return target
+    left = [len(fs)]
+    lock = threading.Lock()
+
+    def one(f):
+        if f.cancelled() or f.exception() is not None:
+            _pass_on(f, target)
+            return
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            _settle(target, result=[g.result() for g in fs])
+
+    for f in fs:
+        f.add_done_callback(one)
+    return target
+
+
+def when_any(fs):
+    """A Future done when the first future of fs is: its result is that future's index in fs (those done
+    already count first, in order). ValueError for no futures; it cancels none of fs."""
+    fs = list(fs)
+    if not fs:
+        raise ValueError("when_any: no futures")
+    target = Future()
+    for i, f in enumerate(fs):
+        f.add_done_callback(lambda _f, i=i: _settle(target, result=i))
+    return target
 
 
 # --------------------------------------------------------------------------------------------------------------

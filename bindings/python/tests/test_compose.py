@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""Future.then, when_all and when_any: values and the very exception objects passed on, cancellation both ways,
+thread and process pools (and CPython's executors) mixed in one chain, asyncio.gather over composed futures."""
+import asyncio
+import concurrent.futures
+import threading
+import unittest
+
+import cfutures
+from cfutures import Future, ProcessPoolExecutor, ThreadPoolExecutor, when_all, when_any
+
+from .support import LONG
+
+
+def double(x):
+    return 2 * x
+
+
+def fail_on(x):
+    raise KeyError(x)
+
+
+class ThenTest(unittest.TestCase):
+    def setUp(self):
+        self.threads = ThreadPoolExecutor(2)
+        self.addCleanup(self.threads.shutdown)
+
+    def test_chain_across_thread_and_process_pools(self):
+        with ProcessPoolExecutor(1, mp_context="fork") as procs, concurrent.futures.ThreadPoolExecutor(1) as std:
+            f = self.threads.submit(lambda: 5)
+            g = f.then(procs, double).then(std, double).then(self.threads, str)
+            self.assertEqual(g.result(LONG), "20")
+            self.assertEqual(f.result(), 5)
+            self.assertIsInstance(g, concurrent.futures.Future)
+
+    def test_failure_passes_on_without_running_the_step(self):
+        ran = []
+        f = self.threads.submit(fail_on, "k")
+        g = f.then(self.threads, lambda v: ran.append(v)).then(self.threads, lambda v: ran.append(v))
+        with self.assertRaises(KeyError) as cm:
+            g.result(LONG)
+        self.assertIs(cm.exception, f.exception())   # the same exception object
+        self.assertEqual(ran, [])
+
+    def test_cancellation_both_ways(self):
+        ran = []
+        source = Future()
+        g = source.then(self.threads, lambda v: ran.append(v))
+        self.assertTrue(g.cancel())
+        source.set_running_or_notify_cancel()
+        source.set_result(1)
+        self.threads.shutdown(wait=True)
+        self.assertEqual(ran, [])
+        self.assertTrue(g.cancelled())
+        # a cancelled source cancels the continuation, whose waiters hear of it
+        pool = ThreadPoolExecutor(1)
+        self.addCleanup(pool.shutdown)
+        source = Future()
+        g = source.then(pool, lambda v: ran.append(v))
+        self.assertTrue(source.cancel())
+        source.set_running_or_notify_cancel()
+        done, _ = concurrent.futures.wait([g], timeout=LONG)
+        self.assertEqual(done, {g})
+        self.assertTrue(g.cancelled())
+
+    def test_long_chain_holds_no_thread(self):
+        source = Future()
+        at = source
+        for _ in range(2000):
+            at = at.then(self.threads, lambda v: v + 1)
+        before = threading.active_count()
+        source.set_running_or_notify_cancel()
+        source.set_result(0)
+        self.assertEqual(at.result(LONG), 2000)
+        self.assertLessEqual(threading.active_count(), before + 2)
+
+
+class JoinTest(unittest.TestCase):
+    def test_when_all_and_when_any(self):
+        with ThreadPoolExecutor(2) as pool:
+            a, b = Future(), Future()
+            every, first = when_all([a, pool.submit(lambda: "x"), b]), when_any([a, b])
+            b.set_running_or_notify_cancel()
+            b.set_result(2)
+            self.assertEqual(first.result(LONG), 1)
+            self.assertFalse(every.done())
+            a.set_running_or_notify_cancel()
+            a.set_result(1)
+            self.assertEqual(every.result(LONG), [1, "x", 2])
+            boom = pool.submit(fail_on, "z")
+            with self.assertRaises(KeyError):
+                when_all([Future(), boom]).result(LONG)
+            self.assertEqual(when_all([]).result(0), [])
+            with self.assertRaises(ValueError):
+                when_any([])
+            done = pool.submit(lambda: 1)
+            done.result(LONG)
+            self.assertEqual(when_any([Future(), done]).result(LONG), 1)   # done already counts
+
+    def test_asyncio_gather_over_composed_futures(self):
+        with ThreadPoolExecutor(2) as pool:
+            async def main():
+                fs = [pool.submit(lambda i=i: i).then(pool, double) for i in range(5)]
+                return await asyncio.gather(*(asyncio.wrap_future(f) for f in fs))
+            self.assertEqual(asyncio.run(main()), [0, 2, 4, 6, 8])
+
+
+if __name__ == "__main__":
+    unittest.main()
