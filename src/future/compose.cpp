@@ -26,6 +26,20 @@ void pass_outcome(FutureState &from, FutureState &target) {
     }
 }
 
+// The failure of the library's own exception being handled (a submit refused: a shut-down executor, an unknown
+// name), with its status and its type name without the namespace.
+Failure library_failure() {
+    Failure failure = describe_exception(std::current_exception());
+    try {
+        throw;
+    } catch (const Error &e) {
+        failure.status = e.status();
+    }
+    constexpr std::string_view core_namespace = "cf::core::";
+    if (failure.type.compare(0, core_namespace.size(), core_namespace) == 0) failure.type.erase(0, core_namespace.size());
+    return failure;
+}
+
 // What a continuation shares between the callbacks on its source, its step and its own future.
 struct Link {
     explicit Link(StepSubmit s) : submit(std::move(s)) {}
@@ -44,13 +58,8 @@ void start_step(const std::shared_ptr<Link> &link, FutureState &source) {
     FutureBase step;
     try {
         step = link->submit(value ? value->bytes() : std::string_view{});
-    } catch (const Error &e) {  // the library's own (a shut-down executor, an unknown name): with its status
-        Failure failure = describe_exception(std::current_exception());
-        failure.status = e.status();
-        constexpr std::string_view core_namespace = "cf::core::";
-        if (failure.type.compare(0, core_namespace.size(), core_namespace) == 0)
-            failure.type.erase(0, core_namespace.size());
-        target.set_failure(std::move(failure));
+    } catch (const Error &) {  // the library's own (a shut-down executor, an unknown name): with its status
+        target.set_failure(library_failure());
         return;
     } catch (...) {
         target.set_failure(describe_exception(std::current_exception()));
@@ -81,6 +90,17 @@ struct Join {
 }  // namespace
 
 FutureBase then(FutureState &source, StepSubmit submit) {
+    // A source that succeeded already: the continuation is its step, submitted now (no proxy, no callbacks).
+    if (source.state() == State::Finished && !source.failure()) {
+        const ValueHolder *value = source.value();
+        try {
+            return submit(value ? value->bytes() : std::string_view{});
+        } catch (const Error &) {  // as for a later submit: the continuation fails with it
+            PromiseBase failed;
+            failed.future_base().native_handle()->set_failure(library_failure());
+            return failed.future_base();
+        }
+    }
     PromiseBase promise;
     FutureBase target = promise.future_base();
     auto link = std::make_shared<Link>(std::move(submit));

@@ -185,6 +185,12 @@ static void then_after_shutdown_fails_the_continuation(void) {
     CHECK_INT(cf_future_set_result(f, &n, sizeof n), CF_OK);
     CHECK_INT(cf_future_exception(g, LONG_WAIT, &e), CF_OK);
     CHECK_INT(e.status, CF_E_SHUTDOWN);
+    cf_future_release(g);
+    /* a first future done already: the same, at once */
+    CHECK_INT(cf_future_then(f, ex, add_one, NULL, &g), CF_OK);
+    CHECK_INT(cf_future_exception(g, 0.0, &e), CF_OK);
+    CHECK_INT(e.status, CF_E_SHUTDOWN);
+    CHECK_STR(e.type, "ShutdownError");
     cf_future_release(g), cf_future_release(f);
     cf_executor_free(ex);
 }
