@@ -82,7 +82,7 @@ typedef enum cf_status {
     CF_E_INVALID_STATE = -8,         /**< the future is in the wrong state for this operation (InvalidStateError) */
     CF_E_TASK_FAILED = -9,           /**< the task failed: cf_future_exception tells what it raised */
     CF_E_UNKNOWN_TASK = -10,         /**< nothing is registered under the name or for the function (cf_task_register) */
-    CF_E_DEADLOCK = -11,             /**< a wait that could never finish (every worker of the pool waits) */
+    CF_E_DEADLOCK = -11,             /**< a wait that could never finish: see "Waits that cannot end" in the README */
     CF_E_SYSTEM = -12,               /**< an operating-system call failed; cf_last_error has its errno text */
     CF_E_TOO_LARGE = -13,            /**< a payload larger than the pool can carry (raise shared_memory_bytes) */
     CF_E_TIME_LIMIT = -14,           /**< the task ran past its time limit (cf_submit_options.time_limit) */

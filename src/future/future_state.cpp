@@ -2,11 +2,13 @@
 #include "future/future_state.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "common/spin.hpp"
 #include "future/completion_source.hpp"
 #include "future/wait_helper.hpp"
+#include "future/wait_graph.hpp"
 #include "future/waiter.hpp"
 
 namespace cf::core {
@@ -221,6 +223,9 @@ bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets) {
 
 bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
+    // A task's endless wait is an edge of the wait-for graph: refused (DeadlockError) when it could never end.
+    std::optional<WaitEdge> edge;
+    if (deadline.infinite()) edge.emplace(*this);
     // Spinning pays only for a task that is about to finish. A future still queued behind other tasks is waited
     // for asleep, after a glance long enough for an idle worker to pick it up: the spinning caller would take a
     // CPU that the workers need. A future whose completion this thread can collect itself (a process pool's)

@@ -26,6 +26,7 @@ namespace cf::core {
 class Waiter;
 class CompletionSource;
 class FutureState;
+struct WaitNode;
 
 // Why a future failed. Immutable once stored; the C ABI hands out pointers to its strings.
 struct Failure {
@@ -118,6 +119,10 @@ public:
     // knows whether user code may run).
     bool has_callbacks() const noexcept { return has_callbacks_.load(std::memory_order_acquire); }
 
+    // The task running to produce this future, in the wait-for graph (wait_graph.hpp); null when none is tracked.
+    void set_producer(WaitNode *node) noexcept { producer_.store(node, std::memory_order_seq_cst); }
+    const WaitNode *producer() const noexcept { return producer_.load(std::memory_order_seq_cst); }
+
     // Registers w to be told of completion; false (not registered) if the future is done already.
     bool add_waiter(Waiter *w);
     void remove_waiter(Waiter *w);
@@ -144,6 +149,7 @@ private:
     std::uint64_t remote_cancel_id_ = 0;
     std::uint32_t remote_lane_ = 0;
     std::atomic<bool> cancel_running_{false};
+    std::atomic<WaitNode *> producer_{nullptr};
     TaskCounters *counters_ = nullptr;
     std::shared_ptr<CompletionSource> source_;  // guarded by mu_
     std::atomic<bool> has_source_{false};

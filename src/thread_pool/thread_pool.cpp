@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "executor/task_context.hpp"
+#include "future/wait_graph.hpp"
 #include "future/waiter.hpp"
 #include "thread_pool/ring_queue.hpp"
 
@@ -427,6 +428,7 @@ void ThreadPool::run(WorkItem &item) {
     // Not pending any more: cancelled while queued, or finished by a holder of the future (cf_future_set_result).
     FutureState *state = state_of(item);
     if (!state->try_start()) return;
+    ProducerScope producing(*state);  // this thread now produces the future (for the wait-for graph)
     // A time limit starts with the task; at it the future fails from outside (a thread cannot be stopped).
     bool limited = item.time_limit != std::numeric_limits<double>::infinity();
     struct Disarm {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <cfutures/executor.hpp>
@@ -102,4 +103,27 @@ TEST(Join, WhenAllAndWhenAnyOverMixedTypes) {
     EXPECT_THROW(cf::when_any(std::vector<cf::Future<int>>{}), cf::InvalidArgument);
 }
 
+TEST(Deadlock, TasksWaitingForEachOtherAreTold) {
+    cf::ThreadPoolExecutor pool(cf::ThreadPoolExecutor::Options{2});
+    for (int round = 0; round < 10; ++round) {
+        cf::Promise<void> ready;
+        std::atomic<int> arrived{0};
+        cf::Future<int> futures[2];
+        auto wait_on = [&](int other) -> int {
+            ++arrived;
+            ready.get_future().result(kLong);
+            while (arrived.load() < 2) std::this_thread::yield();  // both run before either waits
+            try {
+                return futures[other].result();
+            } catch (const cf::DeadlockError &) {
+                return -1;
+            }
+        };
+        futures[0] = pool.submit(wait_on, 1);
+        futures[1] = pool.submit(wait_on, 0);
+        ready.set_result();
+        int a = futures[0].result(kLong), b = futures[1].result(kLong);
+        EXPECT_TRUE(a == -1 || b == -1) << a << " " << b;
+    }
+}
 }  // namespace

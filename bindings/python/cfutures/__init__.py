@@ -16,7 +16,8 @@ Beyond concurrent.futures: per-task time limits (``submit_with(SubmitOptions(tim
 process pools that survive a dead worker (``on_worker_death="replace"``), ``executor.stats()``, and the
 library's log as records of the logger "cfutures".
 """
-from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, CFuturesError, InvalidStateError,
+from ._lib import (BrokenProcessPool, BrokenThreadPool, CancelledError, CFuturesError, DeadlockError,
+                   InvalidStateError,
                    TaskError, TimeLimitError, TimeoutError, UnknownTaskError, WorkerDiedError, library_path,
                    version_info)
 from concurrent.futures import BrokenExecutor
@@ -33,7 +34,7 @@ library_version = "%d.%d.%d" % version_info
 __all__ = [
     "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "BrokenExecutor", "BrokenProcessPool", "BrokenThreadPool", "CancelledError", "InvalidStateError",
-    "TimeoutError", "CFuturesError", "TaskError", "UnknownTaskError", "TimeLimitError", "WorkerDiedError",
+    "TimeoutError", "CFuturesError", "DeadlockError", "TaskError", "UnknownTaskError", "TimeLimitError", "WorkerDiedError",
     "DoneAndNotDoneFutures", "Executor", "Future", "ProcessPoolExecutor", "ThreadPoolExecutor",
     "ExecutorStats", "SubmitOptions", "cancel_requested", "use_python_logging",
     "as_completed", "wait", "when_all", "when_any", "load_library", "library_path", "library_version",

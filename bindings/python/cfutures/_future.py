@@ -415,6 +415,8 @@ class Future(concurrent.futures.Future):
             raise TimeoutError()
         if status == _lib.CF_E_CANCELLED:
             raise CancelledError()
+        if status == _lib.CF_E_DEADLOCK:   # the wait was refused; the future itself has not failed
+            raise _lib.make_error(status, "Future.result")
         exc = self._failure(status)
         try:
             raise exc
@@ -455,7 +457,7 @@ class Future(concurrent.futures.Future):
             raise TimeoutError()
         if status == _lib.CF_E_CANCELLED:
             raise CancelledError()
-        _lib.check(status, "Future.exception")
+        _lib.check(status, "Future.exception")   # (CF_E_DEADLOCK: DeadlockError)
         if err.status == _lib.CF_OK:
             return None
         return self._failure(err.status)

@@ -387,6 +387,12 @@ class TimeLimitError(TimeoutError):
     discarded. Carries ``status``, ``status_name``, ``library_message``, ``type`` and ``detail``."""
 
 
+class DeadlockError(CFuturesError, RuntimeError):
+    """A wait that could never end, refused (CF_E_DEADLOCK): a task waiting for its own future, tasks waiting for
+    each other's futures, or every worker of a pool waiting for work queued behind it. The future waited for is
+    not touched: it is the waiting task that must give up (or wait with a timeout)."""
+
+
 class WorkerDiedError(CFuturesError):
     """The worker process running the task died (a crash, an exit, a signal from outside) and the pool, created
     with ``on_worker_death="replace"``, replaced it (CF_E_WORKER_DIED). Only this task failed; the pool goes on."""
@@ -409,6 +415,7 @@ _ERROR_CLASSES = {
     CF_E_UNKNOWN_TASK: UnknownTaskError,
     CF_E_TIME_LIMIT: TimeLimitError,
     CF_E_WORKER_DIED: WorkerDiedError,
+    CF_E_DEADLOCK: DeadlockError,
 }
 
 

@@ -105,5 +105,54 @@ class JoinTest(unittest.TestCase):
             self.assertEqual(asyncio.run(main()), [0, 2, 4, 6, 8])
 
 
+class DeadlockTest(unittest.TestCase):
+    """The deadlock examples of the concurrent.futures docs: a wait that cannot end raises DeadlockError at once."""
+
+    def test_two_tasks_waiting_for_each_other(self):
+        for _ in range(5):
+            with ThreadPoolExecutor(max_workers=2) as executor:
+                both_run = threading.Barrier(2)
+                futures = {}
+                ready = threading.Event()
+
+                def wait_on(name):
+                    both_run.wait(LONG)
+                    ready.wait(LONG)
+                    try:
+                        return futures[name].result()
+                    except cfutures.DeadlockError as exc:
+                        return exc
+
+                a = executor.submit(wait_on, "b")
+                b = executor.submit(wait_on, "a")
+                futures.update(a=a, b=b)
+                ready.set()
+                outcomes = [a.result(LONG), b.result(LONG)]
+                told = [o for o in outcomes if isinstance(o, cfutures.DeadlockError)]
+                self.assertGreaterEqual(len(told), 1)
+                self.assertIsInstance(told[0], RuntimeError)
+
+    def test_waiting_for_its_own_future(self):
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            mine = []
+            ready = threading.Event()
+
+            def wait_on_self():
+                ready.wait(LONG)
+                with self.assertRaises(cfutures.DeadlockError):
+                    mine[0].result()
+                return "told"
+
+            mine.append(executor.submit(wait_on_self))
+            ready.set()
+            self.assertEqual(mine[0].result(LONG), "told")
+
+    def test_one_worker_waiting_on_its_own_queue_still_completes(self):
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            def wait_on_future():
+                return executor.submit(pow, 5, 2).result()
+            self.assertEqual(executor.submit(wait_on_future).result(LONG), 25)
+
+
 if __name__ == "__main__":
     unittest.main()
