@@ -26,6 +26,10 @@ int cfgo_map_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data
     return cfgoMapTask(ctx, (void *)arg, len, (uintptr_t)user_data);
 }
 
+int cfgo_step_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    return cfgoStepTask(ctx, (void *)arg, len, (uintptr_t)user_data);
+}
+
 int cfgo_initializer_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
     (void)arg, (void)len;
     return cfgoInitializerTask(ctx, (uintptr_t)user_data);
@@ -232,6 +236,30 @@ int cfgo_future_set_exception(cf_future *f, const char *type, const char *messag
 
 int cfgo_future_set_running_or_notify_cancel(cf_future *f, char **err) {
     return capture(cf_future_set_running_or_notify_cancel(f), err);
+}
+
+/* ---- composition --------------------------------------------------------------------------------------- */
+
+static void release_step(void *user_data) { cfgoReleaseStep((uintptr_t)user_data); }
+
+int cfgo_future_then(cf_future *f, cf_executor *ex, uintptr_t step, double time_limit, cf_future **out, char **err) {
+    cf_submit_options o;
+    cf_submit_options_init(&o);
+    if (time_limit >= 0) o.time_limit = time_limit;
+    o.release_user_data = release_step;
+    return capture(cf_future_then_ex(f, ex, cfgo_step_task, (void *)step, &o, out), err);
+}
+
+int cfgo_future_then_named(cf_future *f, cf_executor *ex, const char *name, cf_future **out, char **err) {
+    return capture(cf_future_then_named(f, ex, name, out), err);
+}
+
+int cfgo_when_all(cf_future *const *fs, size_t n, cf_future **out, char **err) {
+    return capture(cf_when_all(fs, n, out), err);
+}
+
+int cfgo_when_any(cf_future *const *fs, size_t n, cf_future **out, char **err) {
+    return capture(cf_when_any(fs, n, out), err);
 }
 
 /* ---- wait, as_completed, map ---------------------------------------------------------------------------- */

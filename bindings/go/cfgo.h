@@ -20,6 +20,8 @@
 /* Task entry points, handed to the library as cf_task_fn. */
 int cfgo_closure_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data);
 int cfgo_map_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data);
+/* A Then step: user_data is the step's cgo.Handle, arg the source's result bytes. */
+int cfgo_step_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data);
 int cfgo_initializer_task(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data);
 cf_task_fn cfgo_registered_fn(int slot);
 
@@ -62,6 +64,14 @@ int cfgo_future_add_done_notify(cf_future *f, uintptr_t notifier, char **err);
 int cfgo_future_set_result(cf_future *f, const void *data, size_t len, char **err);
 int cfgo_future_set_exception(cf_future *f, const char *type, const char *message, char **err);
 int cfgo_future_set_running_or_notify_cancel(cf_future *f, char **err);
+
+/* Composition. cfgo_future_then runs the Go step `step` (a cgo.Handle of a *goTask) on ex once f succeeds, with
+ * cf_future_then_ex: the library calls cfgoReleaseStep(step) once the step has run or never will, also when this
+ * call fails, so the caller never releases the handle itself. time_limit: seconds, or negative for none. */
+int cfgo_future_then(cf_future *f, cf_executor *ex, uintptr_t step, double time_limit, cf_future **out, char **err);
+int cfgo_future_then_named(cf_future *f, cf_executor *ex, const char *name, cf_future **out, char **err);
+int cfgo_when_all(cf_future *const *fs, size_t n, cf_future **out, char **err);
+int cfgo_when_any(cf_future *const *fs, size_t n, cf_future **out, char **err);
 
 /* wait and as_completed. */
 int cfgo_wait(cf_future *const *fs, size_t n, double timeout, int when, unsigned char *done, char **err);

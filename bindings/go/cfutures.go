@@ -34,6 +34,15 @@
 //	...
 //	n, err := f.Result() // 42
 //
+// Futures compose without waiting: Future.Then (and the generic Then) runs a step on a pool once a future
+// succeeds, ThenNamed a registered task (on a process pool too), WhenAll and WhenAny join several futures:
+//
+//	parsed, err := page.ThenNamed(procs, "parse")
+//	...
+//	first, err := cfutures.WhenAny([]*cfutures.Future{a, b})
+//	...
+//	i, err := first.Index(cfutures.Forever) // which was done first
+//
 // Every blocking call has a form that takes a context.Context (Future.ResultContext, WaitContext,
 // AsCompletedContext, Executor.MapContext, Executor.ShutdownContext, Executor.SubmitNamedContext, ...). When
 // the context ends, the call returns an error for which errors.Is(err, context.Canceled) or

@@ -204,6 +204,15 @@ func callError(op string, rc C.int, msg *C.char) error {
 
 func closedError(op string) error { return fmt.Errorf("cfutures: %s: %w", op, ErrClosed) }
 
+// taskErrorMessage is the message of err for cf_task_raise: a *TaskError passes its own message on.
+func taskErrorMessage(err error) string {
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te.Message
+	}
+	return err.Error()
+}
+
 // taskErrorType names err's type for cf_task_raise.
 func taskErrorType(err error) string {
 	var typed TypedError

@@ -234,3 +234,123 @@ func ExampleExecutor_ShutdownContext() {
 	// true
 	// <nil> true
 }
+
+// Then chains a step to a future: it runs on a pool with the future's result bytes once the future succeeds,
+// and nothing waits meanwhile. A failure passes along the chain without running the steps after it.
+func ExampleFuture_Then() {
+	pool, err := cfutures.NewThreadPool(cfutures.ThreadPoolOptions{MaxWorkers: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+
+	fetch, err := pool.Submit(func() ([]byte, error) { return []byte("the quick brown fox"), nil })
+	if err != nil {
+		panic(err)
+	}
+	defer fetch.Close()
+	upper, err := fetch.Then(pool, func(b []byte) ([]byte, error) { return []byte(strings.ToUpper(string(b))), nil })
+	if err != nil {
+		panic(err)
+	}
+	defer upper.Close()
+	count, err := upper.Then(pool, func(b []byte) ([]byte, error) {
+		return []byte(fmt.Sprintf("%s (%d words)", b, len(strings.Fields(string(b))))), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer count.Close()
+	out, err := count.Result(cfutures.Forever)
+	fmt.Println(string(out), err)
+
+	errMissing := errors.New("missing")
+	failed, err := pool.Submit(func() ([]byte, error) { return nil, errMissing })
+	if err != nil {
+		panic(err)
+	}
+	defer failed.Close()
+	next, err := failed.Then(pool, func(b []byte) ([]byte, error) { panic("not reached") })
+	if err != nil {
+		panic(err)
+	}
+	defer next.Close()
+	_, err = next.Result(cfutures.Forever)
+	fmt.Println(errors.Is(err, errMissing))
+	// Output:
+	// THE QUICK BROWN FOX (4 words) <nil>
+	// true
+}
+
+// The generic Then keeps the values of in-process steps as Go values.
+func ExampleThen() {
+	pool, err := cfutures.NewThreadPool(cfutures.ThreadPoolOptions{MaxWorkers: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+
+	words, err := cfutures.Submit(pool, func() ([]string, error) { return strings.Fields("to be or not to be"), nil })
+	if err != nil {
+		panic(err)
+	}
+	defer words.Close()
+	counts, err := cfutures.Then(words, pool, func(ws []string) (map[string]int, error) {
+		m := map[string]int{}
+		for _, w := range ws {
+			m[w]++
+		}
+		return m, nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer counts.Close()
+	m, err := counts.Result()
+	fmt.Println(m["to"], m["be"], m["or"], err)
+	// Output: 2 2 1 <nil>
+}
+
+// WhenAll is done when every future is; WhenAny when the first is, and Index says which.
+func ExampleWhenAny() {
+	pool, err := cfutures.NewThreadPool(cfutures.ThreadPoolOptions{MaxWorkers: 2})
+	if err != nil {
+		panic(err)
+	}
+	defer pool.Close()
+
+	never, err := cfutures.NewFuture() // stands for work that has not ended
+	if err != nil {
+		panic(err)
+	}
+	defer never.Close()
+	quick, err := pool.Submit(func() ([]byte, error) { return []byte("quick"), nil })
+	if err != nil {
+		panic(err)
+	}
+	defer quick.Close()
+
+	first, err := cfutures.WhenAny([]*cfutures.Future{never, quick})
+	if err != nil {
+		panic(err)
+	}
+	defer first.Close()
+	i, err := first.Index(cfutures.Forever)
+	fmt.Println(i, err)
+
+	all, err := cfutures.WhenAll([]*cfutures.Future{never, quick})
+	if err != nil {
+		panic(err)
+	}
+	defer all.Close()
+	fmt.Println(all.Done())
+	if err := never.SetResult(nil); err != nil {
+		panic(err)
+	}
+	_, err = all.Result(cfutures.Forever)
+	fmt.Println(err)
+	// Output:
+	// 1 <nil>
+	// false
+	// <nil>
+}

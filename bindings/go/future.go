@@ -20,7 +20,7 @@ import (
 type Future struct {
 	g     *guard[C.cf_future]
 	n     *doneNotifier // for waits with a context
-	task  *goTask       // the Go closure behind it, for thread-pool Submit; else nil
+	task  *goTask       // Submit's or Then's closure; ThenNamed, WhenAll, WhenAny: a link to Go tasks; else nil
 	owned bool          // made by NewFuture: its result is set by the program
 }
 
@@ -102,7 +102,7 @@ func (f *Future) failure(op string, p *C.cf_future, rc C.int, msg *C.char) error
 func (f *Future) describe(op string, e *C.cf_error, fallback string) error {
 	typ, message, detail := cString(e._type), cString(e.message), cString(e.detail)
 	if e.status == C.CF_E_TASK_FAILED {
-		return &TaskError{Type: typ, Message: message, Detail: detail, Err: f.joined()}
+		return &TaskError{Type: typ, Message: message, Detail: detail, Err: f.task.cause(typ, message)}
 	}
 	if message == "" {
 		message = fallback

@@ -45,7 +45,7 @@
     X(CF_E_TASK_FAILED, -9, TaskFailed, "cf::TaskError", "TaskError", "the task failed")                          \
     X(CF_E_UNKNOWN_TASK, -10, UnknownTask, "cf::UnknownTaskError", "UnknownTaskError",                            \
       "the task is not registered")                                                                               \
-    X(CF_E_DEADLOCK, -11, Deadlock, "cf::DeadlockError", "CFuturesError", "the wait could never finish")          \
+    X(CF_E_DEADLOCK, -11, Deadlock, "cf::DeadlockError", "DeadlockError", "the wait could never finish")          \
     X(CF_E_SYSTEM, -12, System, "cf::SystemError", "CFuturesError", "an operating-system call failed")            \
     X(CF_E_TOO_LARGE, -13, TooLarge, "cf::TooLargeError", "CFuturesError",                                        \
       "the payload is larger than the pool can carry")                                                            \

@@ -405,4 +405,41 @@ extern "C" {
     pub fn cf_map_free(it: *mut cf_map_iter);
 
     pub fn cf_set_log_handler(fn_: cf_log_fn, user_data: *mut c_void);
+
+    /* Composition: futures made of futures (added after 0.1.0). None of them holds a thread while it waits. */
+
+    /// A continuation: once `f` succeeds, `fn_` runs on `ex` with `f`'s result bytes as its argument, and `*out`
+    /// becomes its outcome; a failure or cancellation of `f` (or a failed submit) passes on without running it.
+    /// Cancelling `*out` before the step runs cancels the step.
+    pub fn cf_future_then(
+        f: *mut cf_future,
+        ex: *mut cf_executor,
+        fn_: cf_task_fn,
+        user_data: *mut c_void,
+        out: *mut *mut cf_future,
+    ) -> c_int;
+    /// `cf_future_then` with per-step options: `time_limit`, and `release_user_data`, called once with
+    /// `user_data` when the step has run or never will, also when this call fails (unless `o` is invalid).
+    pub fn cf_future_then_ex(
+        f: *mut cf_future,
+        ex: *mut cf_executor,
+        fn_: cf_task_fn,
+        user_data: *mut c_void,
+        o: *const cf_submit_options,
+        out: *mut *mut cf_future,
+    ) -> c_int;
+    /// `cf_future_then` with a registered task (copied name): the way to continue on a process pool. An unknown
+    /// name fails `*out` with `CF_E_UNKNOWN_TASK` once `f` is done.
+    pub fn cf_future_then_named(
+        f: *mut cf_future,
+        ex: *mut cf_executor,
+        task: *const c_char,
+        out: *mut *mut cf_future,
+    ) -> c_int;
+    /// Done when all of `fs` are: succeeds with no bytes, or carries the first failure or cancellation seen. The
+    /// inputs keep their results; cancelling `*out` cancels none of them. `n == 0`: done at once.
+    pub fn cf_when_all(fs: *const *mut cf_future, n: usize, out: *mut *mut cf_future) -> c_int;
+    /// Done when the first of `fs` is: its result is that future's index, a `u64` in native byte order (8
+    /// bytes); futures done already count first, in order. `n == 0` is `CF_E_INVALID_ARGUMENT`.
+    pub fn cf_when_any(fs: *const *mut cf_future, n: usize, out: *mut *mut cf_future) -> c_int;
 }

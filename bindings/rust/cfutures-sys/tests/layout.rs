@@ -443,3 +443,85 @@ fn done_callbacks_with_a_release_release_their_data_once() {
         cf_future_release(f);
     }
 }
+
+unsafe extern "C" fn add_one(ctx: *mut cf_task_ctx, arg: *const c_void, len: usize, _data: *mut c_void) -> c_int {
+    let n = std::slice::from_raw_parts(arg as *const u8, len)[0] + 1;
+    cf_task_return(ctx, &n as *const u8 as *const c_void, 1)
+}
+
+/// The bytes of a finished future (waits up to 30 s).
+unsafe fn bytes(f: *mut cf_future) -> Vec<u8> {
+    let mut out = cf_slice { data: std::ptr::null(), len: 0 };
+    assert_eq!(cf_future_result(f, 30.0, &mut out), CF_OK);
+    if out.len == 0 {
+        Vec::new()
+    } else {
+        std::slice::from_raw_parts(out.data as *const u8, out.len).to_vec()
+    }
+}
+
+#[test]
+fn composition_functions_link_and_release_their_user_data_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // SAFETY: valid handles and out-pointers; the counters outlive every step; each reference is released once.
+    unsafe {
+        let mut ex = std::ptr::null_mut();
+        assert_eq!(cf_thread_pool_new(std::ptr::null(), &mut ex), CF_OK);
+        let (mut source, mut other, mut then, mut named, mut all, mut any) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        assert_eq!(cf_future_new(&mut source), CF_OK);
+        assert_eq!(cf_future_new(&mut other), CF_OK);
+        assert_eq!(
+            cf_task_register(b"layout.add_one\0".as_ptr() as *const c_char, Some(add_one), std::ptr::null_mut()),
+            CF_OK
+        );
+
+        let ran = AtomicUsize::new(0);
+        let data = &ran as *const AtomicUsize as *mut c_void;
+        let mut o = cf_submit_options { struct_size: 0, time_limit: 0.0, release_user_data: None };
+        cf_submit_options_init(&mut o);
+        o.release_user_data = Some(count_release);
+        assert_eq!(cf_future_then_ex(source, ex, Some(add_one), data, &o, &mut then), CF_OK);
+        assert_eq!(cf_future_then_named(then, ex, b"layout.add_one\0".as_ptr() as *const c_char, &mut named), CF_OK);
+        let fs = [source, other];
+        assert_eq!(cf_when_all(fs.as_ptr(), 2, &mut all), CF_OK);
+        assert_eq!(cf_when_any(fs.as_ptr(), 2, &mut any), CF_OK);
+        assert_eq!(cf_future_done(all), 0);
+
+        assert_eq!(cf_future_set_result(other, [7u8].as_ptr() as *const c_void, 1), CF_OK);
+        assert_eq!(bytes(any), 1u64.to_ne_bytes(), "the index of the first done, a native u64");
+        assert_eq!(cf_future_set_result(source, [1u8].as_ptr() as *const c_void, 1), CF_OK);
+        assert_eq!(bytes(named), [3], "1, then + 1 twice");
+        assert_eq!(bytes(all), [] as [u8; 0]);
+        // The release follows the step's run on its worker, perhaps after its future is done: a waiting shutdown
+        // has seen every run end.
+        assert_eq!(cf_executor_shutdown(ex, 1, 0), CF_OK);
+        assert_eq!(ran.load(Ordering::SeqCst), 100, "released once, after the step ran");
+
+        // A failing call releases the user data too; when_any of nothing is refused, when_all of nothing is done.
+        let refused = AtomicUsize::new(0);
+        let data = &refused as *const AtomicUsize as *mut c_void;
+        let mut f = std::ptr::null_mut();
+        assert_eq!(cf_future_then_ex(source, ex, None, data, &o, &mut f), CF_E_INVALID_ARGUMENT);
+        assert_eq!(refused.load(Ordering::SeqCst), 100);
+        assert_eq!(
+            cf_future_then(source, ex, Some(add_one), std::ptr::null_mut(), std::ptr::null_mut()),
+            CF_E_INVALID_ARGUMENT
+        );
+        assert_eq!(cf_when_any(std::ptr::null(), 0, &mut f), CF_E_INVALID_ARGUMENT);
+        assert_eq!(cf_when_all(std::ptr::null(), 0, &mut f), CF_OK);
+        assert_eq!(cf_future_done(f), 1);
+        cf_future_release(f);
+
+        for f in [source, other, then, named, all, any] {
+            cf_future_release(f);
+        }
+        cf_executor_free(ex);
+    }
+}

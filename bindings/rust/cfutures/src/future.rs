@@ -44,6 +44,17 @@ impl<T> Slot<T> {
     fn with<R>(&self, f: impl FnOnce(&mut Option<T>) -> R) -> R {
         f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
+    /// Moves the value out (`None`: not there, or moved out already).
+    pub(crate) fn take(&self) -> Option<T> {
+        self.with(Option::take)
+    }
+}
+
+impl<T: Clone> Slot<T> {
+    /// A copy of the value, left in place.
+    pub(crate) fn cloned(&self) -> Option<T> {
+        self.with(|v| v.clone())
+    }
 }
 
 /// The state of a future, as `cf_future_get_state` reports it.
@@ -150,6 +161,11 @@ impl<T> Future<T> {
         drop(old_value);
         drop(old_waker);
         Future { raw: this.raw, value, waker: None }
+    }
+
+    /// Where this future's value comes from (for continuations, which read it in their step).
+    pub(crate) fn value(&self) -> &Value<T> {
+        &self.value
     }
 
     /// The C handle, still owned by this future (for use with `cfutures_sys`).
@@ -274,7 +290,7 @@ impl<T> Future<T> {
         let bytes = self.wait_bytes(timeout, what)?;
         match &self.value {
             Value::Bytes(decode) => Ok(decode(bytes)),
-            Value::Slot(slot) => slot.with(|v| v.take()).ok_or_else(taken),
+            Value::Slot(slot) => slot.take().ok_or_else(taken),
         }
     }
 
@@ -368,7 +384,7 @@ impl<T: Clone> Future<T> {
         let bytes = self.wait_bytes(timeout, "Future::result")?;
         match &self.value {
             Value::Bytes(decode) => Ok(decode(bytes)),
-            Value::Slot(slot) => slot.with(|v| v.clone()).ok_or_else(taken),
+            Value::Slot(slot) => slot.cloned().ok_or_else(taken),
         }
     }
 }
@@ -386,7 +402,7 @@ impl Future<Vec<u8>> {
     }
 }
 
-fn taken() -> Error {
+pub(crate) fn taken() -> Error {
     Error::InvalidState("Future::result: the value was already moved out by into_result or .await".into())
 }
 

@@ -7,6 +7,9 @@
 //!   tasks are `extern "C"` functions registered by name ([`register_task`], [`task_fn!`]).
 //! - [`Future`], [`Promise`], [`wait()`], [`as_completed`], and [`Error`], one variant per library status. A
 //!   [`Future`] is also a [`std::future::Future`]: `future.await` works in any async runtime.
+//! - Futures made of futures: [`Future::then`] continues a future with a closure on a thread pool (typed values,
+//!   failures and cancellations passed on), [`Future::then_named`] with a registered task on either pool, and
+//!   [`when_all`] / [`when_any`] join futures of any types; no thread waits for them, and they can be awaited.
 //! - Beyond Python: per-task time limits ([`SubmitOptions`] with the `submit_*_with` methods), cancelling
 //!   running tasks (`cancel_running` in the pool options), process pools that replace dead workers
 //!   ([`WorkerDeath::Replace`]), executor counters ([`ThreadPool::stats`], [`ProcessPool::stats`]) and a
@@ -34,6 +37,7 @@
 
 #![warn(missing_docs)]
 
+mod compose;
 mod error;
 mod executor;
 mod future;
@@ -48,6 +52,7 @@ mod wait;
 /// The raw C declarations (`cfutures-sys`), for what the safe API does not cover.
 pub use cfutures_sys as sys;
 
+pub use compose::{when_all, when_any, Executor};
 pub use error::{Error, Result};
 pub use executor::{ByteMap, MapOptions, Stats, SubmitOptions};
 pub use future::{Future, Promise, State};

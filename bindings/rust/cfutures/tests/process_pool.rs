@@ -10,8 +10,8 @@
 mod support;
 
 use cfutures::{
-    register_task, set_log_handler, task_fn, worker_entry, Error, Level, MapOptions, ProcessPool, ProcessPoolOptions,
-    StartMethod, State, SubmitOptions, TaskError, WorkerDeath,
+    register_task, set_log_handler, task_fn, when_all, when_any, worker_entry, Error, Level, MapOptions, ProcessPool,
+    ProcessPoolOptions, StartMethod, State, SubmitOptions, TaskError, WorkerDeath,
 };
 use std::os::raw::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const LONG: Option<Duration> = Some(Duration::from_secs(60));
+const NOW: Option<Duration> = Some(Duration::ZERO);
 const PRIMES: [u64; 6] =
     [112272535095293, 112582705942171, 112272535095293, 115280095190773, 115797848077099, 1099726899285419];
 
@@ -554,6 +555,58 @@ fn stats_add_up(method: StartMethod) {
     assert!(stats.workers_replaced >= 2, "the killed and the dead worker: {stats:?}");
 }
 
+/// Continuations across a process pool and a thread pool: registered tasks by name on either, typed steps on the
+/// thread pool in between (their bytes handed to the library with `then_bytes`), joins over process futures,
+/// failures passed on, and the chain awaited.
+fn then_named_across_pools(method: StartMethod) {
+    let procs = new_pool(method, 2);
+    let threads = support::pool(2);
+    let num = |b: Vec<u8>| u64::from_le_bytes(b[..].try_into().unwrap());
+    let squared = procs.submit_named("pp.square", &3u64.to_le_bytes()).unwrap();
+    let fourth = squared.then_named(&procs, "pp.square").unwrap(); // in a worker, the bytes through shared memory
+    let typed = fourth.then(&threads, num).unwrap(); // 81, on the Rust side
+    let bytes = typed.then_bytes(&threads, |n| (n + 1).to_le_bytes().to_vec()).unwrap();
+    let on_threads = bytes.then_named(&threads, "pp.square").unwrap(); // a registered task on the thread pool
+    let back = on_threads.then_named(&procs, "pp.square").unwrap();
+    assert_eq!(num(back.result(LONG).unwrap()), 82u64.pow(4));
+    assert_eq!(num(squared.result(NOW).unwrap()), 9, "then_named leaves the source's bytes");
+
+    // A thread pool's byte-string task continued in a process, awaited.
+    let start = threads.submit_named("pp.square", &5u64.to_le_bytes()).unwrap();
+    let chain = start.then_named(&procs, "pp.square").unwrap().then(&threads, num).unwrap();
+    assert_eq!(support::block_on(chain).unwrap(), 625);
+
+    // A failure in a worker passes on; the next steps do not run.
+    let bad = procs.submit_named("pp.square", b"xy").unwrap().then_named(&procs, "pp.square").unwrap();
+    let ran = Arc::new(Mutex::new(false));
+    let r = ran.clone();
+    let after = bad.then(&threads, move |b| *r.lock().unwrap() = !b.is_empty()).unwrap();
+    match support::block_on(after) {
+        Err(Error::Task { type_name, detail, .. }) => {
+            assert_eq!(type_name, "ValueError");
+            assert!(detail.contains("pp.square"), "{detail}");
+        }
+        other => panic!("expected the worker's ValueError, got {other:?}"),
+    }
+    assert!(!*ran.lock().unwrap(), "the step after a failure ran");
+    // A name the workers do not know fails the continuation.
+    let unknown = squared.then_named(&procs, "pp.no such task").unwrap();
+    assert!(matches!(unknown.result(LONG), Err(Error::UnknownTask(_))), "{:?}", unknown.result(NOW));
+
+    // Joins over process futures; the inputs keep their results.
+    let futures: Vec<_> = (1..=4u64).map(|i| procs.submit_named("pp.square", &i.to_le_bytes()).unwrap()).collect();
+    support::block_on(when_all(&futures).unwrap()).unwrap();
+    let squares: Vec<u64> = futures.iter().map(|f| num(f.result(NOW).unwrap())).collect();
+    assert_eq!(squares, [1, 4, 9, 16]);
+    let first = support::block_on(when_any(&futures).unwrap()).unwrap();
+    assert_eq!(first, 0, "all done already: the first in input order");
+    let sum = when_all(&futures)
+        .unwrap()
+        .then(&threads, move |()| futures.iter().map(|f| num(f.result(NOW).unwrap())).sum::<u64>())
+        .unwrap();
+    assert_eq!(sum.result(LONG).unwrap(), 30);
+}
+
 fn log_levels() {
     assert!(Level::Debug < Level::Info && Level::Info < Level::Warning && Level::Warning < Level::Error);
     for level in [Level::Debug, Level::Info, Level::Warning, Level::Error] {
@@ -616,6 +669,8 @@ fn main() -> ExitCode {
         ("fork_stats_add_up", || stats_add_up(StartMethod::Fork)),
         ("forkserver_stats_add_up", || stats_add_up(StartMethod::Forkserver)),
         ("spawn_stats_add_up", || stats_add_up(StartMethod::Spawn)),
+        ("fork_then_named_across_pools", || then_named_across_pools(StartMethod::Fork)),
+        ("spawn_then_named_across_pools", || then_named_across_pools(StartMethod::Spawn)),
     ];
     // cargo test passes its own flags (e.g. --nocapture); the first other argument filters by name.
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
