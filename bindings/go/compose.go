@@ -55,16 +55,11 @@ func (f *Future) then(op string, e *Executor, fn func([]byte) ([]byte, error), o
 		return nil, &Error{Status: StatusUnknownTask, Op: op,
 			Message: "a process pool runs registered tasks only, not Go closures: use ThenNamed"}
 	}
-	p, err := f.g.acquire(op)
+	p, ex, release, err := acquireStep(op, f, e)
 	if err != nil {
 		return nil, err
 	}
-	defer f.g.release()
-	ex, err := e.g.acquire(op)
-	if err != nil {
-		return nil, err
-	}
-	defer e.g.release()
+	defer release()
 	task := &goTask{step: fn, prev: f.task, released: make(chan struct{})}
 	h := cgo.NewHandle(task)
 	var out *C.cf_future
@@ -88,16 +83,11 @@ func (f *Future) ThenNamed(e *Executor, name string) (*Future, error) {
 	case e == nil:
 		return nil, invalid(op, "executor is nil")
 	}
-	p, err := f.g.acquire(op)
+	p, ex, release, err := acquireStep(op, f, e)
 	if err != nil {
 		return nil, err
 	}
-	defer f.g.release()
-	ex, err := e.g.acquire(op)
-	if err != nil {
-		return nil, err
-	}
-	defer e.g.release()
+	defer release()
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	var out *C.cf_future
@@ -131,16 +121,27 @@ func WhenAny(fs []*Future) (*Future, error) {
 	return when("WhenAny", fs, joinAny)
 }
 
+// acquireStep holds f's and e's C handles for a continuation's call; release lets go of both.
+func acquireStep(op string, f *Future, e *Executor) (*C.cf_future, *C.cf_executor, func(), error) {
+	p, err := f.g.acquire(op)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ex, err := e.g.acquire(op)
+	if err != nil {
+		f.g.release()
+		return nil, nil, nil, err
+	}
+	return p, ex, func() { e.g.release(); f.g.release() }, nil
+}
+
 func when(op string, fs []*Future, kind joinKind) (*Future, error) {
 	ps, release, err := acquireAll(op, fs)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	var cps **C.cf_future
-	if len(ps) > 0 {
-		cps = &ps[0]
-	}
+	cps := firstHandle(ps)
 	var out *C.cf_future
 	var msg *C.char
 	var rc C.int

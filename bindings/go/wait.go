@@ -22,6 +22,14 @@ const (
 	FirstException ReturnWhen = C.CF_FIRST_EXCEPTION // any future failed, or all are done
 )
 
+// firstHandle is the C array of ps: a pointer to its first handle, nil when it is empty.
+func firstHandle(ps []*C.cf_future) **C.cf_future {
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ps[0]
+}
+
 // acquireAll takes the C handles of fs for one call; done releases them.
 func acquireAll(op string, fs []*Future) (ps []*C.cf_future, done func(), err error) {
 	ps = make([]*C.cf_future, 0, len(fs))
@@ -116,10 +124,7 @@ func AsCompleted(fs []*Future, timeout time.Duration) (*CompletedIter, error) {
 		return nil, err
 	}
 	defer release()
-	var cps **C.cf_future
-	if len(ps) > 0 {
-		cps = &ps[0]
-	}
+	cps := firstHandle(ps)
 	var it *C.cf_as_completed_iter
 	var msg *C.char
 	if rc := C.cfgo_as_completed(cps, C.size_t(len(ps)), seconds(timeout), &it, &msg); rc != C.CF_OK {
