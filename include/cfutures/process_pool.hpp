@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cfutures.h"
@@ -82,6 +83,19 @@ public:
             pids.resize(n);
         }
     }
+    /// A continuation in a worker: once source succeeds, the task registered as `task` (CF_TASK,
+    /// cf_task_register) runs on source's result bytes, which travel through shared memory; the returned future
+    /// holds its result, read as R (bytes decoded by Codec<R>: std::string keeps them as they are, a trivially
+    /// copyable R is its bytes). A failure or cancellation of source passes on without running the task. An
+    /// unknown name fails the continuation (UnknownTaskError) once source succeeds.
+    template <class R = std::string>
+    Future<R> then_named(const FutureBase &source, std::string_view task) {
+        cf_future *out = nullptr;
+        detail::check(cf_future_then_named(detail::checked_handle(source), native_handle(),
+                                           std::string(task).c_str(), &out));
+        return Future<R>(FutureBase(out));
+    }
+
     /// The number of worker processes (Options::max_workers, or its default).
     std::size_t max_workers() const { return static_cast<std::size_t>(stats().max_workers); }
 

@@ -14,6 +14,7 @@
 
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
+#include <cfutures/process_pool.hpp>
 
 #include "future_test_support.hpp"
 
@@ -101,6 +102,20 @@ TEST(Join, WhenAllAndWhenAnyOverMixedTypes) {
     auto waited = cf::wait(joins, kLong);
     EXPECT_EQ(waited.done.size(), 1u);
     EXPECT_THROW(cf::when_any(std::vector<cf::Future<int>>{}), cf::InvalidArgument);
+}
+
+TEST(Then, ByNameOnAProcessPoolAndBack) {
+    cf::ThreadPoolExecutor threads(cf::ThreadPoolExecutor::Options{1});
+    cf::ProcessPoolExecutor::Options o;
+    o.max_workers = 1;
+    o.start_method = cf::StartMethod::Fork;
+    cf::ProcessPoolExecutor procs(o);
+    cf::Future<std::string> text = threads.submit([] { return std::string("through shared memory"); });
+    cf::Future<std::string> echoed = procs.then_named(text, "test_process_pool.echo");
+    cf::Future<std::size_t> size = echoed.then(threads, [](const std::string &s) { return s.size(); });
+    EXPECT_EQ(size.result(kLong), 21u);
+    EXPECT_EQ(echoed.result(kLong), "through shared memory");
+    EXPECT_THROW(procs.then_named(text, "no.such.task").result(kLong), cf::UnknownTaskError);
 }
 
 TEST(Deadlock, TasksWaitingForEachOtherAreTold) {
