@@ -18,13 +18,6 @@ namespace {
 
 int empty_task(cf_task_ctx *, const void *, size_t, void *) { return CF_OK; }
 
-template <class F>
-double best_of(int runs, F f) {
-    double best = f();
-    for (int i = 1; i < runs; ++i) best = std::min(best, f());
-    return best;
-}
-
 void finish_all(std::vector<cf_future *> &fs) {
     cf_slice r;
     for (cf_future *f : fs) {
@@ -53,7 +46,7 @@ int main(int argc, char **argv) {
 
     double submit_us = 0, then_us = 0, chain_us = 0;
     for (int round = 0; round < 3; ++round) {  // interleaved rounds: neither side always runs first
-        double s = best_of(1, [&] {
+        double s = [&] {
             double t0 = bench::now_us();
             for (std::size_t i = 0; i < tasks; ++i) {
                 cf_future *f = nullptr;
@@ -62,8 +55,8 @@ int main(int argc, char **argv) {
             }
             finish_all(fs);
             return (bench::now_us() - t0) / static_cast<double>(tasks);
-        });
-        double t = best_of(1, [&] {
+        }();
+        double t = [&] {
             double t0 = bench::now_us();
             for (std::size_t i = 0; i < tasks; ++i) {
                 cf_future *f = nullptr;
@@ -72,8 +65,8 @@ int main(int argc, char **argv) {
             }
             finish_all(fs);
             return (bench::now_us() - t0) / static_cast<double>(tasks);
-        });
-        double c = best_of(1, [&] {
+        }();
+        double c = [&] {
             cf_future *first = nullptr, *at = nullptr;
             cf_future_new(&first);
             at = first;
@@ -93,7 +86,7 @@ int main(int argc, char **argv) {
             cf_future_release(at);
             cf_future_release(first);
             return us;
-        });
+        }();
         submit_us = round ? std::min(submit_us, s) : s;
         then_us = round ? std::min(then_us, t) : t;
         chain_us = round ? std::min(chain_us, c) : c;

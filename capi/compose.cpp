@@ -63,8 +63,7 @@ CF_API int cf_future_then_ex(cf_future *f, cf_executor *ex, cf_task_fn fn, void 
     return guarded([&]() -> int {
         std::shared_ptr<cf::core::ExecutorCore> core = e->core;
         cf::core::TaskCall call = c_task_call(fn, user_data);
-        cf::core::SubmitOptions options;
-        options.time_limit = opts.time_limit;
+        cf::core::SubmitOptions options = submit_options(opts);
         return hand_out(out, cf::core::then(*source, [core, call, options, release](std::string_view arg) {
                             return core->submit_call_releasing(call, arg, options, std::move(*release));
                         }));

@@ -31,11 +31,6 @@ constexpr std::size_t kSubmitOptionsV1 = CF_SUBMIT_OPTIONS_V1_SIZE;
 constexpr std::size_t kExecutorStatsV1 = CF_EXECUTOR_STATS_V1_SIZE;
 
 
-cf::core::SubmitOptions submit_options(const cf_submit_options &o) {
-    cf::core::SubmitOptions out;
-    out.time_limit = o.time_limit;
-    return out;
-}
 
 // A C initializer as the C++ pool wants it: a function that throws when the initializer fails.
 std::function<void()> c_initializer(const cf_thread_pool_options &o) {

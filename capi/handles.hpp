@@ -23,6 +23,13 @@ namespace cf::capi {
 
 inline cf::core::TaskCall c_task_call(cf_task_fn fn, void *user_data) { return cf::core::TaskCall{fn, user_data}; }
 
+// The core's options for a task from the C struct (read and checked by read_options first).
+inline cf::core::SubmitOptions submit_options(const cf_submit_options &o) {
+    cf::core::SubmitOptions out;
+    out.time_limit = o.time_limit;
+    return out;
+}
+
 // The executor behind a handle, or null for anything that is not a live cf_executor.
 inline cf_executor *executor_of(cf_executor *ex) { return handle_cast<cf_executor>(ex); }
 

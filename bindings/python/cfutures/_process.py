@@ -380,7 +380,7 @@ class ProcessPoolExecutor(Executor):
         **kwargs) for a Python call, submit_with(options, name, data=b"") for a C task."""
         c_options = submit_options(options)._c_options()
         if _is_c_task(fn):
-            return self._submit(c_options, fn, *args, **kwargs) if args or kwargs else self._submit(c_options, fn, b"")
+            return self._submit(c_options, fn, *args, **kwargs)
         return self._submit_call(c_options, fn, args, kwargs)
 
     def _submit_call(self, c_options, fn, args, kwargs):
@@ -400,7 +400,7 @@ class ProcessPoolExecutor(Executor):
             return future
         return self._submit(c_options, _worker.PYTHON_TASK, call, kind=_PICKLED)
 
-    def _submit(self, c_options, fn, data, kind=_BYTES):
+    def _submit(self, c_options, fn, data=b"", kind=_BYTES):
         name = _task_name(fn, "submit")
         if type(data) is bytes:   # (the common case, as a pickled call always is: no conversion)
             ptr, length = data, len(data)
