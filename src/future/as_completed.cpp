@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "future/as_completed.hpp"
 
+#include <optional>
 #include <unordered_set>
+#include <vector>
+
+#include "common/error.hpp"
 
 #include "future/future_state.hpp"
 #include "future/wait.hpp"
+#include "future/wait_graph.hpp"
 #include "future/wait_helper.hpp"
 
 namespace cf::core {
@@ -26,6 +31,24 @@ AsCompletedIterator::~AsCompletedIterator() {
     for (FutureState *f : futures_) f->release();
 }
 
+FutureState *AsCompletedIterator::sleep_for_next() {
+    // Without a deadline, this task's wait is an edge of the wait-for graph to the futures still pending:
+    // refused (DeadlockError) when none of them can finish while it waits, unless one arrived meanwhile.
+    std::vector<FutureState *> pending;
+    std::optional<WaitEdge> edge;
+    if (deadline_.infinite()) {
+        for (FutureState *f : futures_)
+            if (!f->done()) pending.push_back(f);
+        try {
+            edge.emplace(pending.data(), pending.size());
+        } catch (const DeadlockError &) {
+            if (FutureState *arrived = waiter_.take()) return arrived;
+            throw;
+        }
+    }
+    return sleep_or_help(waiter_, deadline_, WaitTargets{futures_.data(), futures_.size()}) ? waiter_.take() : nullptr;
+}
+
 FutureState *AsCompletedIterator::next() {
     if (yielded_ == futures_.size()) return nullptr;
     FutureState *f = nullptr;
@@ -35,7 +58,7 @@ FutureState *AsCompletedIterator::next() {
     } else if (!timed_out_ && !deadline_.passed()) {
         // As in CPython, once the time is up nothing more is handed out, even what completed meanwhile.
         f = waiter_.take();
-        if (!f && sleep_or_help(waiter_, deadline_, WaitTargets{futures_.data(), futures_.size()})) f = waiter_.take();
+        if (!f) f = sleep_for_next();
     }
     if (!f) {
         timed_out_ = true;

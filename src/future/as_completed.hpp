@@ -29,6 +29,9 @@ public:
     FutureState *next();
 
 private:
+    // Sleeps until a future arrives (and returns it) or the deadline passes (nullptr).
+    FutureState *sleep_for_next();
+
     std::vector<FutureState *> futures_;     // distinct, in input order; one reference each
     std::vector<FutureState *> registered_;  // those our waiter is registered on
     std::deque<FutureState *> ready_;        // done before we started, in input order

@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "future/future_state.hpp"
+#include "future/wait_graph.hpp"
 #include "future/wait_helper.hpp"
 #include "future/waiter.hpp"
 
@@ -48,6 +50,15 @@ void sleep_on(const std::vector<FutureState *> &fs, const Deadline &deadline, Re
     w.set_wake_after(when == ReturnWhen::FirstCompleted ? 1 : registered.size());
     // Futures that finished while we registered count as arrivals too: recheck before sleeping.
     try {
+        // A task's endless wait is an edge of the wait-for graph, to the futures still pending (any of them may
+        // end it): refused (DeadlockError) when none of them can finish while this task waits.
+        std::vector<FutureState *> pending;
+        std::optional<WaitEdge> edge;
+        if (deadline.infinite()) {
+            for (FutureState *f : fs)
+                if (!f->done()) pending.push_back(f);
+            edge.emplace(pending.data(), pending.size());
+        }
         if (!condition_holds(fs, when)) sleep_or_help(w, deadline, WaitTargets{fs.data(), fs.size()});
     } catch (...) {
         for (FutureState *f : registered) f->remove_waiter(&w);
@@ -70,6 +81,7 @@ WaitOutcome wait_states(FutureState *const *fs, std::size_t n, const Deadline &d
         // All of them must finish anyway, so they are waited for one at a time: no registration on each
         // pending future, and no need to sort out duplicates.
         holds = true;
+        if (deadline.infinite()) WaitEdge::refuse_if_any_endless(fs, n);
         for (std::size_t i = 0; i < n && holds; ++i) holds = !fs[i] || fs[i]->wait_until(deadline);
         for (std::size_t i = 0; i < n && holds; ++i) holds = !fs[i] || fs[i]->done();
         if (want_counts || !holds) unique = distinct(fs, n);

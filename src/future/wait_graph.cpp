@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "future/wait_graph.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -67,22 +68,37 @@ WaitNode *current_node() noexcept {
     return t.block && t.depth > 0 && t.depth <= kNodesPerThread ? &t.block->nodes[t.depth - 1] : nullptr;
 }
 
-// Whether `me` waiting for target closes a cycle (with the graph's lock held): following producer and
-// waited-for future from target leads back to me, or to a task that runs beneath me on my own thread (it can only
-// go on once I return). A future done, or made by no tracked task (completed by hand, queued, in another
-// process), ends the chain: no deadlock.
-bool closes_cycle(FutureState &target, const WaitNode *me) {
-    FutureState *f = &target;
-    for (std::size_t steps = 0; steps < kMaxWalk; ++steps) {
+// Whether `me`'s wait for the first of `set` can never end (with the graph's lock held): every future of it leads,
+// producer to the futures that producer waits for, only back to me, or to a task that runs beneath me on my own
+// thread (it can only go on once I return). A future done, made by no tracked task (completed by hand, queued, in
+// another process), or whose producer runs without waiting endlessly, can end the wait: no deadlock. A producer
+// met twice is followed once (its futures are already being looked at); a graph larger than kMaxWalk is given up
+// on, with no deadlock said.
+bool cannot_end(const WaitSet &set, const WaitNode *me) {
+    if (set.n == 0) return false;
+    std::vector<FutureState *> todo(set.items, set.items + set.n);
+    std::vector<const WaitNode *> followed;
+    for (std::size_t steps = 0; !todo.empty(); ++steps) {
+        if (steps == kMaxWalk) return false;
+        FutureState *f = todo.back();
+        todo.pop_back();
         if (f->done()) return false;
         const WaitNode *producer = f->producer();
         if (!producer) return false;
-        if (producer == me) return true;
-        if (producer->thread_block == me->thread_block && producer->depth < me->depth) return true;
-        f = producer->waiting_on.load(std::memory_order_seq_cst);
-        if (!f) return false;
+        if (producer == me) continue;
+        if (producer->thread_block == me->thread_block && producer->depth < me->depth) continue;
+        if (std::find(followed.begin(), followed.end(), producer) != followed.end()) continue;
+        followed.push_back(producer);
+        const WaitSet *next = producer->waiting_on.load(std::memory_order_seq_cst);
+        if (!next || next->n == 0) return false;
+        todo.insert(todo.end(), next->items, next->items + next->n);
     }
-    return false;
+    return true;
+}
+
+[[noreturn]] void throw_deadlock() {
+    throw DeadlockError("this task waits for a future that can only finish after this task does (a task waiting "
+                        "for its own future, or tasks waiting for each other's): the wait could never end");
 }
 
 }  // namespace
@@ -110,15 +126,28 @@ ProducerScope::~ProducerScope() {
     if (node_) produced_.set_producer(nullptr);
 }
 
-WaitEdge::WaitEdge(FutureState &target) {
+WaitEdge::WaitEdge(FutureState &target) : single_(&target), set_{&single_, 1} { enter(); }
+
+WaitEdge::WaitEdge(FutureState *const *targets, std::size_t n) : set_{targets, n} { enter(); }
+
+void WaitEdge::enter() {
     WaitNode *me = current_node();
     if (!me) return;
     std::lock_guard<std::mutex> lock(graph().mu);
-    if (closes_cycle(target, me) && !target.done())
-        throw DeadlockError("this task waits for a future that can only finish after this task does (a task waiting "
-                            "for its own future, or tasks waiting for each other's): the wait could never end");
-    me->waiting_on.store(&target, std::memory_order_seq_cst);
+    if (cannot_end(set_, me)) throw_deadlock();
+    me->waiting_on.store(&set_, std::memory_order_seq_cst);
     node_ = me;
+}
+
+void WaitEdge::refuse_if_any_endless(FutureState *const *targets, std::size_t n) {
+    WaitNode *me = current_node();
+    if (!me) return;
+    std::lock_guard<std::mutex> lock(graph().mu);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!targets[i]) continue;
+        WaitSet one{&targets[i], 1};
+        if (cannot_end(one, me)) throw_deadlock();
+    }
 }
 
 WaitEdge::~WaitEdge() {

@@ -141,4 +141,42 @@ TEST(Deadlock, TasksWaitingForEachOtherAreTold) {
         EXPECT_TRUE(a == -1 || b == -1) << a << " " << b;
     }
 }
+TEST(Deadlock, WaitForTheFirstOfTasksWaitingForItIsTold) {
+    cf::ThreadPoolExecutor pool(cf::ThreadPoolExecutor::Options{3});
+    for (int round = 0; round < 10; ++round) {
+        cf::Promise<void> ready;
+        std::atomic<int> arrived{0};
+        cf::Future<int> a, b, c;
+        auto all_run = [&] {
+            ++arrived;
+            ready.get_future().result(kLong);
+            while (arrived.load() < 3) std::this_thread::yield();
+        };
+        // a waits for the first of b and c, each of which waits for a: whichever waits last is told.
+        a = pool.submit([&]() -> int {
+            all_run();
+            std::vector<cf::Future<int>> both{b, c};
+            try {
+                cf::wait(both, cf::forever, cf::ReturnWhen::FirstCompleted);
+                return 0;
+            } catch (const cf::DeadlockError &) {
+                return -1;
+            }
+        });
+        auto wait_for_a = [&]() -> int {
+            all_run();
+            try {
+                a.result();
+                return 0;
+            } catch (const cf::DeadlockError &) {
+                return -1;
+            }
+        };
+        b = pool.submit(wait_for_a);
+        c = pool.submit(wait_for_a);
+        ready.set_result();
+        int ra = a.result(kLong), rb = b.result(kLong), rc = c.result(kLong);
+        EXPECT_TRUE(ra == -1 || rb == -1 || rc == -1) << ra << " " << rb << " " << rc;
+    }
+}
 }  // namespace

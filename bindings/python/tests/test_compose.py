@@ -132,6 +132,32 @@ class DeadlockTest(unittest.TestCase):
                 self.assertGreaterEqual(len(told), 1)
                 self.assertIsInstance(told[0], RuntimeError)
 
+    def test_wait_and_as_completed_in_a_cycle(self):
+        # a waits for the first of b and c (or as they complete); b and c wait for a: whoever waits last is told.
+        for waits in (lambda fs: cfutures.wait(fs, return_when=cfutures.FIRST_COMPLETED),
+                      lambda fs: list(cfutures.as_completed(fs))):
+            with ThreadPoolExecutor(max_workers=3) as executor:
+                all_run = threading.Barrier(3)
+                futures = {}
+                ready = threading.Event()
+
+                def wait_for(names):
+                    all_run.wait(LONG)
+                    ready.wait(LONG)
+                    try:
+                        waits([futures[n] for n in names])
+                        return "done"
+                    except cfutures.DeadlockError as exc:
+                        return exc
+
+                a = executor.submit(wait_for, ["b", "c"])
+                b = executor.submit(wait_for, ["a"])
+                c = executor.submit(wait_for, ["a"])
+                futures.update(a=a, b=b, c=c)
+                ready.set()
+                outcomes = [f.result(LONG) for f in (a, b, c)]
+                self.assertTrue(any(isinstance(o, cfutures.DeadlockError) for o in outcomes), outcomes)
+
     def test_waiting_for_its_own_future(self):
         with ThreadPoolExecutor(max_workers=1) as executor:
             mine = []
