@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/continuation.hpp"
 #include "future/compose.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/handles.hpp"
@@ -55,18 +56,14 @@ CF_API int cf_future_then_ex(cf_future *f, cf_executor *ex, cf_task_fn fn, void 
     cf_submit_options_init(&opts);
     if (int rc = read_options(o, CF_SUBMIT_OPTIONS_V1_SIZE, opts, name); rc != CF_OK) return rc;
     // Released once on every path from here: by the step once it has run, or when it never will.
-    auto release = std::make_shared<cf::core::UserDataRelease>(opts.release_user_data, user_data);
+    cf::core::UserDataRelease release(opts.release_user_data, user_data);
     FutureState *source = nullptr;
     cf_executor *e = nullptr;
     if (int rc = check_then(name, f, ex, out, source, e); rc != CF_OK) return rc;
     if (!fn) return null_argument(name, "fn");
     return guarded([&]() -> int {
-        std::shared_ptr<cf::core::ExecutorCore> core = e->core;
-        cf::core::TaskCall call = c_task_call(fn, user_data);
-        cf::core::SubmitOptions options = submit_options(opts);
-        return hand_out(out, cf::core::then(*source, [core, call, options, release](std::string_view arg) {
-                            return core->submit_call_releasing(call, arg, options, std::move(*release));
-                        }));
+        return hand_out(out, cf::core::then_call(*source, e->core, c_task_call(fn, user_data), submit_options(opts),
+                                                 std::move(release)));
     });
 }
 
@@ -80,11 +77,7 @@ CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task,
     if (int rc = check_then("cf_future_then_named", f, ex, out, source, e); rc != CF_OK) return rc;
     if (!task) return null_argument("cf_future_then_named", "task");
     return guarded([&]() -> int {
-        std::shared_ptr<cf::core::ExecutorCore> core = e->core;
-        std::string name = task;
-        return hand_out(out, cf::core::then(*source, [core, name](std::string_view arg) {
-                            return core->submit_named(name, arg, cf::core::SubmitOptions{});
-                        }));
+        return hand_out(out, cf::core::then_named(*source, e->core, task));
     });
 }
 

@@ -10,6 +10,11 @@ namespace cf::core {
 
 ExecutorCore::~ExecutorCore() = default;
 
+bool ExecutorCore::submit_call_into(const FutureBase &, const TaskCall &, std::string_view, const SubmitOptions &,
+                                    UserDataRelease &) {
+    return false;
+}
+
 FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
     check_argument_size(arg);
     std::optional<RegisteredTask> task = find_task(name);

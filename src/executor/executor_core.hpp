@@ -36,6 +36,11 @@ public:
     // is not the worker's). Released at once when the submit fails.
     virtual FutureBase submit_call_releasing(const TaskCall &call, std::string_view arg, const SubmitOptions &options,
                                              UserDataRelease release);
+    // submit_call_releasing, but the task completes `target` (a pending future made by no executor: a
+    // continuation's) instead of a future of its own. False, touching nothing, where the executor cannot (a
+    // process pool's futures are its own); by default it cannot.
+    virtual bool submit_call_into(const FutureBase &target, const TaskCall &call, std::string_view arg,
+                                  const SubmitOptions &options, UserDataRelease &release);
     // Runs the task registered under name; by default looks it up in this process.
     virtual FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options);
     // Runs the task over each argument in turn as one unit; the future holds a ChunkResults.

@@ -46,9 +46,25 @@ struct Link {
     StepSubmit submit;
     FutureBase target;
     std::mutex mu;
-    FutureBase step;         // the task, once submitted
-    bool cancelled = false;  // the target was cancelled: no step, or cancel the one submitted
+    FutureBase step;  // a step with a future of its own, once submitted, until it is done
 };
+
+// Cancelling the continuation cancels a step that has a future of its own. The target's callback holds the link
+// weakly: the link holds the target, and would otherwise keep it for ever.
+void cancel_step_with_target(const std::shared_ptr<Link> &link) {
+    std::weak_ptr<Link> weak = link;
+    link->target.native_handle()->add_done_callback([weak](FutureState &t) {
+        if (t.state() != State::Cancelled) return;
+        std::shared_ptr<Link> link = weak.lock();
+        if (!link) return;
+        FutureBase step;
+        {
+            std::lock_guard<std::mutex> lock(link->mu);
+            step = link->step;
+        }
+        if (step.valid()) step.cancel();
+    });
+}
 
 void start_step(const std::shared_ptr<Link> &link, FutureState &source) {
     FutureState &target = *link->target.native_handle();
@@ -57,7 +73,7 @@ void start_step(const std::shared_ptr<Link> &link, FutureState &source) {
     const ValueHolder *value = source.value();
     FutureBase step;
     try {
-        step = link->submit(value ? value->bytes() : std::string_view{});
+        step = link->submit(value ? value->bytes() : std::string_view{}, &link->target);
     } catch (const Error &) {  // the library's own (a shut-down executor, an unknown name): with its status
         target.set_failure(library_failure());
         return;
@@ -65,14 +81,13 @@ void start_step(const std::shared_ptr<Link> &link, FutureState &source) {
         target.set_failure(describe_exception(std::current_exception()));
         return;
     }
+    // The task completes the continuation itself: cancelling it cancels the queued task as any future does.
+    if (step.native_handle() == &target) return;
     {
         std::lock_guard<std::mutex> lock(link->mu);
-        if (!link->cancelled) link->step = step;
+        link->step = step;
     }
-    if (!link->step.valid()) {  // the target was cancelled meanwhile
-        step.cancel();
-        return;
-    }
+    cancel_step_with_target(link);  // (at once if the target was cancelled meanwhile)
     // (the step keeps its callback, and so the link, until it is done)
     step.native_handle()->add_done_callback([link](FutureState &done) {
         pass_outcome(done, *link->target.native_handle());
@@ -89,37 +104,32 @@ struct Join {
 
 }  // namespace
 
+bool succeeded(FutureState &source, std::string_view &bytes) noexcept {
+    if (source.state() != State::Finished || source.failure()) return false;
+    const ValueHolder *value = source.value();
+    bytes = value ? value->bytes() : std::string_view{};
+    return true;
+}
+
+FutureBase failed_by_library_error() {
+    PromiseBase failed;
+    failed.future_base().native_handle()->set_failure(library_failure());
+    return failed.future_base();
+}
+
 FutureBase then(FutureState &source, StepSubmit submit) {
     // A source that succeeded already: the continuation is its step, submitted now (no proxy, no callbacks).
-    if (source.state() == State::Finished && !source.failure()) {
-        const ValueHolder *value = source.value();
+    if (std::string_view bytes; succeeded(source, bytes)) {
         try {
-            return submit(value ? value->bytes() : std::string_view{});
+            return submit(bytes, nullptr);
         } catch (const Error &) {  // as for a later submit: the continuation fails with it
-            PromiseBase failed;
-            failed.future_base().native_handle()->set_failure(library_failure());
-            return failed.future_base();
+            return failed_by_library_error();
         }
     }
     PromiseBase promise;
     FutureBase target = promise.future_base();
     auto link = std::make_shared<Link>(std::move(submit));
     link->target = target;
-    // Cancelling the continuation cancels its step. The target's callback holds the link weakly: the link holds
-    // the target, and would otherwise keep it for ever.
-    std::weak_ptr<Link> weak = link;
-    target.native_handle()->add_done_callback([weak](FutureState &t) {
-        if (t.state() != State::Cancelled) return;
-        std::shared_ptr<Link> link = weak.lock();
-        if (!link) return;
-        FutureBase step;
-        {
-            std::lock_guard<std::mutex> lock(link->mu);
-            link->cancelled = true;
-            step = link->step;
-        }
-        if (step.valid()) step.cancel();
-    });
     source.add_done_callback([link](FutureState &done) { start_step(link, done); });
     return target;
 }

@@ -47,6 +47,8 @@ private:
 class PromiseBase {
 public:
     PromiseBase() : future_(FutureState::create()) {}
+    // The promise of a future made elsewhere, still pending (a continuation's, completed by its step's task).
+    explicit PromiseBase(FutureBase pending) : future_(std::move(pending)) {}
     const FutureBase &future_base() const noexcept { return future_; }
 
 private:

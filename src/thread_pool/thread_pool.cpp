@@ -44,6 +44,7 @@ std::atomic<std::size_t> g_submitter_seed{0};
 thread_local const ThreadPool *t_pool = nullptr;
 thread_local ThreadPool::Worker *t_worker = nullptr;
 thread_local int t_help_depth = 0;  // tasks this worker runs nested inside its waits
+thread_local bool t_completing = false;  // this worker completes the future of the task it ran (callbacks run)
 thread_local const FutureState *t_current_job = nullptr;  // the C++ job running on this thread
 thread_local std::size_t t_next_queue = g_submitter_seed.fetch_add(7, std::memory_order_relaxed);
 
@@ -117,6 +118,14 @@ FutureBase ThreadPool::submit_call_releasing(const TaskCall &call, std::string_v
                             std::move(release)});
 }
 
+bool ThreadPool::submit_call_into(const FutureBase &target, const TaskCall &call, std::string_view arg,
+                                  const SubmitOptions &options, UserDataRelease &release) {
+    check_argument_size(arg);
+    double time_limit = checked_time_limit(options);
+    enqueue(WorkItem{PromiseBase(target), nullptr, call, std::string(arg), time_limit, std::move(release)});
+    return true;
+}
+
 FutureBase ThreadPool::submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) {
     return submit_job(std::make_unique<ChunkJob>(call, args), SubmitOptions{});
 }
@@ -144,8 +153,17 @@ FutureBase ThreadPool::enqueue(WorkItem item) {
         if (started) return future;
         item = std::move(*first);  // the pool has all its threads (or can start no more): queue it
     }
-    push(queue_for_submit(), std::move(item));
-    notify_work();
+    Worker &queue = queue_for_submit();
+    // Submitted by a done-callback of the task this worker just ran, at the top of its stack, into its own empty
+    // queue (a continuation): this worker takes it next, and waking another only to find nothing costs more than
+    // the task. Helping waiters are still told: one may wait for it.
+    bool taken_next = t_pool == this && t_completing && t_help_depth == 0 && queue.queued.load() == 0;
+    push(queue, std::move(item));
+    if (taken_next) {
+        if (helpers_waiting_.load() > 0) poke_helpers();
+    } else {
+        notify_work();
+    }
     return future;
 }
 
@@ -450,6 +468,12 @@ void ThreadPool::run(WorkItem &item) {
         return;
     }
     TaskOutcome out = run_task_call(item.call, state, item.arg);
+    // The future's done-callbacks run now, on this thread, which is about to take its own queue's oldest task:
+    // a continuation they submit here needs no other worker woken (see enqueue).
+    struct Completing {
+        Completing() { t_completing = true; }
+        ~Completing() { t_completing = false; }
+    } completing;
     if (out.failure)
         state->set_failure(std::move(*out.failure));
     else if (out.object)

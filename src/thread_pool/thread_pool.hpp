@@ -53,6 +53,8 @@ public:
     FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_call_releasing(const TaskCall &call, std::string_view arg, const SubmitOptions &options,
                                      UserDataRelease release) override;
+    bool submit_call_into(const FutureBase &target, const TaskCall &call, std::string_view arg,
+                          const SubmitOptions &options, UserDataRelease &release) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
     ExecutorStats stats() const override;

@@ -361,11 +361,47 @@ static void bad_input(void) {
     cf_executor_free(ex);
 }
 
+/* Task: holds its worker until the future in user_data is done. */
+static int waits_for_gate(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)arg, (void)len;
+    cf_slice r;
+    int rc = cf_future_result((cf_future *)user_data, LONG_WAIT, &r);
+    return rc == CF_OK ? cf_task_return(ctx, NULL, 0) : rc;
+}
+
+/* The step is queued (its first future done) behind a task holding the only worker; the continuation is then
+ * cancelled: the step never runs, and its user_data is released once. */
+static void continuation_cancelled_while_its_step_is_queued(void) {
+    cf_executor *ex = check_new_thread_pool(1);
+    cf_submit_options o;
+    cf_submit_options_init(&o);
+    o.release_user_data = count_release;
+    int steps_before = steps_now(), released_before = released_now();
+    cf_future *gate = NULL, *holder = NULL, *f = NULL, *g = NULL;
+    CHECK_INT(cf_future_new(&gate), CF_OK);
+    CHECK_INT(cf_submit(ex, waits_for_gate, gate, NULL, 0, &holder), CF_OK);
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_ex(f, ex, add_one, &released, &o, &g), CF_OK);
+    uint64_t n = 3;
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_set_result(f, &n, sizeof n), CF_OK); /* the step is queued now */
+    CHECK_INT(cf_future_running(g), 0);
+    CHECK_INT(cf_future_cancel(g), 1);
+    CHECK_INT(cf_future_set_running_or_notify_cancel(gate), 1);
+    CHECK_INT(cf_future_set_result(gate, NULL, 0), CF_OK);
+    cf_executor_shutdown(ex, 1, 0); /* everything submitted has run, or never will */
+    CHECK_INT(steps_now(), steps_before);
+    CHECK_INT(released_now(), released_before + 1);
+    CHECK_INT(cf_future_cancelled(g), 1);
+    cf_future_release(g), cf_future_release(f), cf_future_release(holder), cf_future_release(gate);
+    cf_executor_free(ex);
+}
+
 static const check_test tests[] = {
     CHECK_TEST(then_runs_after_success), CHECK_TEST(long_chain), CHECK_TEST(failure_and_cancellation_pass_on),
     CHECK_TEST(cancelled_continuation_never_runs), CHECK_TEST(then_after_shutdown_fails_the_continuation),
     CHECK_TEST(across_pools), CHECK_TEST(when_all_and_any), CHECK_TEST(then_ex_releases_user_data),
-    CHECK_TEST(bad_input),
+    CHECK_TEST(bad_input), CHECK_TEST(continuation_cancelled_while_its_step_is_queued),
 };
 
 int main(int argc, char **argv) {
