@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// cf_future_then, cf_future_then_named, cf_when_all, cf_when_any: handle checks over core::then / when_*.
+// cf_future_then, cf_future_then_named, cf_future_then_inline, cf_when_all, cf_when_any: handle checks over
+// core::then / then_inline / when_*.
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,13 +19,19 @@ namespace {
 
 FutureState *future_of(cf_future *f) { return handle_cast<FutureState>(f); }
 
-// Checks what every continuation needs: a future, an executor and out.
-int check_then(const char *function, cf_future *f, cf_executor *ex, cf_future **out, FutureState *&source,
-               cf_executor *&e) {
+// Checks what every continuation needs: a future and out.
+int check_source(const char *function, cf_future *f, cf_future **out, FutureState *&source) {
     if (!out) return null_argument(function, "out");
     *out = nullptr;
     source = future_of(f);
     if (!source) return bad_handle(function, "future", f);
+    return CF_OK;
+}
+
+// check_source, and an executor to run the step on.
+int check_then(const char *function, cf_future *f, cf_executor *ex, cf_future **out, FutureState *&source,
+               cf_executor *&e) {
+    if (int rc = check_source(function, f, out, source); rc != CF_OK) return rc;
     e = executor_of(ex);
     if (!e) return bad_handle(function, "executor", ex);
     return CF_OK;
@@ -78,6 +85,18 @@ CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task,
     if (!task) return null_argument("cf_future_then_named", "task");
     return guarded([&]() -> int {
         return hand_out(out, cf::core::then_named(*source, e->core, task));
+    });
+}
+
+CF_API int cf_future_then_inline(cf_future *f, cf_task_fn fn, void *user_data, void (*release)(void *),
+                                  cf_future **out) {
+    // Released once on every path from here: after the step has run, or when it never will.
+    cf::core::UserDataRelease held(release, user_data);
+    FutureState *source = nullptr;
+    if (int rc = check_source("cf_future_then_inline", f, out, source); rc != CF_OK) return rc;
+    if (!fn) return null_argument("cf_future_then_inline", "fn");
+    return guarded([&]() -> int {
+        return hand_out(out, cf::core::then_inline_call(*source, c_task_call(fn, user_data), std::move(held)));
     });
 }
 

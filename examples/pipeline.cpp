@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The pipeline of pipeline.c through the C++ API: pages "downloaded" on a thread pool (a sleep), parsed on a process
-// pool (the primes below a bound each page names: CPU-bound, by a registered task, through shared memory), stored on
-// a thread pool; each page a chain of continuations, cf::when_all over them. Printed: the time against the stages
-// run one after another on one thread.
+// pool (the primes below a bound each page names: CPU-bound, a plain C++ function run as a typed continuation,
+// its argument and result through shared memory), stored on a thread pool; each page a chain of continuations,
+// cf::when_all over them. Printed: the time against the stages run one after another on one thread.
 #include <cfutures/cfutures.hpp>
+#include <cfutures/serialization.hpp>  // typed process tasks: cpu.then<&parse>(page)
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -30,15 +30,9 @@ std::uint64_t count_primes(std::uint64_t bound) {
     return count;
 }
 
-// The parsing stage, registered so that a worker process finds it: 8 bytes in (the bound), 8 bytes out.
-int parse(cf_task_ctx *ctx, const void *arg, std::size_t len, void *) {
-    std::uint64_t bound = 0;
-    if (len != sizeof bound) return cf_task_raise(ctx, "ValueError", "a page is 8 bytes");
-    std::memcpy(&bound, arg, sizeof bound);
-    std::uint64_t primes = count_primes(bound);
-    return cf_task_return(ctx, &primes, sizeof primes);
-}
-CF_TASK("pipeline_cpp.parse", parse);
+// The parsing stage, run in a worker process: naming it in then<&parse> registers it while the program loads, so
+// that every worker (forked or spawned) finds it.
+std::uint64_t parse(std::uint64_t bound) { return count_primes(bound); }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -68,7 +62,7 @@ int main() {
                 std::this_thread::sleep_for(kDownload);
                 return bound_of(i);
             });
-            cf::Future<std::uint64_t> parsed = cpu.then_named<std::uint64_t>(page, "pipeline_cpp.parse");
+            cf::Future<std::uint64_t> parsed = cpu.then<&parse>(page);
             stored.push_back(parsed.then(io, [&](std::uint64_t primes) {
                 std::lock_guard<std::mutex> lock(mu);
                 total += primes;

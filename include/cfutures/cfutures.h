@@ -1159,6 +1159,28 @@ CF_API int cf_future_then_ex(cf_future *f, cf_executor *ex, cf_task_fn fn, void 
  */
 CF_API int cf_future_then_named(cf_future *f, cf_executor *ex, const char *task, cf_future **out);
 /**
+ * A continuation without an executor (added after 0.1.0): once f succeeds, fn runs at once on the thread that
+ * completes f (within this call, on the caller's thread, when f has succeeded already), with f's result bytes as
+ * its argument, as a task of a thread pool would; what it sets (cf_task_return, cf_task_return_buffer,
+ * cf_task_return_object) or raises becomes the new future's outcome, which is running meanwhile. For short steps
+ * that adapt a value, such as turning a result into the argument of a process pool's task (then
+ * cf_future_then_named): fn holds up f's other callbacks and the thread that completed f (a pool's worker or
+ * supervisor), so it must not wait for futures or block. A failure or cancellation of f passes on without calling
+ * fn, and cancelling the new future before fn runs means it never does. cf_task_cancel_requested reads 1 in fn
+ * once the new future was asked to cancel. A chain of inline continuations runs nested, each step inside the
+ * completion of the one before, on one thread's stack: keep such chains short.
+ *
+ * @param f The first future.
+ * @param fn The step.
+ * @param user_data Passed to fn, then to release.
+ * @param release Called once with user_data when fn has run or never will (also when this call fails); NULL:
+ *        none.
+ * @param[out] out The new future (release it with cf_future_release).
+ * @return CF_OK; CF_E_INVALID_ARGUMENT for an invalid future, a NULL fn or out; CF_E_NO_MEMORY.
+ */
+CF_API int cf_future_then_inline(cf_future *f, cf_task_fn fn, void *user_data, void (*release)(void *),
+                                 cf_future **out);
+/**
  * A future done when all of fs are: it succeeds (with no bytes) when every one succeeded, and otherwise fails
  * with the first failure, or is cancelled by the first cancellation, that it saw. The inputs keep their own
  * results. Cancelling it does not cancel the inputs.

@@ -379,6 +379,12 @@ public:
     auto then(Executor &executor, F &&f) const {
         return executor.then(*this, std::forward<F>(f));
     }
+    /// A typed continuation in a process pool's worker: executor.then<Fn>(*this) (see ProcessPoolExecutor::then,
+    /// which needs <cfutures/serialization.hpp>).
+    template <auto Fn, class Executor>
+    auto then(Executor &executor) const {
+        return executor.template then<Fn>(*this);
+    }
 };
 
 namespace detail {

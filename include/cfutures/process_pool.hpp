@@ -106,6 +106,16 @@ public:
     template <auto Fn, class... Args>
     auto submit(Args &&...args);
 
+    /// A typed continuation in a worker: once source succeeds, fn(its value) runs in a worker process (fn() for a
+    /// Future<void>) and the returned Future holds fn's (decayed) result, as submit<&fn> would give it. source may
+    /// come from any executor or a Promise: its value becomes fn's argument archive where source completes (a thread
+    /// pool's object is serialized there; a process future's Boost archive passes on as it is), then travels through
+    /// shared memory. A failure or cancellation of source passes on without running fn; cancelling the returned
+    /// future before fn starts means it never runs; an exception fn throws comes back as RemoteError. No thread
+    /// waits meanwhile. Also written source.then<&fn>(pool). Defined in <cfutures/serialization.hpp>.
+    template <auto Fn, class T>
+    auto then(const Future<T> &source);
+
 private:
     static cf_executor *make(const Options &options) {
         cf_process_pool_options o;

@@ -19,6 +19,9 @@
 ///    std::string (see "How values travel" below).
 ///  - cf::TypedTask<&fn>: the byte-string task behind submit<&fn>, registered in every process that contains
 ///    submit<&fn> while the program loads, under TypedTask<&fn>::name().
+///  - ProcessPoolExecutor::then<&fn>(source), also written source.then<&fn>(pool): fn(source's value) in a worker
+///    once source (a Future<T> of any executor, or of a Promise) succeeds; see "How a continuation's value
+///    travels" below.
 ///
 /// How values travel (one rule, the same in both processes and for arguments and results):
 ///  - a trivially copyable type travels as its object representation (sizeof(T) bytes), even when it also has a
@@ -30,6 +33,17 @@
 ///  - a result type with its own cf::Codec specialisation uses that (decode and encode both).
 ///
 /// Results use Codec<R>::encode in the worker and Codec<R>::decode in the caller, so the two ends agree.
+///
+/// How a continuation's value travels (then<&fn>): a short step runs where the source completes
+/// (cf_future_then_inline: no thread waits, none is taken) and makes fn's argument archive out of the source's
+/// value, exactly as submit<&fn>(value) would; cf_future_then_named then hands it to a worker through shared
+/// memory. The step reads the value as the source holds it: a C++ object (a thread pool's value, a Promise's) is
+/// serialized there; bytes (a process pool's result, a Promise's trivially copyable value) are decoded by
+/// Codec<T> and written into the archive. One case needs no work at all: a Boost-archived T (Codec<T> is the
+/// Boost codec) held as bytes, going to a parameter of that very type, is already the argument archive, byte for
+/// byte (one archive holding the value), so the source's result bytes are lent as they are. A trivially copyable
+/// T or a std::string differs (raw bytes as a result; inside an archive as an argument), and costs the step a
+/// copy of the value. A step that fails (bytes that are no T) fails the continuation with that exception.
 ///
 /// Parameters: by value, by const reference or by rvalue reference. std::string_view and const char* parameters
 /// receive a view of a std::string that lives for the call. Other pointers and non-const lvalue references are
@@ -317,6 +331,9 @@ template <class T>
 struct Codec<T, std::enable_if_t<detail::serial::uses_boost_codec<T>>> {
     /// True: this codec applies.
     static constexpr bool available = true;
+    /// True: the bytes are one Boost binary archive holding the value, which is also how a typed task of one
+    /// parameter of type T receives its argument (then<&fn> passes such a result on as it is).
+    static constexpr bool boost_archive = true;
     /// Reads the value from one Boost binary archive of this program that fills the bytes exactly; throws
     /// InvalidStateError for anything else.
     static T decode(std::string_view bytes) {
@@ -540,12 +557,13 @@ private:
 template <auto Fn>
 const bool TypedTask<Fn>::at_load_ = !TypedTask<Fn>::registered_name().empty();
 
-template <auto Fn, class... Args>
-auto ProcessPoolExecutor::submit(Args &&...args) {
-    using traits = detail::serial::function_traits<decltype(Fn)>;
+namespace detail::serial {
+
+// What submit<&fn> and then<&fn> ask of fn, checked where it is named.
+template <auto Fn>
+constexpr void check_task() {
+    using traits = function_traits<decltype(Fn)>;
     using R = typename traits::value;
-    static_assert(sizeof...(Args) == traits::arity,
-                  "submit<&fn>(args...): give one argument per parameter of fn (default arguments do not apply)");
     static_assert(traits::parameters_ok,
                   "submit<&fn>: fn's parameters must be values, const references or rvalue references to "
                   "default-constructible types; no pointers other than const char *, no non-const lvalue "
@@ -557,8 +575,103 @@ auto ProcessPoolExecutor::submit(Args &&...args) {
                       "submit<&fn>: no cf::Codec for fn's result type: make it trivially copyable, std::string, or "
                       "Boost-serializable (a serialize() member; or specialise cf::is_boost_serializable)");
     }
+}
+
+template <class C, class = void>
+struct is_boost_archive_codec : std::false_type {};
+template <class C>
+struct is_boost_archive_codec<C, std::enable_if_t<C::boost_archive>> : std::true_type {};
+
+// Whether the bytes of a result T (Codec<T>) are already the argument archive of fn: one parameter whose wire type
+// is T, which Codec<T> and the argument archive both write as one Boost archive of the value.
+template <class Traits, class T>
+constexpr bool result_is_argument() {
+    if constexpr (Traits::arity != 1) {
+        return false;
+    } else {
+        using W = std::tuple_element_t<0, typename Traits::arguments>;
+        return std::is_same_v<W, T> && !std::is_trivially_copyable_v<T> && is_boost_serializable<T>::value &&
+               is_boost_archive_codec<Codec<T>>::value;
+    }
+}
+
+// A future's result bytes lent as another future's result, without a copy: what then<&fn> hands the worker when
+// the source's bytes already are fn's argument archive.
+struct LentBytes {
+    FutureBase owner;
+    static void destroy(void *self) { delete static_cast<LentBytes *>(self); }
+    static cf_slice bytes(const void *self) {
+        cf_slice s{nullptr, 0};
+        cf_future_result(static_cast<const LentBytes *>(self)->owner.native_handle(), 0.0, &s);
+        return s;
+    }
+    static const cf_object_type &type() {
+        static const cf_object_type t{sizeof(cf_object_type), "cf::detail::serial::LentBytes", &destroy, &bytes};
+        return t;
+    }
+};
+
+// The inline step of then<Fn> on a Future<T> (cf_future_then_inline): makes Fn's argument archive out of the
+// source's value where the source completes. user_data is a Future<T> on the source.
+template <auto Fn, class T>
+struct ArgumentStep {
+    using traits = function_traits<decltype(Fn)>;
+
+    static int run(cf_task_ctx *ctx, const void *, std::size_t, void *user_data) {
+        const Future<T> &source = *static_cast<const Future<T> *>(user_data);
+        try {
+            if constexpr (std::is_void_v<T>) {
+                return give(ctx, traits::encode());
+            } else {
+                void *object = nullptr;  // a thread pool's (or a Promise's) value, held as a C++ object
+                detail::check(cf_future_result_object(source.native_handle(), 0.0, typeid(T).name(), &object));
+                if (object) return give(ctx, traits::encode(*static_cast<const T *>(object)));
+                if constexpr (result_is_argument<traits, T>()) {
+                    return cf_task_return_object(ctx, new LentBytes{source}, &LentBytes::type());
+                } else {
+                    return give(ctx, traits::encode(source.result(0.0)));
+                }
+            }
+        } catch (...) {  // bytes that are no T, a value Boost refuses: the continuation fails with it
+            return detail::raise_current(ctx);
+        }
+    }
+    static void release(void *user_data) { delete static_cast<Future<T> *>(user_data); }
+
+private:
+    static int give(cf_task_ctx *ctx, const std::string &bytes) {
+        return cf_task_return(ctx, bytes.data(), bytes.size());
+    }
+};
+
+}  // namespace detail::serial
+
+template <auto Fn, class... Args>
+auto ProcessPoolExecutor::submit(Args &&...args) {
+    using traits = detail::serial::function_traits<decltype(Fn)>;
+    static_assert(sizeof...(Args) == traits::arity,
+                  "submit<&fn>(args...): give one argument per parameter of fn (default arguments do not apply)");
+    detail::serial::check_task<Fn>();
     std::string bytes = traits::encode(std::forward<Args>(args)...);
-    return Future<R>(submit_named(TypedTask<Fn>::name(), bytes));
+    return Future<typename traits::value>(submit_named(TypedTask<Fn>::name(), bytes));
+}
+
+template <auto Fn, class T>
+auto ProcessPoolExecutor::then(const Future<T> &source) {
+    using traits = detail::serial::function_traits<decltype(Fn)>;
+    using step = detail::serial::ArgumentStep<Fn, T>;
+    if constexpr (std::is_void_v<T>) {
+        static_assert(traits::arity == 0, "then<&fn>(Future<void>): fn must take no parameters");
+    } else {
+        static_assert(traits::arity == 1, "then<&fn>(Future<T>): fn must take one parameter, which a T converts to");
+    }
+    detail::serial::check_task<Fn>();
+    const std::string &name = TypedTask<Fn>::name();
+    cf_future *from = detail::checked_handle(source);
+    cf_future *argument = nullptr;
+    // From here the library owns the handle: it releases it once the step has run or never will.
+    detail::check(cf_future_then_inline(from, &step::run, new Future<T>(source), &step::release, &argument));
+    return then_named<typename traits::value>(FutureBase(argument), name);
 }
 
 }  // namespace cf

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "executor/task_context.hpp"
 #include "future/compose.hpp"
 
 namespace cf::core {
@@ -29,6 +30,14 @@ FutureBase then_call(FutureState &source, const std::shared_ptr<ExecutorCore> &e
 FutureBase then_named(FutureState &source, const std::shared_ptr<ExecutorCore> &executor, std::string name) {
     return then(source, [executor, name = std::move(name)](std::string_view arg, const FutureBase *) {
         return executor->submit_named(name, arg, SubmitOptions{});
+    });
+}
+
+FutureBase then_inline_call(FutureState &source, const TaskCall &call, UserDataRelease release) {
+    auto held = std::make_shared<UserDataRelease>(std::move(release));
+    return then_inline(source, [call, held](std::string_view arg, FutureState &target) {
+        settle(target, run_task_call(call, &target, arg));
+        held->reset();
     });
 }
 

@@ -105,4 +105,13 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     return out;
 }
 
+void settle(FutureState &future, TaskOutcome out) {
+    if (out.failure)
+        future.set_failure(std::move(*out.failure));
+    else if (out.object)
+        future.set_value(std::move(out.object));
+    else
+        future.set_bytes(std::move(out.result));
+}
+
 }  // namespace cf::core

@@ -83,6 +83,10 @@ struct TaskOutcome {
     std::optional<Failure> failure;
 };
 
+// Finishes future with what a task produced: its failure, its object or its bytes (nothing changes when the
+// future is done already).
+void settle(FutureState &future, TaskOutcome out);
+
 // The context of the task running on this thread (the innermost one), or nullptr.
 TaskContext *current_task() noexcept;
 

@@ -134,6 +134,23 @@ FutureBase then(FutureState &source, StepSubmit submit) {
     return target;
 }
 
+FutureBase then_inline(FutureState &source, InlineStep step) {
+    PromiseBase promise;
+    FutureBase target = promise.future_base();
+    source.add_done_callback([target, step = std::move(step)](FutureState &done) {
+        FutureState &t = *target.native_handle();
+        if (done.state() == State::Cancelled || done.failure()) return pass_outcome(done, t);
+        if (!t.try_start()) return;  // cancelled by its holder: the step never runs
+        const ValueHolder *value = done.value();
+        try {
+            step(value ? value->bytes() : std::string_view{}, t);
+        } catch (...) {  // (out of memory) a running future must still end
+            t.set_failure(describe_exception(std::current_exception()));
+        }
+    });
+    return target;
+}
+
 FutureBase when_all(const std::vector<FutureState *> &inputs) {
     PromiseBase promise;
     FutureBase target = promise.future_base();

@@ -31,6 +31,15 @@ bool succeeded(FutureState &source, std::string_view &bytes) noexcept;
 // executor, an unknown name), with its status.
 FutureBase failed_by_library_error();
 
+// Completes the continuation's future from the bytes of the first future's result, on the thread that completes
+// the first future (at once when it has succeeded already). The future is running meanwhile.
+using InlineStep = std::function<void(std::string_view argument, FutureState &target)>;
+
+// A continuation without an executor: step runs where `source` succeeds and completes the returned future itself
+// (bytes, an object or a failure). A failure or cancellation of `source` passes on without running it, and so
+// does cancelling the continuation before it runs.
+FutureBase then_inline(FutureState &source, InlineStep step);
+
 // Done when every input is: it succeeds (with no bytes) when all succeeded, and otherwise carries the first
 // failure or cancellation seen. No input: done at once.
 FutureBase when_all(const std::vector<FutureState *> &inputs);

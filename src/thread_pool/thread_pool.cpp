@@ -474,12 +474,7 @@ void ThreadPool::run(WorkItem &item) {
         Completing() { t_completing = true; }
         ~Completing() { t_completing = false; }
     } completing;
-    if (out.failure)
-        state->set_failure(std::move(*out.failure));
-    else if (out.object)
-        state->set_value(std::move(out.object));
-    else
-        state->set_bytes(std::move(out.result));
+    settle(*state, std::move(out));
 }
 
 // ---- shutting down

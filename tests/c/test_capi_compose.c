@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Futures made of futures through the C ABI: cf_future_then (ordering, failures and cancellations passed on, a
  * cancelled continuation that never runs, chains of 10,000 steps on two threads), cf_future_then_named across
- * thread and process pools (fork, forkserver, spawn), cf_when_all, cf_when_any, and bad input. */
+ * thread and process pools (fork, forkserver, spawn), cf_future_then_inline, cf_when_all, cf_when_any, and bad
+ * input. */
 #include <cfutures/cfutures.h>
 
 #include <stdint.h>
@@ -337,6 +338,71 @@ static void then_ex_releases_user_data(void) {
     cf_executor_free(ex);
 }
 
+/* cf_future_then_inline: the step runs on the thread that completes the first future, before that call returns. */
+static void then_inline_runs_where_the_first_completes(void) {
+    cf_future *f = NULL, *g = NULL, *h = NULL;
+    cf_error e;
+    int before = steps_now(), released_before = released_now();
+
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_inline(f, add_one, &released, count_release, &g), CF_OK);
+    CHECK_INT(cf_future_then_inline(g, add_one, NULL, NULL, &h), CF_OK); /* and on down a chain */
+    CHECK_INT(cf_future_get_state(g), CF_PENDING);
+    uint64_t n = 40;
+    CHECK_INT(cf_future_set_running_or_notify_cancel(f), 1);
+    CHECK_INT(cf_future_set_result(f, &n, sizeof n), CF_OK);
+    CHECK_INT(steps_now(), before + 2); /* both ran inside set_result */
+    CHECK_INT(released_now(), released_before + 1);
+    CHECK_INT(counter_of(h), 42);
+    cf_future_release(h), cf_future_release(g), cf_future_release(f);
+
+    /* a first future done already: the step runs within the call */
+    f = counter_future(1);
+    CHECK_INT(cf_future_then_inline(f, add_one, &released, count_release, &g), CF_OK);
+    CHECK_INT(cf_future_done(g), 1);
+    CHECK_INT(counter_of(g), 2);
+    CHECK_INT(released_now(), released_before + 2);
+    cf_future_release(g), cf_future_release(f);
+
+    /* a failure passes on without the step, which is released */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_inline(f, add_one, &released, count_release, &g), CF_OK);
+    CHECK_INT(cf_future_set_exception(f, "KeyError", "'k'"), CF_OK);
+    CHECK_INT(cf_future_exception(g, 0.0, &e), CF_OK);
+    CHECK_STR(e.type, "KeyError");
+    CHECK_INT(released_now(), released_before + 3);
+    cf_future_release(g), cf_future_release(f);
+
+    /* a continuation cancelled first never runs its step */
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_inline(f, add_one, &released, count_release, &g), CF_OK);
+    CHECK_INT(cf_future_cancel(g), 1);
+    CHECK_INT(cf_future_set_result(f, &n, sizeof n), CF_OK);
+    CHECK_INT(cf_future_cancelled(g), 1);
+    CHECK_INT(steps_now(), before + 3); /* (the one above: the step of the done first future) */
+    CHECK_INT(released_now(), released_before + 4);
+    cf_future_release(g), cf_future_release(f);
+
+    /* a step that raises fails the continuation */
+    n = 1;
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_set_result(f, &n, 1), CF_OK);
+    CHECK_INT(cf_future_then_inline(f, add_one, NULL, NULL, &g), CF_OK);
+    CHECK_INT(cf_future_exception(g, 0.0, &e), CF_OK);
+    CHECK_STR(e.type, "ValueError");
+    cf_future_release(g), cf_future_release(f);
+
+    /* bad input; user_data released all the same */
+    CHECK_INT(cf_future_then_inline(NULL, add_one, &released, count_release, &g), CF_E_INVALID_ARGUMENT);
+    CHECK(g == NULL);
+    CHECK_INT(released_now(), released_before + 5);
+    CHECK_INT(cf_future_new(&f), CF_OK);
+    CHECK_INT(cf_future_then_inline(f, NULL, NULL, NULL, &g), CF_E_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cf_last_error(), "cf_future_then_inline");
+    CHECK_INT(cf_future_then_inline(f, add_one, NULL, NULL, NULL), CF_E_INVALID_ARGUMENT);
+    cf_future_release(f);
+}
+
 static void bad_input(void) {
     cf_executor *ex = check_new_thread_pool(1);
     cf_future *f = NULL, *out = (cf_future *)&check_not_a_handle;
@@ -401,7 +467,8 @@ static const check_test tests[] = {
     CHECK_TEST(then_runs_after_success), CHECK_TEST(long_chain), CHECK_TEST(failure_and_cancellation_pass_on),
     CHECK_TEST(cancelled_continuation_never_runs), CHECK_TEST(then_after_shutdown_fails_the_continuation),
     CHECK_TEST(across_pools), CHECK_TEST(when_all_and_any), CHECK_TEST(then_ex_releases_user_data),
-    CHECK_TEST(bad_input), CHECK_TEST(continuation_cancelled_while_its_step_is_queued),
+    CHECK_TEST(then_inline_runs_where_the_first_completes), CHECK_TEST(bad_input),
+    CHECK_TEST(continuation_cancelled_while_its_step_is_queued),
 };
 
 int main(int argc, char **argv) {
