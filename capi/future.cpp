@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The cf_future_* entry points: handle checks and status codes over core::FutureState.
+#include <cfutures/sys.h>
+
+#include <cstring>
+#include <string>
+
 #include "future/future_state.hpp"
 #include "capi/capi_support.hpp"
 #include "capi/objects.hpp"
@@ -30,6 +35,25 @@ int await_finished(FutureState &f, double timeout) {
 }
 
 using cf::core::ForeignObject;
+
+// cf_future_set_failure and cf_future_set_remote_failure (remote: raised in another process).
+int set_failure_as(const char *function, cf_future *f, int status, const char *type, const char *message,
+                   const char *detail, bool remote) {
+    FutureState *s = future_of(f);
+    if (!s) return bad_handle(function, "future", f);
+    if (!type) return null_argument(function, "type");
+    if (status >= 0 || std::strcmp(cf_status_name(status), "CF_UNKNOWN_STATUS") == 0)
+        return fail(CF_E_INVALID_ARGUMENT, std::string(function) + ": " + std::to_string(status) +
+                                               " is no failing status (a negative CF_E_* code)");
+    return guarded([&]() -> int {
+        cf::core::Failure failure = cf::core::make_failure(static_cast<cf::core::Status>(status), type,
+                                                           message ? message : "", detail ? detail : "");
+        failure.remote = remote;
+        if (!s->set_failure(std::move(failure)))
+            return invalid_state((std::string(function) + ": the future is already done or cancelled").c_str());
+        return CF_OK;
+    });
+}
 
 
 }  // namespace
@@ -227,18 +251,12 @@ CF_API int cf_future_add_done_callback_ex(cf_future *f, cf_done_fn fn, void *use
 
 CF_API int cf_future_set_failure(cf_future *f, int status, const char *type, const char *message,
                                  const char *detail) {
-    FutureState *s = future_of(f);
-    if (!s) return bad_handle("cf_future_set_failure", "future", f);
-    if (!type) return null_argument("cf_future_set_failure", "type");
-    if (status >= 0 || std::strcmp(cf_status_name(status), "CF_UNKNOWN_STATUS") == 0)
-        return fail(CF_E_INVALID_ARGUMENT, "cf_future_set_failure: " + std::to_string(status) +
-                                               " is no failing status (a negative CF_E_* code)");
-    return guarded([&]() -> int {
-        if (!s->set_failure(cf::core::make_failure(static_cast<cf::core::Status>(status), type, message ? message : "",
-                                                     detail ? detail : "")))
-            return invalid_state("cf_future_set_failure: the future is already done or cancelled");
-        return CF_OK;
-    });
+    return set_failure_as("cf_future_set_failure", f, status, type, message, detail, false);
+}
+
+CF_API int cf_future_set_remote_failure(cf_future *f, int status, const char *type, const char *message,
+                                        const char *detail) {
+    return set_failure_as("cf_future_set_remote_failure", f, status, type, message, detail, true);
 }
 
 CF_API int cf_future_failed_remotely(const cf_future *f) {

@@ -5,6 +5,8 @@
 #   development    headers, the libcfutures.so link, libcfutures.a, cfutures.pc, the CMake package
 #   serialization  <cfutures/serialization.hpp>, cfutures-serialization.pc, the CMake component
 #                  find_package(cfutures COMPONENTS serialization): the only part that brings in Boost
+#   mpi            libcfutures_mpi.so.0 and its link, <cfutures/mpi.h>, <cfutures/mpi_pool.hpp>, cfutures-mpi.pc,
+#                  find_package(cfutures COMPONENTS mpi) (mpi/CMakeLists.txt; built only where MPI is found)
 # Documentation (man pages, HTML) is installed by docs/CMakeLists.txt into `development`.
 
 set(_cf_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/cfutures)
@@ -35,7 +37,7 @@ install(TARGETS ${_cf_targets} EXPORT cfuturesTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT runtime)
 install(DIRECTORY include/cfutures DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
-  PATTERN serialization.hpp EXCLUDE)
+  PATTERN serialization.hpp EXCLUDE PATTERN mpi.h EXCLUDE PATTERN mpi_pool.hpp EXCLUDE)
 install(EXPORT cfuturesTargets NAMESPACE cfutures:: DESTINATION ${_cf_cmake_dir} COMPONENT development)
 
 install(TARGETS cfutures_serialization EXPORT cfuturesSerializationTargets COMPONENT serialization)

@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   abigail-tools doxygen
   lintian dpkg-dev fakeroot file man-db
+  libopenmpi-dev openmpi-bin python3-mpi4py
 )
 packages+=("$@")
 

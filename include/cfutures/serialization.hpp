@@ -644,16 +644,23 @@ private:
     }
 };
 
+/// @cond
+// submit<&fn> of every executor whose tasks run in other processes (process pools, MPI pools).
+template <auto Fn, class... Args>
+auto submit_typed(Executor &ex, Args &&...args) {
+    using traits = function_traits<decltype(Fn)>;
+    static_assert(sizeof...(Args) == traits::arity,
+                  "submit<&fn>(args...): give one argument per parameter of fn (default arguments do not apply)");
+    check_task<Fn>();
+    std::string bytes = traits::encode(std::forward<Args>(args)...);
+    return Future<typename traits::value>(ex.submit_named(TypedTask<Fn>::name(), bytes));
+}
+/// @endcond
 }  // namespace detail::serial
 
 template <auto Fn, class... Args>
 auto ProcessPoolExecutor::submit(Args &&...args) {
-    using traits = detail::serial::function_traits<decltype(Fn)>;
-    static_assert(sizeof...(Args) == traits::arity,
-                  "submit<&fn>(args...): give one argument per parameter of fn (default arguments do not apply)");
-    detail::serial::check_task<Fn>();
-    std::string bytes = traits::encode(std::forward<Args>(args)...);
-    return Future<typename traits::value>(submit_named(TypedTask<Fn>::name(), bytes));
+    return detail::serial::submit_typed<Fn>(*this, std::forward<Args>(args)...);
 }
 
 template <auto Fn, class T>

@@ -36,7 +36,7 @@ FutureBase then_named(FutureState &source, const std::shared_ptr<ExecutorCore> &
 FutureBase then_inline_call(FutureState &source, const TaskCall &call, UserDataRelease release) {
     auto held = std::make_shared<UserDataRelease>(std::move(release));
     return then_inline(source, [call, held](std::string_view arg, FutureState &target) {
-        settle(target, run_task_call(call, &target, arg));
+        complete_with(target, run_task_call(call, &target, arg));
         held->reset();
     });
 }

@@ -105,13 +105,10 @@ TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::
     return out;
 }
 
-void settle(FutureState &future, TaskOutcome out) {
-    if (out.failure)
-        future.set_failure(std::move(*out.failure));
-    else if (out.object)
-        future.set_value(std::move(out.object));
-    else
-        future.set_bytes(std::move(out.result));
+bool complete_with(FutureState &f, TaskOutcome out) {
+    if (out.failure) return f.set_failure(std::move(*out.failure));
+    if (out.object) return f.set_value(std::move(out.object));
+    return f.set_bytes(std::move(out.result));
 }
 
 }  // namespace cf::core

@@ -83,10 +83,6 @@ struct TaskOutcome {
     std::optional<Failure> failure;
 };
 
-// Finishes future with what a task produced: its failure, its object or its bytes (nothing changes when the
-// future is done already).
-void settle(FutureState &future, TaskOutcome out);
-
 // The context of the task running on this thread (the innermost one), or nullptr.
 TaskContext *current_task() noexcept;
 
@@ -100,5 +96,7 @@ struct RemoteCancel {
 
 TaskOutcome run_task_call(const TaskCall &call, const FutureState *future, std::string_view arg,
                           ResultSink *sink = nullptr, RemoteCancel remote = {});
+// Completes f with an outcome: its failure, its object or its bytes. False when f was done already.
+bool complete_with(FutureState &f, TaskOutcome out);
 
 }  // namespace cf::core

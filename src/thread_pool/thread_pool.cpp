@@ -474,7 +474,7 @@ void ThreadPool::run(WorkItem &item) {
         Completing() { t_completing = true; }
         ~Completing() { t_completing = false; }
     } completing;
-    settle(*state, std::move(out));
+    complete_with(*state, std::move(out));
 }
 
 // ---- shutting down

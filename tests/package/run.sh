@@ -193,9 +193,11 @@ fi
 
 contents "$dev_deb" >"$logs/dev-contents.txt"
 : >"$logs/dev-missing.txt"
+# (The MPI executor's headers, mpi.h and mpi_pool.hpp, belong to the `mpi` install component, not packaged yet.)
 while IFS= read -r h; do
   echo "usr/include/cfutures/$h"
-done < <(cd "$src_root/include/cfutures" && find . -type f -name '*.h*' | sed 's|^\./||' | sort) >"$logs/dev-expected.txt"
+done < <(cd "$src_root/include/cfutures" && find . -type f -name '*.h*' ! -name 'mpi.h' ! -name 'mpi_pool.hpp' |
+  sed 's|^\./||' | sort) >"$logs/dev-expected.txt"
 printf '%s\n' "$libdir_rel/libcfutures.so" "$libdir_rel/libcfutures.a" \
   "$libdir_rel/pkgconfig/cfutures.pc" "$libdir_rel/pkgconfig/cfutures-serialization.pc" \
   "$libdir_rel/cmake/cfutures/cfuturesConfig.cmake" "$libdir_rel/cmake/cfutures/cfuturesConfigVersion.cmake" \

@@ -26,6 +26,7 @@ from ._future import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, DoneAndNo
 from ._options import ExecutorStats, SubmitOptions
 from ._thread import Executor, ThreadPoolExecutor, cancel_requested
 from ._process import ProcessPoolExecutor, load_library
+from ._mpi import MpiPoolExecutor   # (loads libcfutures_mpi only when one is made)
 from ._log import use_python_logging   # (importing it routes the library's log to the logger "cfutures")
 
 __version__ = "0.1.0"
@@ -35,7 +36,7 @@ __all__ = [
     "ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION",
     "BrokenExecutor", "BrokenProcessPool", "BrokenThreadPool", "CancelledError", "InvalidStateError",
     "TimeoutError", "CFuturesError", "DeadlockError", "TaskError", "UnknownTaskError", "TimeLimitError", "WorkerDiedError",
-    "DoneAndNotDoneFutures", "Executor", "Future", "ProcessPoolExecutor", "ThreadPoolExecutor",
+    "DoneAndNotDoneFutures", "Executor", "Future", "MpiPoolExecutor", "ProcessPoolExecutor", "ThreadPoolExecutor",
     "ExecutorStats", "SubmitOptions", "cancel_requested", "use_python_logging",
     "as_completed", "wait", "when_all", "when_any", "load_library", "library_path", "library_version",
 ]
