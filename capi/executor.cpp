@@ -2,6 +2,7 @@
 // Executors through the C ABI: options, cf_thread_pool_new, cf_submit*, shutdown and free.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -233,6 +234,34 @@ CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg
 
 CF_API int cf_submit_named(cf_executor *ex, const char *task, const void *arg, size_t arg_len, cf_future **out) {
     return cf_submit_named_ex(ex, task, arg, arg_len, nullptr, out);
+}
+
+CF_API int cf_submit_named_parts(cf_executor *ex, const char *task, const cf_slice *parts, size_t n_parts,
+                                 const cf_submit_options *o, cf_future **out) {
+    const char *name = "cf_submit_named_parts";
+    if (!task) return executor_of(ex) ? null_argument(name, "task") : bad_handle(name, "executor", ex);
+    if (!parts && n_parts) return executor_of(ex) ? null_argument(name, "parts (with a non-zero count)")
+                                                  : bad_handle(name, "executor", ex);
+    cf_executor *e = nullptr;
+    cf::core::SubmitOptions options;
+    if (int rc = check_submit(name, ex, nullptr, 0, o, out, e, options, nullptr, nullptr); rc != CF_OK) return rc;
+    std::size_t total = 0;
+    for (size_t i = 0; i < n_parts; ++i) {
+        if (!parts[i].data && parts[i].len)
+            return fail(CF_E_INVALID_ARGUMENT, std::string(name) + ": part " + std::to_string(i) +
+                                                   " has no data but a length of " + std::to_string(parts[i].len));
+        if (parts[i].len > SIZE_MAX - total)
+            return fail(CF_E_TOO_LARGE, std::string(name) + ": the parts together are longer than SIZE_MAX");
+        total += parts[i].len;
+    }
+    return guarded([&]() -> int {
+        std::vector<std::string_view> views;
+        views.reserve(n_parts);
+        for (size_t i = 0; i < n_parts; ++i)
+            views.emplace_back(static_cast<const char *>(parts[i].data), parts[i].data ? parts[i].len : 0);
+        cf::core::ArgParts arg{views.data(), views.size(), total};
+        return hand_out(out, e->core->submit_named_parts(task, arg, options));
+    });
 }
 
 CF_API int cf_executor_stats_get(cf_executor *ex, cf_executor_stats *out) {

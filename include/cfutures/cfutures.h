@@ -683,6 +683,23 @@ CF_API int cf_submit_ex(cf_executor *ex, cf_task_fn fn, void *user_data, const v
  */
 CF_API int cf_submit_named_ex(cf_executor *ex, const char *task, const void *arg, size_t arg_len,
                               const cf_submit_options *o, cf_future **out);
+/**
+ * cf_submit_named_ex with the argument given in parts that the task receives laid end to end, as one argument
+ * (added after 0.1.0). A process pool copies each part straight into its shared memory, so that a caller whose
+ * argument is made of separate buffers (a header and a large payload) need not join them into a copy first.
+ *
+ * @param ex The executor.
+ * @param task The registered name.
+ * @param parts The parts, in order, each copied before this returns; may be NULL when n_parts is 0. A part's data
+ *              may be NULL when its len is 0.
+ * @param n_parts Their number; 0 gives an empty argument.
+ * @param o The options, or NULL for the defaults.
+ * @param[out] out Receives the task's future (NULL on failure), a reference the caller releases.
+ * @return As cf_submit_named_ex; CF_E_INVALID_ARGUMENT also when parts is NULL with a non-zero n_parts or a part
+ *         has NULL data with a non-zero len; CF_E_TOO_LARGE when the parts' lengths add up past SIZE_MAX.
+ */
+CF_API int cf_submit_named_parts(cf_executor *ex, const char *task, const cf_slice *parts, size_t n_parts,
+                                 const cf_submit_options *o, cf_future **out);
 
 /**
  * Shuts an executor down: it takes no new tasks (CF_E_SHUTDOWN). Idempotent. In a forked child of the process

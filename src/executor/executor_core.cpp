@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "executor/executor_core.hpp"
 
+#include <cstring>
 #include <limits>
 
 #include "common/memory_limit.hpp"
@@ -20,6 +21,26 @@ FutureBase ExecutorCore::submit_named(std::string_view name, std::string_view ar
     std::optional<RegisteredTask> task = find_task(name);
     if (!task) throw UnknownTaskError("no task is registered as '" + std::string(name) + "'");
     return submit_call(task->call, arg, options);
+}
+
+FutureBase ExecutorCore::submit_named_parts(std::string_view name, const ArgParts &arg,
+                                            const SubmitOptions &options) {
+    check_argument_size(arg.total);
+    return submit_named(name, arg.joined(), options);
+}
+
+std::string ArgParts::joined() const {
+    std::string s(total, '\0');
+    copy_to(s.data());
+    return s;
+}
+
+void ArgParts::copy_to(char *dst) const noexcept {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (parts[i].empty()) continue;
+        std::memcpy(dst, parts[i].data(), parts[i].size());
+        dst += parts[i].size();
+    }
 }
 
 FutureBase ExecutorCore::submit_call_releasing(const TaskCall &call, std::string_view arg,
@@ -58,9 +79,9 @@ void ExecutorCore::retire(const std::shared_ptr<ExecutorCore> &core) noexcept {
     }
 }
 
-void ExecutorCore::check_argument_size(std::string_view arg) {
-    if (larger_than_memory(arg.size()))
-        throw TooLargeError("an argument of " + std::to_string(arg.size()) + " bytes is larger than this machine's " +
+void ExecutorCore::check_argument_size(std::size_t len) {
+    if (larger_than_memory(len))
+        throw TooLargeError("an argument of " + std::to_string(len) + " bytes is larger than this machine's " +
                             "memory (" + std::to_string(physical_memory_bytes()) + " bytes)");
 }
 

@@ -2,6 +2,7 @@
 // ExecutorCore: what every executor implementation provides (the Impl behind cf::Executor). Internal: no API.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,19 @@
 #include "future/future_state.hpp"
 
 namespace cf::core {
+
+// An argument given as pieces to lay end to end (cf_submit_named_parts), so that a caller whose argument is made
+// of separate buffers need not join them first: each piece is copied once, straight to where the argument goes.
+struct ArgParts {
+    const std::string_view *parts = nullptr;
+    std::size_t count = 0;
+    std::size_t total = 0;  // the sum of their lengths (the caller checks that it does not overflow)
+
+    // The pieces as one string.
+    std::string joined() const;
+    // Copies the pieces, end to end, to dst (total bytes).
+    void copy_to(char *dst) const noexcept;
+};
 
 // The results of one map chunk: the items' results in order, up to the first failure (if any).
 struct ChunkResults {
@@ -43,6 +57,9 @@ public:
                                   const SubmitOptions &options, UserDataRelease &release);
     // Runs the task registered under name; by default looks it up in this process.
     virtual FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options);
+    // submit_named with the argument in pieces; by default they are joined first (a process pool copies each one
+    // straight into its shared memory).
+    virtual FutureBase submit_named_parts(std::string_view name, const ArgParts &arg, const SubmitOptions &options);
     // Runs the task over each argument in turn as one unit; the future holds a ChunkResults.
     virtual FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) = 0;
     virtual void shutdown(bool wait, bool cancel_futures) = 0;
@@ -51,7 +68,8 @@ public:
     virtual void kill_workers();
     // Throws TooLargeError for an argument longer than this machine's memory: a caller's mistake (a wrapped
     // size), not something to copy.
-    static void check_argument_size(std::string_view arg);
+    static void check_argument_size(std::string_view arg) { check_argument_size(arg.size()); }
+    static void check_argument_size(std::size_t len);
     // Workers, queue and the counters of how tasks ended.
     virtual ExecutorStats stats() const = 0;
 

@@ -229,7 +229,11 @@ FutureBase ProcessPool::submit_call(const TaskCall &call, std::string_view arg, 
 }
 
 FutureBase ProcessPool::submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) {
-    check_argument_size(arg);
+    return submit_named_parts(name, ArgParts{&arg, 1, arg.size()}, options);
+}
+
+FutureBase ProcessPool::submit_named_parts(std::string_view name, const ArgParts &arg, const SubmitOptions &options) {
+    check_argument_size(arg.total);
     double limit = checked_time_limit(options);
     // A separate worker program has its own registry: then the worker reports an unknown name on the future.
     if (config_.worker_program.empty() && !find_task(name))
@@ -243,19 +247,19 @@ FutureBase ProcessPool::submit_chunk(const TaskCall &call, const std::vector<std
     return enqueue(task->name, wire::encode_chunk_args(args), shm::kChunk);
 }
 
-FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind,
+FutureBase ProcessPool::enqueue(const std::string &name, const ArgParts &arg, shm::TaskKind kind,
                                 double time_limit) {
     check_creator_process("submit");  // every submit, map's included, comes through here
     std::size_t capacity = store_->capacity();
-    if (name.size() > capacity || bytes.size() > capacity - name.size())
-        throw TooLargeError("an argument of " + std::to_string(bytes.size()) + " bytes can never fit the pool's " +
+    if (name.size() > capacity || arg.total > capacity - name.size())
+        throw TooLargeError("an argument of " + std::to_string(arg.total) + " bytes can never fit the pool's " +
                             "arena of " + std::to_string(capacity) + " bytes (raise shared_memory_bytes)");
     if (closed_.load(std::memory_order_acquire)) throw_closed();
     Task t;
     t.name = name;
-    t.arg_len = bytes.size();
+    t.arg_len = arg.total;
     t.kind = kind;
-    t.block_len = name.size() + bytes.size();
+    t.block_len = name.size() + arg.total;
     t.time_limit = time_limit;
     if (time_limit != std::numeric_limits<double>::infinity() && !copy_results_.load(std::memory_order_relaxed))
         copy_results_.store(true, std::memory_order_relaxed);
@@ -272,10 +276,11 @@ FutureBase ProcessPool::enqueue(const std::string &name, std::string_view bytes,
     }
     if (t.block) {
         std::memcpy(t.block, name.data(), name.size());
-        if (!bytes.empty()) std::memcpy(static_cast<char *>(t.block) + name.size(), bytes.data(), bytes.size());
+        arg.copy_to(static_cast<char *>(t.block) + name.size());
     } else {
-        t.spill.reserve(t.block_len);
-        t.spill.append(name).append(bytes.data(), bytes.size());
+        t.spill.resize(t.block_len);
+        std::memcpy(t.spill.data(), name.data(), name.size());
+        arg.copy_to(t.spill.data() + name.size());
     }
     if (!place_directly(t)) queue_pending(std::move(t));
     // A submitter that finds results waiting takes them in passing (a burst of submits would otherwise wake the

@@ -67,6 +67,7 @@ public:
     FutureBase submit_job(std::unique_ptr<Job> job, const SubmitOptions &options) override;
     FutureBase submit_call(const TaskCall &call, std::string_view arg, const SubmitOptions &options) override;
     FutureBase submit_named(std::string_view name, std::string_view arg, const SubmitOptions &options) override;
+    FutureBase submit_named_parts(std::string_view name, const ArgParts &arg, const SubmitOptions &options) override;
     FutureBase submit_chunk(const TaskCall &call, const std::vector<std::string_view> &args) override;
     void shutdown(bool wait, bool cancel_futures) override;
     void terminate_workers() override;
@@ -129,7 +130,10 @@ private:
     explicit ProcessPool(Config config);
     void start();
     FutureBase enqueue(const std::string &name, std::string_view bytes, shm::TaskKind kind,
-                       double time_limit = std::numeric_limits<double>::infinity());
+                       double time_limit = std::numeric_limits<double>::infinity()) {
+        return enqueue(name, ArgParts{&bytes, 1, bytes.size()}, kind, time_limit);
+    }
+    FutureBase enqueue(const std::string &name, const ArgParts &arg, shm::TaskKind kind, double time_limit);
     [[noreturn]] void throw_closed();
     void give_back_block(Task &t);  // the task's argument block, back to the store
     bool place_directly(Task &t);

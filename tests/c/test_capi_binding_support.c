@@ -3,10 +3,11 @@
  * (cf_object_type: results and exceptions held by futures, returned and raised by thread-pool tasks, refused by
  * process-pool tasks; every object handed over is destroyed exactly once), cf_task_current, the release of a
  * done-callback's and a task's user_data, failures with any status, remote failures, max_workers and worker pids,
- * failures with a detail, spawned workers' arguments and fork hooks. */
+ * failures with a detail, spawned workers' arguments and fork hooks, an argument in parts. */
 #define _DEFAULT_SOURCE /* readlink */
 #include <cfutures/cfutures.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,96 @@ static void raise_detail(void) {
     }
 }
 
+/* ---- an argument in parts (cf_submit_named_parts): laid end to end, on process and thread pools */
+
+/* The argument back, as the task received it. */
+static int echoes_argument(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)user_data;
+    return cf_task_return(ctx, arg, len);
+}
+CF_TASK("test.echoes_argument", echoes_argument);
+
+/* Submits the parts and checks that the result is `want` (want_len bytes). */
+static void check_parts_echo(cf_executor *ex, const cf_slice *parts, size_t n, const cf_submit_options *o,
+                             const char *want, size_t want_len) {
+    cf_future *f = NULL;
+    cf_slice r;
+    CHECK_INT(cf_submit_named_parts(ex, "test.echoes_argument", parts, n, o, &f), CF_OK);
+    CHECK_INT(cf_future_result(f, 60.0, &r), CF_OK);
+    CHECK_INT(r.len, want_len);
+    CHECK(want_len == 0 || (r.data && memcmp(r.data, want, want_len) == 0));
+    cf_future_release(f);
+}
+
+static void check_parts_on(cf_executor *ex) {
+    enum { big = 3 << 20 };
+    char *payload = (char *)malloc(big), *joined = (char *)malloc(big + 8);
+    cf_slice parts[4], bad[2];
+    cf_submit_options so;
+    cf_future *f = (cf_future *)&check_not_a_handle;
+    size_t i;
+    for (i = 0; i < big; ++i) payload[i] = (char)(i * 31 + 7);
+    parts[0].data = "head", parts[0].len = 4;
+    parts[1].data = NULL, parts[1].len = 0; /* an empty part, without data */
+    parts[2].data = payload, parts[2].len = big;
+    parts[3].data = "tail", parts[3].len = 4;
+    memcpy(joined, "head", 4), memcpy(joined + 4, payload, big), memcpy(joined + 4 + big, "tail", 4);
+    check_parts_echo(ex, parts, 4, NULL, joined, big + 8);
+    cf_submit_options_init(&so);
+    so.time_limit = 60.0;
+    check_parts_echo(ex, parts, 1, &so, "head", 4);
+    check_parts_echo(ex, NULL, 0, NULL, "", 0); /* no parts: an empty argument */
+
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", NULL, 2, NULL, &f), CF_E_INVALID_ARGUMENT, "parts");
+    CHECK(f == (cf_future *)&check_not_a_handle); /* (refused before out is touched) */
+    bad[0].data = "x", bad[0].len = 1;
+    bad[1].data = NULL, bad[1].len = 5;
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", bad, 2, NULL, &f), CF_E_INVALID_ARGUMENT, "part 1");
+    bad[1].data = "y", bad[1].len = SIZE_MAX;
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", bad, 2, NULL, &f), CF_E_TOO_LARGE, NULL);
+    CHECK_FAILS(cf_submit_named_parts(ex, NULL, parts, 1, NULL, &f), CF_E_INVALID_ARGUMENT, "task");
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", parts, 1, NULL, NULL), CF_E_INVALID_ARGUMENT, "out");
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.no_such_task", parts, 1, NULL, &f), CF_E_UNKNOWN_TASK, NULL);
+    so.time_limit = NAN;
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", parts, 1, &so, &f), CF_E_INVALID_ARGUMENT, NULL);
+    free(payload);
+    free(joined);
+}
+
+static void submit_named_parts(void) {
+    cf_process_pool_options o;
+    cf_executor *ex = check_new_thread_pool(1);
+    cf_future *f = NULL;
+    cf_slice part = {"x", 1};
+    check_parts_on(ex);
+    cf_executor_shutdown(ex, 1, 0);
+    CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", &part, 1, NULL, &f), CF_E_SHUTDOWN, NULL);
+    cf_executor_free(ex);
+    CHECK_FAILS(cf_submit_named_parts(NULL, "test.echoes_argument", &part, 1, NULL, &f), CF_E_INVALID_ARGUMENT,
+                "executor");
+    for (int method = CF_START_FORK; method <= CF_START_SPAWN; ++method) {
+        cf_process_pool_options_init(&o);
+        o.max_workers = 1;
+        o.start_method = (cf_start_method)method;
+        CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+        check_parts_on(ex);
+        cf_executor_free(ex);
+    }
+    /* An argument that can never fit the arena: refused as a whole, from its parts' total. */
+    cf_process_pool_options_init(&o);
+    o.max_workers = 1;
+    o.start_method = CF_START_FORK;
+    o.shared_memory_bytes = 1 << 20;
+    CHECK_INT(cf_process_pool_new(&o, &ex), CF_OK);
+    {
+        static char half[600 * 1024];
+        cf_slice two[2] = {{half, sizeof half}, {half, sizeof half}};
+        check_parts_echo(ex, two, 1, NULL, half, sizeof half);
+        CHECK_FAILS(cf_submit_named_parts(ex, "test.echoes_argument", two, 2, NULL, &f), CF_E_TOO_LARGE, NULL);
+    }
+    cf_executor_free(ex);
+}
+
 /* ---- spawned workers with arguments: /usr/bin/env starts this program with a variable its argument sets */
 
 static int reads_spawn_variable(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
@@ -592,6 +683,7 @@ static const check_test tests[] = {
     CHECK_TEST(future_objects),         CHECK_TEST(bad_input),          CHECK_TEST(thread_pool_tasks),
     CHECK_TEST(process_pool_refuses_objects), CHECK_TEST(done_callback_release), CHECK_TEST(task_user_data_release),
     CHECK_TEST(failures_and_pids), CHECK_TEST(raise_detail), CHECK_TEST(spawn_worker_args),
+    CHECK_TEST(submit_named_parts),
 };
 
 int main(int argc, char **argv) {

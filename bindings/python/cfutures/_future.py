@@ -427,17 +427,14 @@ class Future(concurrent.futures.Future):
         """The result of a Python call in a process pool, unpickled once from the C future's bytes."""
         with self._lock:
             if not self._outcome_set:
-                view = _worker.read_bytes(out.data, out.len)
                 try:
-                    self._result = _worker.load_result(view)
+                    self._result = _worker.load_result(out.data, out.len)
                 except BaseException as exc:
                     # As concurrent.futures: a result that cannot be read here is a broken pool's failure (for
                     # this future only: the pool goes on).
                     broken = BrokenProcessPool("the result of the task could not be unpickled: %r" % (exc,))
                     broken.__cause__ = exc
                     self._exception = broken
-                finally:
-                    view = None
                 self._outcome_set = True
             if self._exception is not None:
                 exc = self._exception

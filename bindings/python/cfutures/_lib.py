@@ -223,9 +223,13 @@ def _load():
 lib, library_path = _load()
 
 
-def _proto(name, restype, *argtypes):
+# The same library, for the few calls that keep the GIL while they run (see cf_submit_keeping_gil).
+lib_keeping_gil = ctypes.PyDLL(library_path, handle=lib._handle)
+
+
+def _proto(name, restype, *argtypes, dll=None):
     try:
-        fn = getattr(lib, name)
+        fn = getattr(dll or lib, name)
     except AttributeError:
         raise ImportError("cfutures: %s (version %s) has no %s: it is not a complete libcfutures %s build"
                           % (library_path, lib.cf_version_string and _version_text(), name,
@@ -290,6 +294,11 @@ cf_process_pool_options_init = _proto("cf_process_pool_options_init", None, P(cf
 cf_thread_pool_new = _proto("cf_thread_pool_new", c_int, P(cf_thread_pool_options), P(c_void_p))
 cf_process_pool_new = _proto("cf_process_pool_new", c_int, P(cf_process_pool_options), P(c_void_p))
 cf_submit = _proto("cf_submit", c_int, c_void_p, TASK_FN, c_void_p, c_void_p, c_size_t, P(c_void_p))
+# A thread pool's submit never waits (it queues the task, or starts a thread for it) and calls no Python: it keeps
+# the GIL, as CPython's own submit does. Letting it go would hand it, for every task, to the worker thread that the
+# submit has just woken, and back: two thread switches a task.
+cf_submit_keeping_gil = _proto("cf_submit", c_int, c_void_p, TASK_FN, c_void_p, c_void_p, c_size_t, P(c_void_p),
+                               dll=lib_keeping_gil)
 cf_submit_named = _proto("cf_submit_named", c_int, c_void_p, c_char_p, c_void_p, c_size_t, P(c_void_p))
 cf_executor_shutdown = _proto("cf_executor_shutdown", c_int, c_void_p, c_int, c_int)
 cf_executor_terminate_workers = _proto("cf_executor_terminate_workers", c_int, c_void_p)
@@ -316,6 +325,9 @@ cf_executor_stats_get = _optional_proto("cf_executor_stats_get", c_int, c_void_p
 # The handler travels as a plain pointer (a LOG_FN cast to c_void_p), so that None passes NULL.
 cf_set_log_handler = _optional_proto("cf_set_log_handler", None, c_void_p, c_void_p)
 HAVE_SUBMIT_OPTIONS = None not in (cf_submit_options_init, cf_submit_ex, cf_submit_named_ex)
+# An argument in parts (a large pickled call), copied straight into a process pool's shared memory.
+cf_submit_named_parts = _optional_proto("cf_submit_named_parts", c_int, c_void_p, c_char_p, P(cf_slice), c_size_t,
+                                        P(cf_submit_options), P(c_void_p))
 # Python functions in process pools (cfutures._worker).
 cf_task_register = _proto("cf_task_register", c_int, c_char_p, TASK_FN, c_void_p)
 cf_process_worker_entry = _proto("cf_process_worker_entry", c_int)

@@ -13,7 +13,6 @@ import ctypes
 import functools
 import itertools
 import os
-import pickle
 import threading
 import time
 import weakref
@@ -113,6 +112,16 @@ def _flatten(chunk_results):
         close = getattr(chunk_results, "close", None)
         if close is not None:
             close()
+
+
+def _large_bytes_in(args, kwargs):
+    """Whether an argument is a large bytes: then the call is pickled in pieces, and the bytes copied once,
+    straight into the shared memory (cfutures._worker.dump_pieces). (A bytearray, which another thread may change
+    meanwhile, is pickled as before: copied while this thread holds the GIL.)"""
+    for arg in itertools.chain(args, kwargs.values()) if kwargs else args:
+        if type(arg) is bytes and len(arg) >= _worker.STREAM_MIN:
+            return True
+    return False
 
 
 def _check_call(rc, what):
@@ -388,9 +397,15 @@ class ProcessPoolExecutor(Executor):
         if not callable(fn):
             raise TypeError("ProcessPoolExecutor.submit: %s is neither callable nor a C task's name"
                             % type(fn).__name__)
-        _lib.require("Python functions in a process pool", _lib.HAVE_PYTHON_WORKERS)
+        if not _lib.HAVE_PYTHON_WORKERS:
+            _lib.require("Python functions in a process pool", False)
+        pieces = None
         try:
-            call = pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            if (args or kwargs) and _lib.cf_submit_named_parts is not None and _large_bytes_in(args, kwargs):
+                pieces = _worker.dump_pieces((fn, args, kwargs))
+                call = b""
+            else:
+                call = _worker.dump_call(fn, args, kwargs)
         except Exception as exc:
             # As concurrent.futures: a call that cannot be pickled fails its future, not the submit.
             with self._shutdown_lock:
@@ -398,23 +413,32 @@ class ProcessPoolExecutor(Executor):
             future = Future()
             future.set_exception(exc)
             return future
-        return self._submit(c_options, _worker.PYTHON_TASK, call, kind=_PICKLED)
+        return self._submit(c_options, _worker.PYTHON_TASK, call, kind=_PICKLED, pieces=pieces)
 
-    def _submit(self, c_options, fn, data=b"", kind=_BYTES):
+    def _submit(self, c_options, fn, data=b"", kind=_BYTES, pieces=None):
+        """Submits the task with data as its argument, or the argument made of pieces (bytes-like objects, laid
+        end to end) when given."""
         name = _task_name(fn, "submit")
-        if type(data) is bytes:   # (the common case, as a pickled call always is: no conversion)
+        if pieces is not None:
+            slices, data = _worker.piece_slices(pieces)
+        elif type(data) is bytes:   # (the common case, as a pickled call nearly always is: no conversion)
             ptr, length = data, len(data)
         else:
             ptr, length, data = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
         with self._shutdown_lock:
             self._check_open()
             out = ctypes.c_void_p()
-            if c_options is None:
+            if pieces is not None:
+                rc = _lib.cf_submit_named_parts(self._handle.handle, name, slices, len(pieces),
+                                                None if c_options is None else ctypes.byref(c_options),
+                                                ctypes.byref(out))
+            elif c_options is None:
                 rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, ctypes.byref(out))
             else:
                 rc = _lib.cf_submit_named_ex(self._handle.handle, name, ptr, length, ctypes.byref(c_options),
                                              ctypes.byref(out))
-            _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
+            if rc != _lib.CF_OK:   # (the text only for a failure: it costs as much as a submit's checks)
+                _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
         future = Future._for_task(kind, next(_future_keys))
         future._attach(out.value)
         return future

@@ -374,7 +374,7 @@ class ThreadPoolExecutor(Executor):
             # The trampoline may run before cf_submit returns: the item must be in place first.
             _work_items[key] = (future, self._state, fn, args, kwargs)
             if c_options is None:
-                rc = _lib.cf_submit(self._handle.handle, _run_task, key, None, 0, ctypes.byref(out))
+                rc = _lib.cf_submit_keeping_gil(self._handle.handle, _run_task, key, None, 0, ctypes.byref(out))
             else:
                 rc = _lib.cf_submit_ex(self._handle.handle, _run_task, key, None, 0, ctypes.byref(c_options),
                                        ctypes.byref(out))

@@ -2,6 +2,7 @@
 """ProcessPoolExecutor running Python functions: submit, map, initializer, exceptions with the remote traceback,
 broken pools, and the fork protocol that lets forked workers run Python, under fork, forkserver and spawn."""
 import concurrent.futures
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -92,6 +93,44 @@ def thread_count():
 
 def echo(data):
     return data
+
+
+def echo_all(*args, **kwargs):
+    return args, kwargs
+
+
+def same_object(a, b):
+    return a is b
+
+
+def target():
+    return "target"
+
+
+def replacement():
+    return "replacement"
+
+
+def rebind_target_here():
+    """In a worker: the module's name `target` now leads to replacement."""
+    globals()["target"] = replacement
+    return True
+
+
+class Holder:
+    @staticmethod
+    def cube(x):
+        return x ** 3
+
+
+class Blob(bytes):
+    """A bytes subclass: pickled as itself, never taken for plain bytes."""
+
+
+def big_results(n):
+    """Large data inside a pickled result: bytes, a bytearray and a bytes subclass in a tuple."""
+    data = bytes(range(256)) * (n // 256)
+    return data, bytearray(data), Blob(data)
 
 
 # -- the tests, once per start method ----------------------------------------------------------------------------
@@ -203,6 +242,56 @@ class PythonCallsMixin:
         data = os.urandom(1 << 20) * 8   # 8 MiB
         self.assertEqual(ex.submit(echo, data).result(LONG), data)
 
+    def test_large_arguments_keep_their_types_and_identity(self):
+        # Large bytes-like arguments travel out of the pickler's buffer, copied once into shared memory; what the
+        # function receives is what pickle itself would give it.
+        ex = self.pool(max_workers=1)
+        big = os.urandom(1 << 20) * 3
+        args = (big, big, bytearray(big), Blob(big), "é" * (1 << 20), memoryview(b"small").tobytes())
+        back_args, back_kwargs = ex.submit(echo_all, *args, extra=bytearray(big[:5 << 18])).result(LONG)
+        self.assertEqual(back_args, args)
+        self.assertEqual([type(a) for a in back_args], [type(a) for a in args])
+        self.assertIs(back_args[0], back_args[1])   # one object in the call, one object back
+        self.assertEqual(back_kwargs, {"extra": bytearray(big[:5 << 18])})
+        self.assertIs(type(back_kwargs["extra"]), bytearray)
+        self.assertTrue(ex.submit(same_object, big, big).result(LONG))
+        self.assertFalse(ex.submit(same_object, big, big[:1] + big[1:]).result(LONG))   # equal, not one
+
+    def test_large_results_keep_their_types(self):
+        ex = self.pool(max_workers=1)
+        data, array, blob = ex.submit(big_results, 5 << 20).result(LONG)
+        want = bytes(range(256)) * ((5 << 20) // 256)
+        self.assertEqual((type(data), type(array), type(blob)), (bytes, bytearray, Blob))
+        self.assertTrue(data == want and array == want and blob == want)
+        back = ex.submit(echo, Blob(want)).result(LONG)
+        self.assertIs(type(back), Blob)
+        self.assertEqual(back, want)
+
+    def test_functions_travel_by_name_as_pickle_has_them(self):
+        # A function goes as a reference, looked up by name on each side every time, as pickle does.
+        ex = self.pool(max_workers=1)
+        self.assertEqual(ex.submit(Holder.cube, 3).result(LONG), 27)   # a dotted qualified name
+        first = target
+        self.assertEqual(ex.submit(first).result(LONG), "target")
+        self.assertTrue(ex.submit(rebind_target_here).result(LONG))
+        # The worker looks the name up again: it now leads elsewhere there, as the unpickler would find.
+        self.assertEqual(ex.submit(first).result(LONG), "replacement")
+        # Here the name no longer leads to the function: pickle's own error, on the future.
+        globals()["target"] = replacement
+        try:
+            with self.assertRaises(pickle.PicklingError):
+                ex.submit(first).result(LONG)
+        finally:
+            globals()["target"] = first
+        self.assertEqual(ex.submit(first, *()).result(LONG), "replacement")   # (the worker's name, still)
+
+    def test_large_call_that_cannot_be_pickled_fails_its_future(self):
+        ex = self.pool(max_workers=1)
+        future = ex.submit(echo_all, os.urandom(2 << 20), Unpicklable())
+        with self.assertRaises(TypeError):
+            future.result(LONG)
+        self.assertEqual(ex.submit(square, 3).result(LONG), 9)   # the pool goes on
+
     def test_forks_while_other_threads_run_python(self):
         # A thread busy in Python holds the GIL most of the time: a fork the library makes meanwhile must still
         # leave the worker an interpreter it can run (the fork hooks take the GIL first).
@@ -247,6 +336,41 @@ class ForkTest(PythonCallsMixin, unittest.TestCase):
         # fork: the worker is a copy of this process, closures over module state included.
         ex = self.pool(max_workers=1)
         self.assertEqual(ex.submit(initialized).result(LONG), _initialized)
+
+
+class LargeDataStreamsTest(unittest.TestCase):
+    """The readers and writers of large calls and results, without a pool: a pickle in C memory read back
+    through cfutures._worker.load_from whatever its protocol, never past its end."""
+
+    def at(self, blob):
+        buffer = ctypes.create_string_buffer(blob, len(blob))
+        self.addCleanup(lambda: buffer)
+        return ctypes.addressof(buffer)
+
+    def test_every_protocol_reads_back(self):
+        from cfutures import _worker
+        value = {"bytes": os.urandom(5 << 20), "array": bytearray(3 << 20), "text": "x" * (2 << 20), "n": [1, 2.5]}
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            with self.subTest(protocol=protocol):
+                blob = pickle.dumps(value, protocol=protocol)
+                self.assertEqual(_worker.load_from(self.at(blob), len(blob)), value)
+                pieces = _worker.dump_pieces(value)
+                self.assertEqual(b"".join(bytes(memoryview(p)) for p in pieces),
+                                 pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def test_truncated_or_overlong_streams_are_refused(self):
+        from cfutures import _worker
+        blob = pickle.dumps([os.urandom(3 << 20)], protocol=pickle.HIGHEST_PROTOCOL)
+        with self.assertRaises(Exception):
+            _worker.load_from(self.at(blob), len(blob) - 1)
+        with self.assertRaises(pickle.UnpicklingError):
+            _worker.load_from(self.at(blob + b"."), len(blob) + 1)
+
+    def test_bytes_at_copies(self):
+        from cfutures import _worker
+        data = os.urandom(9 << 20)
+        for n in (0, 1, 100, len(data)):
+            self.assertEqual(_worker.bytes_at(self.at(data), n), data[:n])
 
 
 class ForkserverTest(PythonCallsMixin, unittest.TestCase):
