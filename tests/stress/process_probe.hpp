@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -23,6 +24,21 @@ inline std::set<std::string> directory_entries(const std::string &path) {
             if (name != "." && name != "..") names.insert(name);
         }
         closedir(d);
+    }
+    return names;
+}
+
+// The entries of /dev/shm that a run of the library could account for: all of them, but for those of programs
+// the stress tests never start and that may run beside them on the same machine (Open MPI's shared-memory
+// transport, Python's multiprocessing semaphores and shared_memory blocks). The library itself names nothing
+// there (it maps memfds), so any other new entry is a finding.
+inline std::set<std::string> shm_entries() {
+    static const char *const others[] = {"vader_segment.", "sem.mp-", "psm_"};
+    std::set<std::string> names = directory_entries("/dev/shm");
+    for (auto it = names.begin(); it != names.end();) {
+        bool foreign = false;
+        for (const char *prefix : others) foreign = foreign || it->rfind(prefix, 0) == 0;
+        it = foreign ? names.erase(it) : std::next(it);
     }
     return names;
 }

@@ -234,7 +234,7 @@ int main(int argc, char **argv) {
     namespace probe = cf_stress;
 
     std::size_t fds_before = probe::open_fds();
-    std::size_t shm_before = probe::directory_entries("/dev/shm").size();
+    std::size_t shm_before = probe::shm_entries().size();
     long rss_before = 0;
     Tally t;
     std::size_t kills = 0;
@@ -260,7 +260,7 @@ int main(int argc, char **argv) {
     // ... and its control socket and the write end of its death pipe are the descriptors it keeps.
     std::size_t fds_after = probe::open_fds();
     std::size_t allowed_fds = fds_before + 2 * allowed_children;
-    std::size_t shm_after = probe::directory_entries("/dev/shm").size();
+    std::size_t shm_after = probe::shm_entries().size();
     long rss_after = probe::resident_kib();
 
     std::printf("soak (%s%s): %llu tasks in %.1f s over %llu pools; %llu results, %llu BrokenProcessPool, %llu "
