@@ -108,55 +108,43 @@ class JoinTest(unittest.TestCase):
 class DeadlockTest(unittest.TestCase):
     """The deadlock examples of the concurrent.futures docs: a wait that cannot end raises DeadlockError at once."""
 
+    @staticmethod
+    def _outcomes(plan, waits):
+        """Runs a task per entry of plan (name -> the names of the futures it waits for, through waits), on one
+        pool, every task running before any waits; returns their outcomes in plan's order: "done", or the
+        DeadlockError the task was told."""
+        with ThreadPoolExecutor(max_workers=len(plan)) as executor:
+            all_run = threading.Barrier(len(plan))
+            futures = {}
+            ready = threading.Event()
+
+            def wait_for(names):
+                all_run.wait(LONG)
+                ready.wait(LONG)
+                try:
+                    waits([futures[n] for n in names])
+                    return "done"
+                except cfutures.DeadlockError as exc:
+                    return exc
+
+            for name, names in plan.items():
+                futures[name] = executor.submit(wait_for, names)
+            ready.set()
+            return [futures[name].result(LONG) for name in plan]
+
     def test_two_tasks_waiting_for_each_other(self):
         for _ in range(5):
-            with ThreadPoolExecutor(max_workers=2) as executor:
-                both_run = threading.Barrier(2)
-                futures = {}
-                ready = threading.Event()
-
-                def wait_on(name):
-                    both_run.wait(LONG)
-                    ready.wait(LONG)
-                    try:
-                        return futures[name].result()
-                    except cfutures.DeadlockError as exc:
-                        return exc
-
-                a = executor.submit(wait_on, "b")
-                b = executor.submit(wait_on, "a")
-                futures.update(a=a, b=b)
-                ready.set()
-                outcomes = [a.result(LONG), b.result(LONG)]
-                told = [o for o in outcomes if isinstance(o, cfutures.DeadlockError)]
-                self.assertGreaterEqual(len(told), 1)
-                self.assertIsInstance(told[0], RuntimeError)
+            outcomes = self._outcomes({"a": ["b"], "b": ["a"]}, lambda fs: fs[0].result())
+            told = [o for o in outcomes if isinstance(o, cfutures.DeadlockError)]
+            self.assertGreaterEqual(len(told), 1)
+            self.assertIsInstance(told[0], RuntimeError)
 
     def test_wait_and_as_completed_in_a_cycle(self):
         # a waits for the first of b and c (or as they complete); b and c wait for a: whoever waits last is told.
         for waits in (lambda fs: cfutures.wait(fs, return_when=cfutures.FIRST_COMPLETED),
-                      lambda fs: list(cfutures.as_completed(fs))):
-            with ThreadPoolExecutor(max_workers=3) as executor:
-                all_run = threading.Barrier(3)
-                futures = {}
-                ready = threading.Event()
-
-                def wait_for(names):
-                    all_run.wait(LONG)
-                    ready.wait(LONG)
-                    try:
-                        waits([futures[n] for n in names])
-                        return "done"
-                    except cfutures.DeadlockError as exc:
-                        return exc
-
-                a = executor.submit(wait_for, ["b", "c"])
-                b = executor.submit(wait_for, ["a"])
-                c = executor.submit(wait_for, ["a"])
-                futures.update(a=a, b=b, c=c)
-                ready.set()
-                outcomes = [f.result(LONG) for f in (a, b, c)]
-                self.assertTrue(any(isinstance(o, cfutures.DeadlockError) for o in outcomes), outcomes)
+                      lambda fs: list(cfutures.as_completed(fs)), lambda fs: fs[0].result()):
+            outcomes = self._outcomes({"a": ["b", "c"], "b": ["a"], "c": ["a"]}, waits)
+            self.assertTrue(any(isinstance(o, cfutures.DeadlockError) for o in outcomes), outcomes)
 
     def test_waiting_for_its_own_future(self):
         with ThreadPoolExecutor(max_workers=1) as executor:
