@@ -3,6 +3,7 @@
 // provider's workers and completions use.
 #include <cfutures/sys.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "executor/provided_executor.hpp"
@@ -65,6 +66,8 @@ public:
         out.max_workers = s.max_workers;
         out.workers_started = s.workers_started;
     }
+    bool drives_progress() const noexcept override { return p_.progress != nullptr; }
+    bool progress(std::uint64_t round) override { return p_.progress(self_, round) > 0; }
 
 private:
     cf_executor_provider p_;

@@ -12,7 +12,8 @@
 
 namespace cf::mpi {
 
-// Held around every MPI call this library makes (each pool's communication thread, pool creation).
+// Held around every MPI call this library makes (a pool's communication thread, a caller driving a pool, pool
+// creation).
 std::mutex &mpi_lock();
 
 // "MPI_Isend: MPI_ERR_TRUNCATE: message truncated" for a failing MPI call.
@@ -20,6 +21,10 @@ std::string mpi_error_text(const char *call, int code);
 
 // The argument that marks a process started by a CF_MPI_SPAWN pool.
 inline constexpr const char *kWorkerMarker = "--cfutures-mpi-worker";
+
+// A task that runs longer than this is a long one: its result goes home at once, and rank 0 need not poll for
+// results more often than such tasks end.
+inline constexpr std::chrono::microseconds kShortTask{20};
 
 // Polls patiently: spins first (a reply is usually microseconds away), then yields, then sleeps longer and
 // longer, up to 256 us. reset() after each message.

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "pool.hpp"
 
+#include <sys/prctl.h>
+
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -15,11 +18,33 @@
 namespace cf::mpi {
 namespace {
 
+using namespace std::chrono_literals;
+
 // Tasks sent ahead to one worker: it starts the next as soon as it sends a result, and a large argument on its
-// way to one worker does not keep the others idle.
+// way to one worker does not keep the others idle. Sent tasks are running: they can no longer be cancelled.
 constexpr unsigned kDepth = 2;
-// Results larger than this are received without blocking the communication thread.
+// While a long queue waits and tasks are short (a quarter of kFastWorker on average), a worker that turns them
+// round fast (a result within kFastWorker) gets up to kDeepDepth small ones, so that it never waits for rank 0 between them. A short queue (fewer than kDeepQueue
+// tasks: what a program holds back behind busy workers to cancel it later) stays on rank 0.
+constexpr unsigned kDeepDepth = 32;
+constexpr std::size_t kDeepQueue = 64;
+constexpr auto kFastWorker = 200us;
+// Task messages up to kSmallTask bytes travel together, up to kBatch bytes in one message; a larger one travels
+// alone, and only to a worker within its first kDepth slots.
+constexpr std::size_t kSmallTask = 16 * 1024;
+constexpr std::size_t kBatch = 64 * 1024;
+// Results larger than this are received with non-blocking receives.
 constexpr int kLargeResult = 64 * 1024;
+// Polling: after news, a waiting caller polls on for kPatience while tasks are short (kGlance else), the
+// communication thread for kSpin unless a caller does the work; then the communication thread sleeps for a
+// quarter of a task's time (kMinNap to kMaxNap: a worker holds its next task meanwhile, and a result waits at
+// most that long) while tasks are in flight, and, idle, kIdleNap at a time until kIdle has passed without news.
+constexpr auto kPatience = 50us, kGlance = 5us, kSpin = 20us, kMinNap = 10us, kMaxNap = 250us, kIdleNap = 100us;
+constexpr auto kIdle = 2ms;
+
+std::int64_t ns_of(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 struct MpiFailure : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -59,12 +84,13 @@ std::set<MpiPool *> &live_pools() {
 
 MpiPool::MpiPool(MPI_Comm comm, std::vector<int> workers, bool spawned, bool check_names)
     : comm_(comm),
-      workers_(std::move(workers)),
-      load_(workers_.size(), 0),
+      ranks_(std::move(workers)),
+      workers_(ranks_.size()),
       spawned_(spawned),
       check_names_(check_names) {
     if (const char *k = std::getenv("CFUTURES_MPI_FAULT_AT_SEND")) fault_at_send_ = std::atol(k);
     thread_ = std::thread([this] { run(); });
+    thread_id_ = thread_.get_id();
     std::lock_guard<std::mutex> lock(g_live_mu);
     live_pools().insert(this);
 }
@@ -97,14 +123,19 @@ int MpiPool::enqueue(const char *task, std::uint32_t kind, const cf_slice *parts
         cf_chunk_results_pack(parts, n_parts, &q.message[at], payload, &payload);
     else if (payload)
         std::memcpy(&q.message[at], parts[0].data, payload);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!broken_.empty())
-        return cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
-    if (closed_) return cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
-    cf_future_retain(f);
-    queue_.push_back(std::move(q));
-    poked_ = true;
-    if (sleeping_) cv_.notify_one();
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!broken_.empty())
+            return cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
+        if (closed_) return cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
+        cf_future_retain(f);
+        queue_.push_back(std::move(q));
+        queued_.store(queue_.size(), std::memory_order_relaxed);
+        poked_ = true;
+        if (sleeping_) cv_.notify_one();
+    }
+    // A worker with nothing to do gets the task at once, from here.
+    if (busy_.load(std::memory_order_relaxed) < ranks_.size()) send_now();
     return CF_OK;
 }
 
@@ -123,6 +154,7 @@ int MpiPool::shutdown(bool wait, bool cancel_futures) {
         std::lock_guard<std::mutex> lock(mu_);
         closed_ = true;
         if (cancel_futures) cancelled.swap(queue_);
+        queued_.store(queue_.size(), std::memory_order_relaxed);
         poked_ = true;
         cv_.notify_one();
     }
@@ -145,7 +177,7 @@ void MpiPool::join() {
 }
 
 int MpiPool::stats(cf_executor_stats *out) {
-    std::uint64_t workers = workers_.size();
+    std::uint64_t workers = ranks_.size();
     out->workers = workers;
     out->max_workers = workers;
     out->workers_started = workers;
@@ -156,92 +188,218 @@ int MpiPool::stats(cf_executor_stats *out) {
     return CF_OK;
 }
 
-// ---- the communication thread
+// ---- the MPI work: the communication thread, or a waiting caller
+
+void MpiPool::send_now() {
+    std::string failure;
+    {
+        std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
+        if (!mpi.owns_lock() || ended_) return;
+        try {
+            dispatch();
+        } catch (const std::exception &e) {
+            failure = e.what();
+            ended_ = true;
+        }
+    }
+    if (!failure.empty()) break_pool(failure);
+}
+
+int MpiPool::progress(std::uint64_t round) {
+    thread_local Clock::time_point news_at;
+    // These turns are a poll loop: the clock is read on every 8th only.
+    bool look = round % 8 == 0;
+    Clock::time_point now = look ? Clock::now() : Clock::time_point();
+    if (round == 0) news_at = now;
+    Step s;
+    {
+        std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
+        if (mpi.owns_lock()) {
+            if (ended_) return 0;
+            if (look) driven_at_.store(ns_of(now), std::memory_order_relaxed);
+            step(s);
+        }
+    }
+    finish(s);
+    if (!s.failure.empty()) {
+        break_pool(s.failure);
+        return 0;
+    }
+    // A done-callback on the communication thread that waits for another of the pool's futures: nobody else
+    // would collect it.
+    if (std::this_thread::get_id() == thread_id_) return 1;
+    if (s.news) {
+        news_at = Clock::now();
+        return 1;
+    }
+    if (!look) return 1;
+    bool short_tasks = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed)) < kShortTask;
+    if (now - news_at < (short_tasks ? kPatience : kGlance)) return 1;
+    // Long tasks: the caller sleeps, and the communication thread (never asleep for good while tasks are in
+    // flight) completes its future.
+    driven_at_.store(0, std::memory_order_relaxed);
+    return 0;
+}
+
+bool MpiPool::driven_now(Clock::time_point now) const {
+    std::int64_t at = driven_at_.load(std::memory_order_relaxed);
+    return at != 0 && ns_of(now) - at < std::chrono::nanoseconds(kSpin).count();
+}
 
 void MpiPool::run() {
-    Backoff backoff;
-    std::vector<std::string> results;
-    try {
-        for (;;) {
-            bool busy = false;
-            {
-                std::lock_guard<std::mutex> mpi(mpi_lock());
-                busy = step(results);
-            }
-            // Completed without the MPI lock: done-callbacks may submit, or make another pool.
-            for (const std::string &r : results) complete(r);
-            results.clear();
-            if (busy) {
-                backoff.reset();
+    prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);  // naps of microseconds, not the default 50 us more
+    Step s;
+    Clock::time_point news_at = Clock::now();
+    for (;;) {
+        bool stopped = false;
+        {
+            // While a caller does the work, this thread does not queue up behind it for the lock.
+            std::unique_lock<std::mutex> mpi(mpi_lock(), std::defer_lock);
+            if (!driven_now(Clock::now())) {
+                mpi.lock();
+            } else if (!mpi.try_lock()) {
+                wait_for_work(news_at, true);
                 continue;
             }
-            if (stopping()) {
-                std::lock_guard<std::mutex> mpi(mpi_lock());
-                stop_workers();
-                return;
+            if (ended_) return;  // a caller found the pool broken
+            step(s);
+            if (s.failure.empty() && !s.news && stopping()) {
+                try {
+                    stop_workers();
+                } catch (const std::exception &e) {
+                    s.failure = e.what();
+                }
+                ended_ = true;
+                stopped = true;
             }
-            // Idle or not, poll on for a while (the next task or result is usually microseconds away); then
-            // sleep, until woken by a submit or shutdown, or for as long as the back-off says while results
-            // are due.
-            std::chrono::microseconds d = backoff.next_sleep();
-            if (!d.count()) continue;
-            bool idle = in_flight_.empty() && sends_.empty() && receives_.empty();
-            wait_for_work(idle ? std::chrono::microseconds::max() : d);
         }
-    } catch (const MpiFailure &e) {
-        break_pool(e.what());
-    } catch (const std::exception &e) {
-        break_pool(e.what());
+        bool pending = s.pending, news = s.news;
+        finish(s);
+        if (!s.failure.empty()) return break_pool(s.failure);
+        if (stopped) return;
+        s.reset();
+        if (news) news_at = Clock::now();
+        wait_for_work(news_at, pending);
     }
 }
 
-bool MpiPool::step(std::vector<std::string> &results) {
-    bool sent = dispatch();
-    bool received = collect(results);
-    return sent || received;
+void MpiPool::step(Step &s) {
+    try {
+        bool sent = dispatch();
+        collect(s);
+        s.news = s.news || sent;
+        s.pending = !in_flight_.empty() || !sends_.empty() || !receives_.empty();
+    } catch (const std::exception &e) {
+        s.failure = e.what();
+        ended_ = true;
+    }
 }
 
 bool MpiPool::dispatch() {
-    std::size_t room = 0;
-    for (unsigned l : load_) room += kDepth - l;
-    if (room == 0) return false;
-    std::vector<Queued> taken;
+    Clock::time_point now;
+    std::vector<unsigned> &limit = limit_;
+    std::vector<Queued> &taken = taken_;
+    if (queued_.load(std::memory_order_relaxed) == 0) return false;  // looked at again under mu_ otherwise
+    limit.assign(workers_.size(), 0);
+    taken.clear();
     {
         std::lock_guard<std::mutex> lock(mu_);
-        poked_ = false;
+        if (queue_.empty()) return false;
+        now = Clock::now();
+        bool short_tasks = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed)) < kFastWorker / 4;
+        std::size_t room = 0;
+        for (std::size_t w = 0; w < workers_.size(); ++w) {
+            const Worker &k = workers_[w];
+            bool deep = queue_.size() >= kDeepQueue && now - k.last_result < kFastWorker && short_tasks;
+            limit[w] = deep ? kDeepDepth : kDepth;
+            room += limit[w] > k.load ? limit[w] - k.load : 0;
+        }
         while (!queue_.empty() && taken.size() < room) {
             taken.push_back(std::move(queue_.front()));
             queue_.pop_front();
         }
+        queued_.store(queue_.size(), std::memory_order_relaxed);
     }
     if (taken.empty()) return false;
-    std::vector<std::pair<std::size_t, Queued *>> to_send;
-    for (Queued &q : taken) {
+    // Each task to the least loaded worker with room (a large one: within the first kDepth); what finds none goes
+    // back to the front of the queue, in order.
+    std::vector<std::vector<Queued *>> &to = to_;
+    to.resize(workers_.size());
+    for (auto &list : to) list.clear();
+    std::size_t placed = 0;
+    for (; placed < taken.size(); ++placed) {
+        Queued &q = taken[placed];
+        bool large = q.message.size() > kSmallTask;
+        std::size_t best = workers_.size();
+        for (std::size_t w = 0; w < workers_.size(); ++w) {
+            unsigned cap = large ? std::min(limit[w], kDepth) : limit[w];
+            if (workers_[w].load < cap && (best == workers_.size() || workers_[w].load < workers_[best].load))
+                best = w;
+        }
+        if (best == workers_.size()) break;
         if (!cf_future_set_running_or_notify_cancel(q.future)) {  // cancelled while queued
             cf_future_release(q.future);
+            q.future = nullptr;
             continue;
         }
-        std::size_t w = 0;
-        for (std::size_t i = 1; i < load_.size(); ++i)
-            if (load_[i] < load_[w]) w = i;
-        if (load_[w]++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
+        if (workers_[best].load++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
         running_.fetch_add(1, std::memory_order_relaxed);
-        in_flight_.emplace(q.id, InFlight{q.future, w});
-        to_send.emplace_back(w, &q);
+        in_flight_.emplace(q.id, InFlight{q.future, best});
+        to[best].push_back(&q);
     }
-    for (auto &[w, q] : to_send) {
-        auto t = std::make_unique<Transfer>();
-        t->bytes = std::move(q->message);
-        bool fault = fault_at_send_ > 0 && ++sends_made_ == fault_at_send_;
-        check("MPI_Isend", fault ? MPI_ERR_OTHER
-                                 : MPI_Isend(t->bytes.data(), static_cast<int>(t->bytes.size()), MPI_BYTE,
-                                             workers_[w], kTagTask, comm_, &t->request));
-        sends_.push_back(std::move(t));
+    if (placed < taken.size()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (std::size_t i = taken.size(); i-- > placed;) queue_.push_front(std::move(taken[i]));
+        queued_.store(queue_.size(), std::memory_order_relaxed);
     }
-    return true;
+    for (std::size_t w = 0; w < to.size(); ++w) {
+        std::string batch;
+        std::size_t in_batch = 0;
+        bool fault = false;
+        for (Queued *q : to[w]) {
+            bool hit = fault_at_send_ > 0 && ++sends_made_ == fault_at_send_;
+            if (q->message.size() > kSmallTask || batch.size() + 8 + q->message.size() > kBatch) {
+                send_batch(w, batch, in_batch, fault);
+                in_batch = 0;
+                fault = false;
+            }
+            if (q->message.size() > kSmallTask) {
+                send_batch(w, q->message, 1, hit);
+                continue;
+            }
+            if (in_batch == 0) {
+                batch = std::move(q->message);
+            } else {
+                if (in_batch == 1) {
+                    std::string first = std::move(batch);
+                    batch.clear();
+                    put_frame(batch, first);
+                }
+                put_frame(batch, q->message);
+            }
+            ++in_batch;
+            fault = fault || hit;
+        }
+        send_batch(w, batch, in_batch, fault);
+    }
+    return placed > 0;
 }
 
-void MpiPool::finish_transfers(std::vector<std::unique_ptr<Transfer>> &list, std::vector<std::string> *done) {
+// Sends tasks (one task message, or several as frames) to worker w; batch is left empty.
+void MpiPool::send_batch(std::size_t w, std::string &batch, std::size_t tasks, bool fault) {
+    if (tasks == 0) return;
+    auto t = std::make_unique<Transfer>();
+    t->bytes = std::move(batch);
+    batch.clear();
+    int tag = tasks == 1 ? kTagTask : kTagTasks;
+    check("MPI_Isend", fault ? MPI_ERR_OTHER
+                             : MPI_Isend(t->bytes.data(), static_cast<int>(t->bytes.size()), MPI_BYTE, ranks_[w],
+                                         tag, comm_, &t->request));
+    sends_.push_back(std::move(t));
+}
+
+void MpiPool::finish_transfers(std::vector<std::unique_ptr<Transfer>> &list,
+                               std::vector<std::unique_ptr<Transfer>> *done) {
     for (std::size_t i = 0; i < list.size();) {
         int flag = 0;
         check("MPI_Test", MPI_Test(&list[i]->request, &flag, MPI_STATUS_IGNORE));
@@ -249,56 +407,101 @@ void MpiPool::finish_transfers(std::vector<std::unique_ptr<Transfer>> &list, std
             ++i;
             continue;
         }
-        if (done) done->push_back(std::move(list[i]->bytes));
+        if (done) done->push_back(std::move(list[i]));
         list[i] = std::move(list.back());
         list.pop_back();
     }
 }
 
-bool MpiPool::collect(std::vector<std::string> &results) {
+void MpiPool::collect(Step &s) {
+    Clock::time_point now;
+    auto arrived = [&] {
+        if (!s.news) now = Clock::now();
+        s.news = true;
+    };
     finish_transfers(sends_, nullptr);
-    finish_transfers(receives_, &results);
-    bool any = !results.empty();
+    std::vector<std::unique_ptr<Transfer>> received;
+    finish_transfers(receives_, &received);
+    for (auto &t : received) {
+        arrived();
+        s.buffers.push_back(std::move(t->bytes));
+        take_message(s, t->tag, now);
+    }
     for (;;) {
         int flag = 0;
         MPI_Message m;
         MPI_Status st;
-        check("MPI_Improbe", MPI_Improbe(MPI_ANY_SOURCE, kTagResult, comm_, &flag, &m, &st));
-        if (!flag) return any;
-        any = true;
+        // One message at a time: its futures are completed before the next look, which may find nothing, and
+        // then (Open MPI on an oversubscribed node) gives the CPU away.
+        if (s.news) return;
+        check("MPI_Improbe", MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &m, &st));
+        if (!flag) return;
+        arrived();
         int n = 0;
         MPI_Get_count(&st, MPI_BYTE, &n);
         if (n <= kLargeResult) {
-            std::string bytes(static_cast<std::size_t>(n), '\0');
-            check("MPI_Mrecv", MPI_Mrecv(&bytes[0], n, MPI_BYTE, &m, MPI_STATUS_IGNORE));
-            results.push_back(std::move(bytes));
+            s.buffers.emplace_back(static_cast<std::size_t>(n), '\0');
+            check("MPI_Mrecv", MPI_Mrecv(&s.buffers.back()[0], n, MPI_BYTE, &m, MPI_STATUS_IGNORE));
+            take_message(s, st.MPI_TAG, now);
         } else {
             auto t = std::make_unique<Transfer>();
             t->bytes.resize(static_cast<std::size_t>(n));
+            t->tag = st.MPI_TAG;
             check("MPI_Imrecv", MPI_Imrecv(&t->bytes[0], n, MPI_BYTE, &m, &t->request));
             receives_.push_back(std::move(t));
         }
     }
 }
 
-void MpiPool::complete(const std::string &result) {
+// The last of s.buffers, a result message or several.
+void MpiPool::take_message(Step &s, int tag, Clock::time_point now) {
+    std::string_view message = s.buffers.back();
+    if (tag == kTagResult) return take_result(s, message, now);
+    std::vector<std::string_view> results;
+    if (tag == kTagResults && take_frames(message, results))
+        for (std::string_view r : results) take_result(s, r, now);
+}
+
+// A result's future leaves in_flight_ (under mpi_lock); it is completed later, by finish.
+void MpiPool::take_result(Step &s, std::string_view message, Clock::time_point now) {
     ResultHeader h;
     std::string_view rest;
-    if (!take_header(std::string_view(result), h, rest)) return;
+    if (!take_header(message, h, rest)) return;
     auto it = in_flight_.find(h.id);
     if (it == in_flight_.end()) return;
     InFlight done = it->second;
     in_flight_.erase(it);
-    if (--load_[done.worker] == 0) busy_.fetch_sub(1, std::memory_order_relaxed);
+    Worker &w = workers_[done.worker];
+    if (--w.load == 0) busy_.fetch_sub(1, std::memory_order_relaxed);
     running_.fetch_sub(1, std::memory_order_relaxed);
+    // The task's time on its worker, as the worker measured it.
+    std::int64_t took = std::int64_t(h.micros) * 1000;
+    std::int64_t avg = task_ns_.load(std::memory_order_relaxed);
+    task_ns_.store(avg + (took - avg) / 8, std::memory_order_relaxed);
+    w.last_result = now;
+    const std::string &buffer = s.buffers.back();
+    s.outcomes.push_back(Step::Outcome{done.future, s.buffers.size() - 1,
+                                       static_cast<std::size_t>(message.data() - buffer.data()), message.size()});
+}
+
+void MpiPool::finish(Step &s) {
+    for (const Step::Outcome &o : s.outcomes)
+        complete(o.future, std::string_view(s.buffers[o.buffer]).substr(o.at, o.len));
+    s.outcomes.clear();
+}
+
+void MpiPool::complete(cf_future *f, std::string_view result) {
+    ResultHeader h{};
+    std::string_view rest;
+    take_header(result, h, rest);
     if (h.status == 0) {
-        cf_future_set_result(done.future, rest.data(), rest.size());
+        cf_future_set_result(f, rest.data(), rest.size());
     } else {
         std::string type = take_string(rest), message = take_string(rest), detail = take_string(rest);
-        cf_future_set_remote_failure(done.future, is_failure_status(h.status) ? h.status : CF_E_TASK_FAILED,
+        cf_future_set_remote_failure(f, is_failure_status(h.status) ? h.status : CF_E_TASK_FAILED,
                                      type.empty() ? "Exception" : type.c_str(), message.c_str(), detail.c_str());
     }
-    cf_future_release(done.future);
+    cf_future_release(f);
 }
 
 bool MpiPool::stopping() {
@@ -307,21 +510,32 @@ bool MpiPool::stopping() {
     return closed_ && queue_.empty();
 }
 
-void MpiPool::wait_for_work(std::chrono::microseconds limit) {
+// After a round without news: polls on for a moment while short tasks are due and no caller does the work, else
+// sleeps: a quarter of a task's time while tasks are in flight, a little while when idle (a caller about to wait
+// will do the work itself, without waking this thread), and until poked when idle for long.
+void MpiPool::wait_for_work(Clock::time_point news_at, bool pending) {
+    Clock::time_point now = Clock::now();
+    auto task = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed));
+    bool driven = driven_now(now);
+    if (pending && !driven && task < kShortTask && now - news_at < kSpin) return;
+    Clock::duration nap = kIdleNap;
+    if (pending && !driven) nap = std::clamp<Clock::duration>(task / 4, kMinNap, kMaxNap);
+    bool forever = !pending && now - news_at > kIdle;
     std::unique_lock<std::mutex> lock(mu_);
-    sleeping_ = true;
-    if (limit == std::chrono::microseconds::max())
+    if (forever) {
+        sleeping_ = true;
         cv_.wait(lock, [this] { return poked_; });
-    else
-        cv_.wait_for(lock, limit, [this] { return poked_; });
+        sleeping_ = false;
+    } else if (!poked_ || pending) {
+        cv_.wait_for(lock, nap);
+    }
     // Taken: the step that follows looks at the queue. (Left set while every worker is busy, it would turn
     // each later sleep into a spin.)
     poked_ = false;
-    sleeping_ = false;
 }
 
 void MpiPool::stop_workers() {
-    for (int w : workers_) check("MPI_Send", MPI_Send(nullptr, 0, MPI_BYTE, w, kTagStop, comm_));
+    for (int w : ranks_) check("MPI_Send", MPI_Send(nullptr, 0, MPI_BYTE, w, kTagStop, comm_));
     for (auto &t : sends_) check("MPI_Wait", MPI_Wait(&t->request, MPI_STATUS_IGNORE));
     sends_.clear();
     check(spawned_ ? "MPI_Comm_disconnect" : "MPI_Comm_free",
@@ -333,33 +547,41 @@ void MpiPool::check(const char *call, int rc) {
 }
 
 void MpiPool::break_pool(const std::string &why) {
-    std::fprintf(stderr, "cfutures-mpi: the pool is broken: %s\n", why.c_str());
     std::deque<Queued> queued;
     {
         std::lock_guard<std::mutex> lock(mu_);
+        if (!broken_.empty()) return;
         broken_ = why;
         closed_ = true;
         queued.swap(queue_);
+        queued_.store(0, std::memory_order_relaxed);
+        cv_.notify_all();
     }
-    for (auto &[id, f] : in_flight_) fail_future(f.future, why);
-    in_flight_.clear();
+    std::fprintf(stderr, "cfutures-mpi: the pool is broken: %s\n", why.c_str());
+    std::unordered_map<std::uint64_t, InFlight> lost;
+    {
+        std::lock_guard<std::mutex> mpi(mpi_lock());
+        ended_ = true;
+        lost.swap(in_flight_);
+        // MPI may still write into the buffers of transfers it never finished: they are left to it.
+        for (auto &t : sends_) (void)t.release();
+        for (auto &t : receives_) (void)t.release();
+        sends_.clear();
+        receives_.clear();
+        running_.store(0);
+        busy_.store(0);
+    }
+    for (auto &[id, f] : lost) fail_future(f.future, why);
     for (Queued &q : queued) fail_future(q.future, why);
-    // MPI may still write into the buffers of transfers it never finished: they are left to it.
-    for (auto &t : sends_) (void)t.release();
-    for (auto &t : receives_) (void)t.release();
-    sends_.clear();
-    receives_.clear();
-    running_.store(0);
-    busy_.store(0);
     stop_workers_after_break();
 }
 
 void MpiPool::stop_workers_after_break() {
     // Best effort, so that the job can end: the workers may be unreachable, and nothing here may wait for good.
     std::lock_guard<std::mutex> mpi(mpi_lock());
-    std::vector<MPI_Request> stops(workers_.size(), MPI_REQUEST_NULL);
-    for (std::size_t i = 0; i < workers_.size(); ++i)
-        if (MPI_Isend(nullptr, 0, MPI_BYTE, workers_[i], kTagStop, comm_, &stops[i]) != MPI_SUCCESS) return;
+    std::vector<MPI_Request> stops(ranks_.size(), MPI_REQUEST_NULL);
+    for (std::size_t i = 0; i < ranks_.size(); ++i)
+        if (MPI_Isend(nullptr, 0, MPI_BYTE, ranks_[i], kTagStop, comm_, &stops[i]) != MPI_SUCCESS) return;
     auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     int done = 0;
     while (!done && std::chrono::steady_clock::now() < give_up) {
@@ -388,6 +610,9 @@ const cf_executor_provider &MpiPool::provider() {
         };
         t.stats = [](void *self, cf_executor_stats *out) { return no_throw([&] { return pool_of(self).stats(out); }); };
         t.destroy = [](void *self) { delete &pool_of(self); };
+        t.progress = [](void *self, std::uint64_t round) {
+            return no_throw([&] { return pool_of(self).progress(round); });
+        };
         return t;
     }();
     return p;

@@ -4,18 +4,24 @@
 //           cf_chunk_results_pack packs results)
 //   result  worker -> rank 0: ResultHeader, then the result bytes (a chunk's packed), or for a failure its type,
 //           message and detail, each ended by a NUL
+//   tasks   rank 0 -> worker: several small task messages in one, as frames (below), run in order
+//   results worker -> rank 0: several result messages in one, as frames
 //   stop    rank 0 -> worker: no bytes; the worker leaves its loop
+// A frame is its length as 8 bytes little-endian, then its bytes: the layout of cf_chunk_results_pack, so that a
+// chunk's packed arguments are read the same way.
 // The headers are native-endian: the ranks of one pool run the same kind of machine. Internal to libcfutures_mpi.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cf::mpi {
 
-enum Tag : int { kTagTask = 0x4346, kTagResult = 0x4347, kTagStop = 0x4348 };
+enum Tag : int { kTagTask = 0x4346, kTagResult = 0x4347, kTagStop = 0x4348, kTagTasks = 0x4349, kTagResults = 0x434a };
 enum TaskKind : std::uint32_t { kSingle = 0, kChunk = 1 };
 
 struct TaskHeader {
@@ -27,8 +33,14 @@ struct TaskHeader {
 struct ResultHeader {
     std::uint64_t id;
     std::int32_t status;  // 0: the payload is the result; negative: a failure's strings
-    std::uint32_t reserved;
+    std::uint32_t micros;  // how long the task ran on its worker, in microseconds (saturated)
 };
+
+// Writes the task's running time into a result message's header.
+inline void set_micros(std::string &result, std::uint64_t micros) {
+    std::uint32_t m = micros > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(micros);
+    if (result.size() >= sizeof(ResultHeader)) std::memcpy(&result[offsetof(ResultHeader, micros)], &m, sizeof m);
+}
 
 template <class Header>
 void put_header(std::string &out, const Header &h) {
@@ -41,6 +53,25 @@ bool take_header(std::string_view bytes, Header &h, std::string_view &rest) {
     if (bytes.size() < sizeof h) return false;
     std::memcpy(&h, bytes.data(), sizeof h);
     rest = bytes.substr(sizeof h);
+    return true;
+}
+
+inline void put_frame(std::string &out, std::string_view frame) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((std::uint64_t(frame.size()) >> (8 * i)) & 0xff));
+    out.append(frame);
+}
+
+// The frames of packed bytes, in order; false when the bytes are not such a packing.
+inline bool take_frames(std::string_view packed, std::vector<std::string_view> &frames) {
+    while (!packed.empty()) {
+        if (packed.size() < 8) return false;
+        std::uint64_t n = 0;
+        for (int i = 0; i < 8; ++i) n |= std::uint64_t(static_cast<unsigned char>(packed[i])) << (8 * i);
+        packed.remove_prefix(8);
+        if (n > packed.size()) return false;
+        frames.push_back(packed.substr(0, n));
+        packed.remove_prefix(n);
+    }
     return true;
 }
 

@@ -3,6 +3,7 @@
 // returned or raised, until told to stop.
 #include <cfutures/sys.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <string>
@@ -14,8 +15,9 @@
 namespace cf::mpi {
 namespace {
 
-// A finished future's outcome as a result message: the bytes, or the failure with where it happened.
-std::string reply_of(std::uint64_t id, cf_future *done, const std::string &where) {
+// A finished future's outcome as a result message: the bytes, or the failure with where it happened (and the
+// task's name, when given: written only for a failure).
+std::string reply_of(std::uint64_t id, cf_future *done, const std::string &where, const std::string *task = nullptr) {
     cf_error e;
     cf_future_exception(done, 0, &e);
     std::string reply;
@@ -26,7 +28,8 @@ std::string reply_of(std::uint64_t id, cf_future *done, const std::string &where
         reply.append(static_cast<const char *>(r.data), r.len);
         return reply;
     }
-    std::string detail = e.detail && *e.detail ? std::string(e.detail) + " (" + where + ")" : where;
+    std::string place = task ? where + ", task '" + *task + "'" : where;
+    std::string detail = e.detail && *e.detail ? std::string(e.detail) + " (" + place + ")" : place;
     reply += failure_payload(e.type, e.message, detail.c_str());
     return reply;
 }
@@ -37,20 +40,6 @@ cf_future *run_one(const std::string &name, std::string_view arg) {
     if (cf_future_new(&f) != CF_OK) return nullptr;
     cf_task_run_named(name.c_str(), arg.data(), arg.size(), f);
     return f;
-}
-
-// A chunk's arguments, unpacked from the layout cf_chunk_results_pack writes.
-bool unpack(std::string_view packed, std::vector<std::string_view> &items) {
-    while (!packed.empty()) {
-        if (packed.size() < 8) return false;
-        std::uint64_t n = 0;
-        for (int i = 0; i < 8; ++i) n |= std::uint64_t(static_cast<unsigned char>(packed[i])) << (8 * i);
-        packed.remove_prefix(8);
-        if (n > packed.size()) return false;
-        items.push_back(packed.substr(0, n));
-        packed.remove_prefix(n);
-    }
-    return true;
 }
 
 std::string failed(std::uint64_t id, int status, const char *type, const std::string &message,
@@ -64,7 +53,7 @@ std::string failed(std::uint64_t id, int status, const char *type, const std::st
 // Runs each item in turn; the first failure is the chunk's, else the results packed.
 std::string run_chunk(std::uint64_t id, const std::string &name, std::string_view packed, const std::string &where) {
     std::vector<std::string_view> args;
-    if (!unpack(packed, args)) return failed(id, CF_E_INVALID_ARGUMENT, "ValueError", "malformed chunk", where);
+    if (!take_frames(packed, args)) return failed(id, CF_E_INVALID_ARGUMENT, "ValueError", "malformed chunk", where);
     std::vector<cf_future *> done;
     std::vector<cf_slice> results;
     std::string reply;
@@ -104,7 +93,7 @@ std::string run_task(std::string_view message, const std::string &where) {
     if (h.kind == kChunk) return run_chunk(h.id, name, arg, where);
     cf_future *f = run_one(name, arg);
     if (!f) return failed(h.id, CF_E_NO_MEMORY, "MemoryError", "out of memory", where);
-    std::string reply = reply_of(h.id, f, where + ", task '" + name + "'");
+    std::string reply = reply_of(h.id, f, where, &name);
     cf_future_release(f);
     return reply;
 }
@@ -115,13 +104,64 @@ bool report(const char *call, int rc) {
     return false;
 }
 
+// Results on their way home. Those of the short tasks of one task message wait here until its last task is done
+// and go back together, in messages small enough for MPI to deliver at once (eagerly, without rank 0's help); a
+// result that took a while to make, or a large one, goes at once. (Looking for more input first would cost a
+// poll that, finding nothing, gives the CPU away on an oversubscribed node before the results leave.)
+class Replies {
+public:
+    Replies(MPI_Comm comm, const std::string &where) : comm_(comm), where_(where) {}
+
+    bool add(std::string reply, bool took_long) {
+        ResultHeader h;
+        std::string_view rest;
+        if (reply.size() > INT_MAX && take_header(std::string_view(reply), h, rest))
+            reply = failed(h.id, CF_E_TOO_LARGE, "TooLargeError", "a result larger than an MPI message (2 GiB)",
+                           where_);
+        if (reply.size() + 8 > kBatch) return flush() && send(reply, kTagResult);
+        std::size_t packed = held_ == 1 ? 8 + first_.size() : batch_.size();
+        if (held_ && packed + 8 + reply.size() > kBatch && !flush()) return false;
+        if (held_ == 0) {
+            first_ = std::move(reply);
+        } else {
+            if (held_ == 1) put_frame(batch_, first_);
+            put_frame(batch_, reply);
+        }
+        ++held_;
+        return took_long ? flush() : true;
+    }
+
+    bool flush() {
+        if (held_ == 0) return true;
+        bool ok = held_ == 1 ? send(first_, kTagResult) : send(batch_, kTagResults);
+        held_ = 0;
+        batch_.clear();
+        return ok;
+    }
+
+private:
+    // Below Open MPI's eager limit over shared memory (4 KiB with the headers).
+    static constexpr std::size_t kBatch = 3800;
+
+    bool send(const std::string &bytes, int tag) {
+        return report("MPI_Send", MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, tag, comm_));
+    }
+
+    MPI_Comm comm_;
+    const std::string &where_;
+    std::string first_, batch_;
+    std::size_t held_ = 0;
+};
+
 }  // namespace
 
 bool serve(MPI_Comm comm) {
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     const std::string where = where_am_i();
     Backoff backoff;
+    Replies replies(comm, where);
     std::string buffer;
+    std::vector<std::string_view> tasks;
     for (;;) {
         int flag = 0;
         MPI_Message msg;
@@ -136,15 +176,20 @@ bool serve(MPI_Comm comm) {
         MPI_Get_count(&st, MPI_BYTE, &n);
         buffer.resize(static_cast<std::size_t>(n));
         if (!report("MPI_Mrecv", MPI_Mrecv(&buffer[0], n, MPI_BYTE, &msg, MPI_STATUS_IGNORE))) return false;
-        if (st.MPI_TAG == kTagStop) return true;
-        if (st.MPI_TAG != kTagTask) continue;
-        std::string reply = run_task(buffer, where);
-        ResultHeader h;
-        std::string_view rest;
-        if (reply.size() > INT_MAX && take_header(std::string_view(reply), h, rest))
-            reply = failed(h.id, CF_E_TOO_LARGE, "TooLargeError", "a result larger than an MPI message (2 GiB)", where);
-        if (!report("MPI_Send", MPI_Send(reply.data(), static_cast<int>(reply.size()), MPI_BYTE, 0, kTagResult, comm)))
-            return false;
+        if (st.MPI_TAG == kTagStop) return replies.flush();
+        tasks.clear();
+        if (st.MPI_TAG == kTagTask)
+            tasks.emplace_back(buffer);
+        else if (st.MPI_TAG != kTagTasks || !take_frames(buffer, tasks))
+            continue;
+        for (std::string_view t : tasks) {
+            auto started = std::chrono::steady_clock::now();
+            std::string reply = run_task(t, where);
+            auto took = std::chrono::steady_clock::now() - started;
+            set_micros(reply, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+            if (!replies.add(std::move(reply), took > kShortTask)) return false;
+        }
+        if (!replies.flush()) return false;
     }
 }
 

@@ -7,7 +7,8 @@
  *
  * What it gives is an ordinary cf_executor: cf_submit_named, cf_map_named (with chunksize), cf_future_*, cf_wait,
  * cf_as_completed and cf_executor_shutdown work as on a process pool. Arguments and results travel as bytes in
- * MPI messages; one thread of the calling process makes every MPI call of the pool.
+ * MPI messages; one thread at a time makes the pool's MPI calls (a thread waiting on one of its futures, else the
+ * pool's own), so MPI_THREAD_SERIALIZED is enough.
  *
  * Two modes, as mpi4py.futures:
  *  - CF_MPI_WORLD: the program is started with `mpiexec -n N prog`. On rank 0 cf_mpi_pool_new gives the executor

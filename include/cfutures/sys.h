@@ -72,6 +72,22 @@ typedef struct cf_executor_provider {
     int (*stats)(void *self, cf_executor_stats *out);
     /** Required. Called once, when the library lets go of the executor, after shutdown(wait=1): frees self. */
     void (*destroy)(void *self);
+    /**
+     * Optional (added after 0.1.0, behind struct_size; NULL: a waiting thread only sleeps). Lets a thread that
+     * waits on one of the executor's futures (cf_future_result, cf_future_wait, cf_wait, cf_as_completed, a map's
+     * next result) do the provider's work itself, sending what is queued and completing the futures whose
+     * results have arrived, instead of sleeping until the provider's own thread has done it and woken it: that
+     * saves a thread hand-off each way. The library calls it over and over while the wait lasts, checking
+     * between calls whether the wait is over and whether its timeout has passed.
+     *
+     * @param self The provider's state.
+     * @param round 0 on the first call of a wait, then 1, 2, ...: how long this thread has been helping.
+     * @return 1 to be called again (results are due soon); 0 to let the thread sleep until its wait ends, after
+     *         which the provider's own threads must complete the futures. Each call should be short (a poll), and
+     *         it must not wait for a lock another thread holds for long; its errors are the provider's to handle
+     *         (completing the futures they concern).
+     */
+    int (*progress)(void *self, uint64_t round);
 } cf_executor_provider;
 
 /** The size of cf_executor_provider as first published: the smallest struct_size accepted. */

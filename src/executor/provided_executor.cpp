@@ -114,9 +114,15 @@ std::string ProvidedExecutor::name_of(const TaskCall &call) const {
     return task->name;
 }
 
+FutureBase ProvidedExecutor::provider_future() {
+    FutureBase f(FutureState::create());
+    if (provider_->drives_progress()) f.native_handle()->set_remote(nullptr, 0, shared_from_this());
+    return f;
+}
+
 FutureBase ProvidedExecutor::new_future() {
     check_creator_process("submit");
-    FutureBase f(FutureState::create());
+    FutureBase f = provider_future();
     count_outcome_of(*f.native_handle());
     return f;
 }
@@ -140,7 +146,7 @@ FutureBase ProvidedExecutor::chunk_by_items(const std::string &task, const std::
     chunk->executor = provider_->name();
     try {
         for (std::string_view a : args) {
-            FutureBase part(FutureState::create());
+            FutureBase part = provider_future();
             provider_->submit(task, a, *part.native_handle());
             chunk->parts.push_back(std::move(part));
         }
@@ -160,12 +166,22 @@ FutureBase ProvidedExecutor::submit_chunk(const TaskCall &call, const std::vecto
     chunk->chunk = new_future();
     chunk->packed = true;
     chunk->executor = provider_->name();
-    FutureBase packed(FutureState::create());
+    FutureBase packed = provider_future();
     provider_->submit_chunk(task, args, *packed.native_handle());
     chunk->parts.push_back(std::move(packed));
     ChunkParts::link(chunk);
     return chunk->chunk;
 }
+
+bool ProvidedExecutor::collect_while_waiting(Waiter &w, const Deadline &deadline) {
+    for (std::uint64_t round = 0;; ++round) {
+        if (w.ready_now()) return true;
+        if (deadline.passed()) return false;
+        if (!provider_->progress(round)) return w.sleep_until(deadline);
+    }
+}
+
+bool ProvidedExecutor::stop_running(std::uint32_t, std::uint64_t) { return false; }  // no cancel_running here
 
 void ProvidedExecutor::shutdown(bool wait, bool cancel_futures) { provider_->shutdown(wait, cancel_futures); }
 

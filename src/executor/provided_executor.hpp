@@ -5,12 +5,14 @@
 // futures it is handed. Internal: no API.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "executor/executor_core.hpp"
+#include "future/completion_source.hpp"
 
 namespace cf::core {
 
@@ -32,9 +34,18 @@ public:
     virtual bool terminate(bool kill) = 0;
     // Fills what the provider knows (left alone without its stats).
     virtual void stats(ExecutorStats &out) = 0;
+    // Whether the provider lets a waiting thread drive it (progress exists).
+    virtual bool drives_progress() const noexcept = 0;
+    // One turn of a waiting thread's work for the provider (round counts the turns of this wait from 0): true to
+    // be called again, false to let the thread sleep until its wait ends.
+    virtual bool progress(std::uint64_t round) = 0;
 };
 
-class ProvidedExecutor final : public ExecutorCore {
+// With a provider that takes a waiting thread's help (progress), each of its futures names the executor as its
+// completion source: a thread that waits on one calls progress between checks of its wait instead of sleeping.
+class ProvidedExecutor final : public ExecutorCore,
+                               public CompletionSource,
+                               public std::enable_shared_from_this<ProvidedExecutor> {
 public:
     explicit ProvidedExecutor(std::unique_ptr<ExecutorProvider> provider);
     ~ProvidedExecutor() override;
@@ -48,9 +59,14 @@ public:
     void kill_workers() override;
     ExecutorStats stats() const override;
 
+    bool collect_while_waiting(Waiter &w, const Deadline &deadline) override;
+    bool stop_running(std::uint32_t lane, std::uint64_t id) override;
+
 private:
     std::string name_of(const TaskCall &call) const;
     FutureBase new_future();
+    // A future for the provider, which a waiting thread may drive (see collect_while_waiting).
+    FutureBase provider_future();
     FutureBase chunk_by_items(const std::string &task, const std::vector<std::string_view> &args);
 
     std::unique_ptr<ExecutorProvider> provider_;

@@ -2,7 +2,8 @@
 /* The provider tier (cfutures/sys.h) through a tiny in-process provider: one thread that runs registered tasks in
  * submit order, with and without its own map chunks. What the library's own calls do on such an executor:
  * submit by name and by function, results and remote failures, map with chunksize, cancel of queued tasks,
- * shutdown with cancel_futures, wait, as_completed, statistics, freeing, and bad input. */
+ * shutdown with cancel_futures, wait, as_completed, statistics, freeing, and bad input; and a provider's progress:
+ * a waiting caller doing the provider's work, or declining to. */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <cfutures/sys.h>
 
@@ -146,25 +147,26 @@ static void run_job(job *j) {
     free(results);
 }
 
-static void *tiny_thread(void *p) {
-    tiny *t = (tiny *)p;
-    for (;;) {
-        pthread_mutex_lock(&t->mu);
-        while (!t->head && !t->closed) pthread_cond_wait(&t->cv, &t->mu);
-        job *j = t->head;
-        if (j) {
-            t->head = j->next;
-            if (!t->head) t->tail = NULL;
-        }
-        pthread_mutex_unlock(&t->mu);
-        if (!j) return NULL;
-        run_job(j);
-        job_free(j);
+/* The next queued job, or NULL; with wait, sleeps until there is one or the provider is closed. */
+static job *tiny_pop(tiny *t, int wait) {
+    pthread_mutex_lock(&t->mu);
+    while (wait && !t->head && !t->closed) pthread_cond_wait(&t->cv, &t->mu);
+    job *j = t->head;
+    if (j) {
+        t->head = j->next;
+        if (!t->head) t->tail = NULL;
     }
+    pthread_mutex_unlock(&t->mu);
+    return j;
 }
 
-static int tiny_push(tiny *t, const char *task, const cf_slice *args, size_t n, int chunk, cf_future *f) {
-    if (!cf_task_registered(task)) return cf_provider_error(CF_E_UNKNOWN_TASK, "tiny: no such task");
+static void *tiny_thread(void *p) {
+    for (job *j; (j = tiny_pop((tiny *)p, 1)) != NULL; job_free(j)) run_job(j);
+    return NULL;
+}
+
+/* A job with copies of the arguments, and no future yet. */
+static job *job_new(const char *task, const cf_slice *args, size_t n, int chunk) {
     job *j = (job *)calloc(1, sizeof *j);
     j->task = strdup(task);
     j->args = (cf_slice *)calloc(n ? n : 1, sizeof *j->args);
@@ -176,6 +178,12 @@ static int tiny_push(tiny *t, const char *task, const cf_slice *args, size_t n, 
         j->args[i].data = copy;
         j->args[i].len = args[i].len;
     }
+    return j;
+}
+
+static int tiny_push(tiny *t, const char *task, const cf_slice *args, size_t n, int chunk, cf_future *f) {
+    if (!cf_task_registered(task)) return cf_provider_error(CF_E_UNKNOWN_TASK, "tiny: no such task");
+    job *j = job_new(task, args, n, chunk);
     pthread_mutex_lock(&t->mu);
     if (t->closed) {
         pthread_mutex_unlock(&t->mu);
@@ -232,24 +240,33 @@ static void tiny_destroy(void *self) {
     free(t);
 }
 
-static cf_executor *tiny_new(int with_chunks, int *destroyed) {
-    tiny *t = (tiny *)calloc(1, sizeof *t);
+/* The executor over t (zeroed, perhaps inside a larger struct): with a thread that runs what is queued, or
+ * without (then progress must), and with shutdown and progress of its own when given. */
+static cf_executor *tiny_executor(tiny *t, int with_thread, int with_chunks, int (*shutdown)(void *, int, int),
+                                  int (*progress)(void *, uint64_t)) {
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
-    t->destroyed = destroyed;
-    pthread_create(&t->thread, NULL, tiny_thread, t);
+    if (with_thread) pthread_create(&t->thread, NULL, tiny_thread, t);
+    else t->joined = 1; /* no thread to join */
     cf_executor_provider p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.name = "tiny";
     p.submit = tiny_submit;
     p.submit_chunk = with_chunks ? tiny_submit_chunk : NULL;
-    p.shutdown = tiny_shutdown;
+    p.shutdown = shutdown ? shutdown : tiny_shutdown;
     p.stats = tiny_stats;
     p.destroy = tiny_destroy;
+    p.progress = progress;
     cf_executor *ex = NULL;
     CHECK_INT(cf_executor_new_provided(&p, t, &ex), CF_OK);
     return ex;
+}
+
+static cf_executor *tiny_new(int with_chunks, int *destroyed) {
+    tiny *t = (tiny *)calloc(1, sizeof *t);
+    t->destroyed = destroyed;
+    return tiny_executor(t, 1, with_chunks, NULL, NULL);
 }
 
 /* ---- tests */
@@ -411,7 +428,88 @@ static void bad_input(void) {
     CHECK_INT(cf_chunk_results_pack(two, 2, NULL, 0, NULL), CF_E_INVALID_ARGUMENT);
 }
 
+/* ---- a provider without a thread: what it is given runs when a caller waits (progress) */
+
+typedef struct driven {
+    tiny queue; /* first: tiny_destroy frees it; it has no thread */
+    int calls, first_rounds; /* progress calls, and those with round 0 */
+} driven;
+
+/* Runs one queued task on the waiting thread; 1 while there was one. */
+static int driven_progress(void *self, uint64_t round) {
+    driven *d = (driven *)self;
+    pthread_mutex_lock(&d->queue.mu);
+    d->calls += 1;
+    d->first_rounds += round == 0;
+    pthread_mutex_unlock(&d->queue.mu);
+    job *j = tiny_pop(&d->queue, 0);
+    if (!j) return 0;
+    run_job(j);
+    job_free(j);
+    return 1;
+}
+
+/* What is queued runs here (wait) or is cancelled. */
+static int driven_shutdown(void *self, int wait, int cancel_futures) {
+    driven *d = (driven *)self;
+    tiny_shutdown(&d->queue, wait, cancel_futures);
+    for (job *j; (wait || cancel_futures) && (j = tiny_pop(&d->queue, 0)) != NULL; job_free(j))
+        if (!cancel_futures) run_job(j);
+    return CF_OK;
+}
+
+/* The waiting thread does the provider's work: results come without any thread of the provider's, through
+ * cf_future_result, cf_wait and cf_as_completed; each wait starts at round 0. */
+static void a_waiting_caller_drives(void) {
+    driven *d = (driven *)calloc(1, sizeof *d);
+    cf_executor *ex = tiny_executor(&d->queue, 0, 0, driven_shutdown, driven_progress);
+    enum { N = 6 };
+    cf_future *fs[N];
+    for (uint64_t i = 0; i < N; ++i) CHECK_INT(cf_submit_named(ex, "provider.twice", &i, sizeof i, &fs[i]), CF_OK);
+    CHECK_INT(check_u64_of(fs[2]), 4); /* runs the first three */
+    CHECK_INT(cf_future_done(fs[0]), 1);
+    CHECK_INT(cf_future_done(fs[3]), 0);
+    CHECK_INT(d->first_rounds, 1);
+    CHECK_INT(d->calls >= 3, 1);
+    CHECK_INT(cf_wait(fs, N, LONG_WAIT, CF_ALL_COMPLETED, NULL, NULL), CF_OK);
+    for (uint64_t i = 0; i < N; ++i) {
+        CHECK_INT(check_u64_of(fs[i]), 2 * i);
+        cf_future_release(fs[i]);
+    }
+    uint64_t want[10];
+    for (size_t i = 0; i < 10; ++i) want[i] = 2 * i;
+    check_map_u64(ex, "provider.twice", 10, 3, want);
+    cf_executor_free(ex);
+}
+
+/* A provider whose progress always lets the caller sleep: its own thread completes the futures. */
+static int sleepy_calls;
+static int sleepy_progress(void *self, uint64_t round) {
+    (void)self, (void)round;
+    __atomic_add_fetch(&sleepy_calls, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static void progress_may_decline(void) {
+    cf_executor *ex = tiny_executor((tiny *)calloc(1, sizeof(tiny)), 1, 0, NULL, sleepy_progress);
+    gate_reset();
+    cf_future *held = NULL, *f = NULL;
+    CHECK_INT(cf_submit_named(ex, "provider.gate", NULL, 0, &held), CF_OK);
+    uint64_t n = 5;
+    CHECK_INT(cf_submit_named(ex, "provider.twice", &n, sizeof n, &f), CF_OK);
+    gate_wait_entered();
+    cf_slice r;
+    CHECK_INT(cf_future_result(f, 0.01, &r), CF_E_TIMEOUT); /* asked, declined, slept */
+    CHECK_INT(__atomic_load_n(&sleepy_calls, __ATOMIC_RELAXED) >= 1, 1);
+    gate_release();
+    CHECK_INT(check_u64_of(f), 10);
+    cf_future_release(held);
+    cf_future_release(f);
+    cf_executor_free(ex);
+}
+
 static const check_test tests[] = {
+    CHECK_TEST(a_waiting_caller_drives), CHECK_TEST(progress_may_decline),
     CHECK_TEST(submit_and_results), CHECK_TEST(map_by_items), CHECK_TEST(map_by_chunks),
     CHECK_TEST(cancel_and_shutdown), CHECK_TEST(wait_and_as_completed), CHECK_TEST(bad_input),
 };
