@@ -404,13 +404,15 @@ ProcessPool::Placed ProcessPool::push_task_locked(int w, Task &t) {
         return Placed::No;
     }
     c.task_bell.ring(1);
-    // The supervisor sleeps without a heartbeat only while nothing is in flight: now something is.
-    if (supervisor_sleeps_long_.load(std::memory_order_relaxed) && supervisor_sleeps_long_.exchange(false))
-        signal_supervisor();
     if (config_.max_tasks_per_child && ++worker.dispatched >= config_.max_tasks_per_child)
         worker.accepting.store(false, std::memory_order_relaxed);
     worker.in_flight.push_back(std::move(t));
     worker.depth.store(static_cast<std::uint32_t>(worker.in_flight.size()), std::memory_order_seq_cst);
+    // The supervisor sleeps without a heartbeat (and so without looking at time limits) only while nothing is
+    // in flight: now something is. The depth is stored before the flag is read, and the supervisor stores the
+    // flag before it reads the depths again (sleep_timeout_ms_locked): one of the two sees the other.
+    if (supervisor_sleeps_long_.load(std::memory_order_seq_cst) && supervisor_sleeps_long_.exchange(false))
+        signal_supervisor();
     return Placed::Yes;
 }
 
@@ -583,8 +585,17 @@ int ProcessPool::sleep_timeout_ms_locked() {
     // again when work is dispatched (push_task_locked), only one that has been idle for a second.
     if (in_flight) last_in_flight_ = now;
     bool heartbeat = now - last_in_flight_ < std::chrono::seconds(1);
-    if (heartbeat) wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
-    supervisor_sleeps_long_.store(!heartbeat, std::memory_order_relaxed);
+    if (!heartbeat) {
+        // About to sleep without the heartbeat: said first, then the depths read again, so that a task placed
+        // meanwhile (push_task_locked) is either seen here or signals the supervisor.
+        supervisor_sleeps_long_.store(true, std::memory_order_seq_cst);
+        for (std::size_t i = 0; i < n_lanes() && !heartbeat; ++i)
+            heartbeat = workers_[i].alive && workers_[i].depth.load(std::memory_order_seq_cst) != 0;
+    }
+    if (heartbeat) {
+        supervisor_sleeps_long_.store(false, std::memory_order_relaxed);
+        wake = std::min(wake, now + std::chrono::milliseconds(kHeartbeatMs));
+    }
     if (wake == Clock::time_point::max()) return -1;
     if (wake <= now) return 0;
     return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count()) + 1;
