@@ -244,12 +244,7 @@ func thenTyped[T, R any](op string, f *TypedFuture[T], e *Executor, fn func(T) (
 	src, value := f.value, new(R)
 	g, err := f.f.then(op, e, func([]byte) ([]byte, error) {
 		// f succeeded, and its task wrote *src before it ended (runStep ordered that end before this read).
-		r, err := fn(*src)
-		if err != nil {
-			return nil, err
-		}
-		*value = r
-		return nil, nil
+		return keepValue(value, func() (R, error) { return fn(*src) })
 	}, opts)
 	if err != nil {
 		return nil, err

@@ -45,18 +45,22 @@ func submitTyped[T any](ctx context.Context, op string, e *Executor, fn func() (
 		return nil, invalid(op, "task function is nil")
 	}
 	value := new(T)
-	f, err := e.submit(op, func() ([]byte, error) {
-		v, err := fn()
-		if err != nil {
-			return nil, err
-		}
-		*value = v
-		return nil, nil
-	}, opts)
+	f, err := e.submit(op, func() ([]byte, error) { return keepValue(value, fn) }, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &TypedFuture[T]{f: f, value: value}, nil
+}
+
+// keepValue runs produce for a typed task: its value goes to *value, where the TypedFuture reads it once the
+// task has ended; the task's bytes stay empty.
+func keepValue[T any](value *T, produce func() (T, error)) ([]byte, error) {
+	v, err := produce()
+	if err != nil {
+		return nil, err
+	}
+	*value = v
+	return nil, nil
 }
 
 // Untyped is the Future behind the typed one, for Wait, WaitContext, AsCompleted and AsCompletedContext (whose

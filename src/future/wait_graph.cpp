@@ -76,12 +76,12 @@ WaitNode *current_node() noexcept {
 // on, with no deadlock said.
 bool cannot_end(const WaitSet &set, const WaitNode *me) {
     if (set.n == 0) return false;
-    std::vector<FutureState *> todo(set.items, set.items + set.n);
+    std::vector<FutureState *> to_follow(set.items, set.items + set.n);
     std::vector<const WaitNode *> followed;
-    for (std::size_t steps = 0; !todo.empty(); ++steps) {
+    for (std::size_t steps = 0; !to_follow.empty(); ++steps) {
         if (steps == kMaxWalk) return false;
-        FutureState *f = todo.back();
-        todo.pop_back();
+        FutureState *f = to_follow.back();
+        to_follow.pop_back();
         if (f->done()) return false;
         const WaitNode *producer = f->producer();
         if (!producer) return false;
@@ -91,7 +91,7 @@ bool cannot_end(const WaitSet &set, const WaitNode *me) {
         followed.push_back(producer);
         const WaitSet *next = producer->waiting_on.load(std::memory_order_seq_cst);
         if (!next || next->n == 0) return false;
-        todo.insert(todo.end(), next->items, next->items + next->n);
+        to_follow.insert(to_follow.end(), next->items, next->items + next->n);
     }
     return true;
 }
