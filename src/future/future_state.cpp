@@ -221,6 +221,11 @@ bool sleep_or_help(Waiter &w, const Deadline &deadline, WaitTargets targets) {
     return w.sleep_until(deadline);
 }
 
+void FutureState::count_in(TaskCounters *counters) noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_ = counters;
+}
+
 bool FutureState::wait_until(const Deadline &deadline) {
     if (done()) return true;
     // A task's endless wait is an edge of the wait-for graph: refused (DeadlockError) when it could never end.

@@ -98,7 +98,9 @@ public:
     void allow_cancel_running() noexcept { cancel_running_.store(true, std::memory_order_release); }
     // Counts the future's ending in its executor's counters. Set once, before anyone else sees the future.
     // The counters must outlive the future's completion (see TaskCounters).
-    void count_in(TaskCounters *counters) noexcept { counters_ = counters; }
+    // (Under the lock: a continuation's future is already in its holder's hands, who may cancel it, when its
+    // step is queued on a pool.)
+    void count_in(TaskCounters *counters) noexcept;
     // The executor a waiter can collect this future's completion from; null once done or when there is none.
     std::shared_ptr<CompletionSource> completion_source();
 
