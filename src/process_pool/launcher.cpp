@@ -87,7 +87,7 @@ private:
 
 class ForkLauncher final : public DirectLauncher {
 public:
-    ForkLauncher(Segment &seg, int event_fd) : DirectLauncher(seg, event_fd, getenv("CF_NOSRV") == nullptr) {}
+    ForkLauncher(Segment &seg, int event_fd) : DirectLauncher(seg, event_fd, true) {}
 
 private:
     pid_t fork_worker(std::uint32_t slot) override {

@@ -209,16 +209,15 @@ class Future(concurrent.futures.Future):
         raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
 
     @classmethod
-    def _for_task(cls, kind, key):
-        """A Future for an executor's task; its C future is attached (_attach) once cf_submit has made it. It is
-        watched (_watch) once something needs to hear of its completion."""
+    def _for_task(cls, kind, key, handle):
+        """A Future for an executor's task, taking over the reference to its C future (handle). It is watched
+        (_watch) once something needs to hear of its completion."""
         self = cls.__new__(cls)
-        self._init(None, kind, key)
-        return self
-
-    def _attach(self, handle):
-        """Takes over the reference to the task's C future."""
         self._handle = handle
+        self._kind = kind
+        self._key = key
+        self._lock = threading.RLock()
+        return self
 
     def _watch(self):
         """Asks the library to tell us when the C future is done (at once, on this thread, if it is already);

@@ -74,8 +74,7 @@ class MpiPoolExecutor(ProcessPoolExecutor):
         if library is not None:
             load_library(library)
         self._start_method = "mpi"
-        self._shutdown = False
-        self._shutdown_lock = threading.Lock()
+        self._open_for_submits()
         self._initializer_token = None
         self._cancel_running = False
         self._on_worker_death = "break"

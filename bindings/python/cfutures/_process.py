@@ -304,8 +304,7 @@ class ProcessPoolExecutor(Executor):
                         "the first forkserver pool, or use start_method='fork'." % (os.fspath(library),))
         self._max_workers = max_workers
         self._start_method = method
-        self._shutdown = False
-        self._shutdown_lock = threading.Lock()
+        self._open_for_submits()
 
         opts = _lib.new_options(_lib.cf_process_pool_options, _lib.cf_process_pool_options_init)
         opts.max_workers = max_workers
@@ -418,30 +417,36 @@ class ProcessPoolExecutor(Executor):
     def _submit(self, c_options, fn, data=b"", kind=_BYTES, pieces=None):
         """Submits the task with data as its argument, or the argument made of pieces (bytes-like objects, laid
         end to end) when given."""
-        name = _task_name(fn, "submit")
+        name = fn if fn is _worker.PYTHON_TASK else _task_name(fn, "submit")
         if pieces is not None:
             slices, data = _worker.piece_slices(pieces)
         elif type(data) is bytes:   # (the common case, as a pickled call nearly always is: no conversion)
             ptr, length = data, len(data)
         else:
             ptr, length, data = _lib.as_buffer(data, "ProcessPoolExecutor.submit")
+        out = self._submitted_ref
         with self._shutdown_lock:
-            self._check_open()
-            out = ctypes.c_void_p()
+            if self._shutdown or _thread._global_shutdown:
+                self._check_open()
             if pieces is not None:
                 rc = _lib.cf_submit_named_parts(self._handle.handle, name, slices, len(pieces),
-                                                None if c_options is None else ctypes.byref(c_options),
-                                                ctypes.byref(out))
+                                                None if c_options is None else ctypes.byref(c_options), out)
             elif c_options is None:
-                rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, ctypes.byref(out))
+                rc = _lib.cf_submit_named(self._handle.handle, name, ptr, length, out)
             else:
-                rc = _lib.cf_submit_named_ex(self._handle.handle, name, ptr, length, ctypes.byref(c_options),
-                                             ctypes.byref(out))
-            if rc != _lib.CF_OK:   # (the text only for a failure: it costs as much as a submit's checks)
-                _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
-        future = Future._for_task(kind, next(_future_keys))
-        future._attach(out.value)
-        return future
+                rc = _lib.cf_submit_named_ex(self._handle.handle, name, ptr, length, ctypes.byref(c_options), out)
+            handle = self._submitted.value
+        if rc != _lib.CF_OK:   # (the text only for a failure: it costs as much as a submit's checks)
+            _check_call(rc, "ProcessPoolExecutor.submit(%r)" % (fn,))
+        return Future._for_task(kind, next(_future_keys), handle)
+
+    def _open_for_submits(self):
+        """The state submit needs, made once by the constructor (this class's, or a subclass's own)."""
+        self._shutdown = False
+        self._shutdown_lock = threading.Lock()
+        # Where cf_submit* writes the new future, reused by every submit (under _shutdown_lock).
+        self._submitted = ctypes.c_void_p()
+        self._submitted_ref = ctypes.byref(self._submitted)
 
     def _check_open(self):
         """Raises RuntimeError once shutdown has begun (call with _shutdown_lock held)."""

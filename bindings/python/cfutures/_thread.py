@@ -370,7 +370,7 @@ class ThreadPoolExecutor(Executor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             key = next(_future_keys)
             out = ctypes.c_void_p()
-            future = Future._for_task(_PYTHON, key)
+            future = Future._for_task(_PYTHON, key, None)
             # The trampoline may run before cf_submit returns: the item must be in place first.
             _work_items[key] = (future, self._state, fn, args, kwargs)
             if c_options is None:
@@ -383,7 +383,7 @@ class ThreadPoolExecutor(Executor):
                 if rc == _lib.CF_E_BROKEN_THREAD_POOL:
                     raise BrokenThreadPool(self._state.broken or _lib.last_error())
                 raise _lib.make_error(rc, "ThreadPoolExecutor.submit")
-        future._attach(out.value)
+        future._handle = out.value   # (made before its C future: the task may run before cf_submit returns)
         return future
 
     def shutdown(self, wait=True, *, cancel_futures=False):
