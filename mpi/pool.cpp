@@ -24,17 +24,21 @@ using namespace std::chrono_literals;
 // way to one worker does not keep the others idle. Sent tasks are running: they can no longer be cancelled.
 constexpr unsigned kDepth = 2;
 // While a long queue waits and tasks are short (a quarter of kFastWorker on average), a worker that turns them
-// round fast (a result within kFastWorker) gets up to kDeepDepth small ones, so that it never waits for rank 0 between them. A short queue (fewer than kDeepQueue
-// tasks: what a program holds back behind busy workers to cancel it later) stays on rank 0.
+// round fast (a result within kFastWorker) gets up to kDeepDepth small ones, so that it never waits for rank 0
+// between them. A short queue (fewer than kDeepQueue tasks: what a program holds back behind busy workers to
+// cancel it later) stays on rank 0.
 constexpr unsigned kDeepDepth = 32;
 constexpr std::size_t kDeepQueue = 64;
 constexpr auto kFastWorker = 200us;
+// Tasks of a millisecond or so: each worker holds kAhead of them in work (at most kDeepDepth tasks, at least
+// kDepth, and never more than its share of all the work there is). Rank 0 sleeps between looks while such tasks
+// run, and where the workers keep every CPU busy it is woken only at the scheduler's next tick (4 ms at 250 Hz):
+// with two tasks ahead, a worker would sit idle until then.
+constexpr auto kAhead = 8ms;
 // Task messages up to kSmallTask bytes travel together, up to kBatch bytes in one message; a larger one travels
 // alone, and only to a worker within its first kDepth slots.
 constexpr std::size_t kSmallTask = 16 * 1024;
 constexpr std::size_t kBatch = 64 * 1024;
-// Results larger than this are received with non-blocking receives.
-constexpr int kLargeResult = 64 * 1024;
 // Polling: after news, a waiting caller polls on for kPatience while tasks are short (kGlance else), the
 // communication thread for kSpin unless a caller does the work; then the communication thread sleeps for a
 // quarter of a task's time (kMinNap to kMaxNap: a worker holds its next task meanwhile, and a result waits at
@@ -89,6 +93,14 @@ MpiPool::MpiPool(MPI_Comm comm, std::vector<int> workers, bool spawned, bool che
       spawned_(spawned),
       check_names_(check_names) {
     if (const char *k = std::getenv("CFUTURES_MPI_FAULT_AT_SEND")) fault_at_send_ = std::atol(k);
+    posted_.assign(ranks_.size(), MPI_REQUEST_NULL);
+    for (std::size_t w = 0; w < ranks_.size(); ++w) {
+        posted_bytes_.emplace_back(new char[kResultPosted]);
+        if (int rc = post_receive(w); rc != MPI_SUCCESS && broken_.empty()) {
+            broken_ = mpi_error_text("MPI_Irecv", rc);  // every submit says so; the workers are told to stop
+            closed_ = true;
+        }
+    }
     thread_ = std::thread([this] { run(); });
     thread_id_ = thread_.get_id();
     std::lock_guard<std::mutex> lock(g_live_mu);
@@ -306,12 +318,16 @@ bool MpiPool::dispatch() {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.empty()) return false;
         now = Clock::now();
-        bool short_tasks = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed)) < kFastWorker / 4;
+        auto task = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed));
+        bool short_tasks = task < kFastWorker / 4;
+        std::size_t share = (queue_.size() + in_flight_.size() + workers_.size() - 1) / workers_.size();
+        auto ahead = static_cast<unsigned>(std::min<std::int64_t>(kDeepDepth, kAhead / std::max<std::chrono::nanoseconds>(task, kFastWorker)));
+        ahead = static_cast<unsigned>(std::min<std::size_t>(std::max(ahead, kDepth), std::max<std::size_t>(share, kDepth)));
         std::size_t room = 0;
         for (std::size_t w = 0; w < workers_.size(); ++w) {
             const Worker &k = workers_[w];
             bool deep = queue_.size() >= kDeepQueue && now - k.last_result < kFastWorker && short_tasks;
-            limit[w] = deep ? kDeepDepth : kDepth;
+            limit[w] = deep ? kDeepDepth : short_tasks ? kDepth : ahead;
             room += limit[w] > k.load ? limit[w] - k.load : 0;
         }
         while (!queue_.empty() && taken.size() < room) {
@@ -388,14 +404,37 @@ bool MpiPool::dispatch() {
 // Sends tasks (one task message, or several as frames) to worker w; batch is left empty.
 void MpiPool::send_batch(std::size_t w, std::string &batch, std::size_t tasks, bool fault) {
     if (tasks == 0) return;
-    auto t = std::make_unique<Transfer>();
-    t->bytes = std::move(batch);
-    batch.clear();
     int tag = tasks == 1 ? kTagTask : kTagTasks;
+    if (batch.size() > kTaskPosted) {
+        std::string announce;
+        put_header(announce, Announce{batch.size(), tag, 0});
+        send_bytes(w, std::move(announce), kTagTaskAnnounce, false);
+        tag = kTagTaskBody;
+    }
+    send_bytes(w, std::move(batch), tag, fault);
+    batch.clear();
+}
+
+void MpiPool::send_bytes(std::size_t w, std::string bytes, int tag, bool fault) {
+    auto t = std::make_unique<Transfer>();
+    t->bytes = std::move(bytes);
     check("MPI_Isend", fault ? MPI_ERR_OTHER
                              : MPI_Isend(t->bytes.data(), static_cast<int>(t->bytes.size()), MPI_BYTE, ranks_[w],
                                          tag, comm_, &t->request));
     sends_.push_back(std::move(t));
+}
+
+int MpiPool::post_receive(std::size_t w) {
+    return MPI_Irecv(posted_bytes_[w].get(), static_cast<int>(kResultPosted), MPI_BYTE, ranks_[w], MPI_ANY_TAG, comm_,
+                     &posted_[w]);
+}
+
+void MpiPool::cancel_receives() {
+    for (MPI_Request &r : posted_) {
+        if (r == MPI_REQUEST_NULL) continue;
+        check("MPI_Cancel", MPI_Cancel(&r));
+        check("MPI_Wait", MPI_Wait(&r, MPI_STATUS_IGNORE));
+    }
 }
 
 void MpiPool::finish_transfers(std::vector<std::unique_ptr<Transfer>> &list,
@@ -427,30 +466,35 @@ void MpiPool::collect(Step &s) {
         s.buffers.push_back(std::move(t->bytes));
         take_message(s, t->tag, now);
     }
-    for (;;) {
-        int flag = 0;
-        MPI_Message m;
-        MPI_Status st;
-        // One message at a time: its futures are completed before the next look, which may find nothing, and
-        // then (Open MPI on an oversubscribed node) gives the CPU away.
-        if (s.news) return;
-        check("MPI_Improbe", MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, &m, &st));
-        if (!flag) return;
-        arrived();
-        int n = 0;
-        MPI_Get_count(&st, MPI_BYTE, &n);
-        if (n <= kLargeResult) {
-            s.buffers.emplace_back(static_cast<std::size_t>(n), '\0');
-            check("MPI_Mrecv", MPI_Mrecv(&s.buffers.back()[0], n, MPI_BYTE, &m, MPI_STATUS_IGNORE));
-            take_message(s, st.MPI_TAG, now);
-        } else {
-            auto t = std::make_unique<Transfer>();
-            t->bytes.resize(static_cast<std::size_t>(n));
-            t->tag = st.MPI_TAG;
-            check("MPI_Imrecv", MPI_Imrecv(&t->bytes[0], n, MPI_BYTE, &m, &t->request));
-            receives_.push_back(std::move(t));
-        }
+    // One message at a time: its futures are completed before the next look, which may find nothing, and then
+    // (Open MPI on an oversubscribed node) gives the CPU away.
+    if (s.news) return;
+    int index = MPI_UNDEFINED, flag = 0;
+    MPI_Status st;
+    check("MPI_Testany", MPI_Testany(static_cast<int>(posted_.size()), posted_.data(), &index, &flag, &st));
+    if (!flag || index == MPI_UNDEFINED) return;
+    arrived();
+    auto w = static_cast<std::size_t>(index);
+    int n = 0;
+    MPI_Get_count(&st, MPI_BYTE, &n);
+    std::string_view message(posted_bytes_[w].get(), static_cast<std::size_t>(n));
+    if (st.MPI_TAG == kTagResultAnnounce) {
+        Announce a;
+        std::string_view rest;
+        if (!take_header(message, a, rest) || a.length > INT_MAX)
+            throw MpiFailure("a malformed announce of a large result from worker " + std::to_string(ranks_[w]));
+        auto t = std::make_unique<Transfer>();
+        t->bytes.resize(static_cast<std::size_t>(a.length));
+        t->tag = a.tag;
+        check("MPI_Irecv", MPI_Irecv(&t->bytes[0], static_cast<int>(a.length), MPI_BYTE, ranks_[w], kTagResultBody,
+                                     comm_, &t->request));
+        receives_.push_back(std::move(t));
+    } else {
+        s.buffers.emplace_back(message);
+        take_message(s, st.MPI_TAG, now);
     }
+    // Posted after the receive of a body, so that the body matches that one and the messages after it this one.
+    check("MPI_Irecv", post_receive(w));
 }
 
 // The last of s.buffers, a result message or several.
@@ -538,6 +582,7 @@ void MpiPool::stop_workers() {
     for (int w : ranks_) check("MPI_Send", MPI_Send(nullptr, 0, MPI_BYTE, w, kTagStop, comm_));
     for (auto &t : sends_) check("MPI_Wait", MPI_Wait(&t->request, MPI_STATUS_IGNORE));
     sends_.clear();
+    cancel_receives();
     check(spawned_ ? "MPI_Comm_disconnect" : "MPI_Comm_free",
           spawned_ ? MPI_Comm_disconnect(&comm_) : MPI_Comm_free(&comm_));
 }
@@ -566,6 +611,7 @@ void MpiPool::break_pool(const std::string &why) {
         // MPI may still write into the buffers of transfers it never finished: they are left to it.
         for (auto &t : sends_) (void)t.release();
         for (auto &t : receives_) (void)t.release();
+        for (auto &b : posted_bytes_) (void)b.release();
         sends_.clear();
         receives_.clear();
         running_.store(0);

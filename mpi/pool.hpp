@@ -94,6 +94,10 @@ private:
     void step(Step &s);
     bool dispatch();
     void send_batch(std::size_t w, std::string &batch, std::size_t tasks, bool fault);
+    void send_bytes(std::size_t w, std::string bytes, int tag, bool fault);
+    // The receive kept posted for worker w's next message.
+    int post_receive(std::size_t w);
+    void cancel_receives();
     void collect(Step &s);
     // Takes the finished transfers out of list, into done when given.
     void finish_transfers(std::vector<std::unique_ptr<Transfer>> &list, std::vector<std::unique_ptr<Transfer>> *done);
@@ -137,6 +141,9 @@ private:
     long fault_at_send_ = 0;
     long sends_made_ = 0;
     std::vector<std::unique_ptr<Transfer>> sends_, receives_;
+    // The receive posted for each worker's next message (any tag, up to kResultPosted bytes), and its buffer.
+    std::vector<MPI_Request> posted_;
+    std::vector<std::unique_ptr<char[]>> posted_bytes_;
     // dispatch's own, kept from one call to the next.
     std::vector<unsigned> limit_;
     std::vector<Queued> taken_;

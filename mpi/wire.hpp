@@ -7,6 +7,13 @@
 //   tasks   rank 0 -> worker: several small task messages in one, as frames (below), run in order
 //   results worker -> rank 0: several result messages in one, as frames
 //   stop    rank 0 -> worker: no bytes; the worker leaves its loop
+//   task announce, result announce: a message too large for the receive the far end keeps posted (kTaskPosted,
+//           kResultPosted) follows with the body tag of its direction: its length (8 bytes) and the tag it would
+//           have had (4 bytes)
+// Each end keeps a receive posted for the other's next message (any tag): a message that finds its receive
+// waiting is delivered straight into it, without a look through MPI's queue of unexpected messages, which costs
+// more than the transfer of a small message. A body is received by a receive posted for its tag alone, before
+// the end posts its next receive for any tag, so that the two never match each other's message.
 // A frame is its length as 8 bytes little-endian, then its bytes: the layout of cf_chunk_results_pack, so that a
 // chunk's packed arguments are read the same way.
 // The headers are native-endian: the ranks of one pool run the same kind of machine. Internal to libcfutures_mpi.
@@ -21,7 +28,28 @@
 
 namespace cf::mpi {
 
-enum Tag : int { kTagTask = 0x4346, kTagResult = 0x4347, kTagStop = 0x4348, kTagTasks = 0x4349, kTagResults = 0x434a };
+enum Tag : int {
+    kTagTask = 0x4346,
+    kTagResult = 0x4347,
+    kTagStop = 0x4348,
+    kTagTasks = 0x4349,
+    kTagResults = 0x434a,
+    kTagTaskAnnounce = 0x434b,
+    kTagTaskBody = 0x434c,
+    kTagResultAnnounce = 0x434d,
+    kTagResultBody = 0x434e,
+};
+
+// The largest message sent as it is, into the receive posted for it: tasks (rank 0 sends batches of up to this
+// size) and results (a worker's batches are smaller still).
+inline constexpr std::size_t kTaskPosted = 64 * 1024;
+inline constexpr std::size_t kResultPosted = 16 * 1024;
+
+struct Announce {
+    std::uint64_t length;  // of the body that follows
+    std::int32_t tag;      // what the body would have been sent as
+    std::uint32_t unused;
+};
 enum TaskKind : std::uint32_t { kSingle = 0, kChunk = 1 };
 
 struct TaskHeader {

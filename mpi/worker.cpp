@@ -4,6 +4,7 @@
 #include <cfutures/sys.h>
 
 #include <chrono>
+#include <memory>
 #include <climits>
 #include <cstdio>
 #include <string>
@@ -144,6 +145,14 @@ private:
     static constexpr std::size_t kBatch = 3800;
 
     bool send(const std::string &bytes, int tag) {
+        if (bytes.size() > kResultPosted) {
+            std::string a;
+            put_header(a, Announce{bytes.size(), tag, 0});
+            if (!report("MPI_Send", MPI_Send(a.data(), static_cast<int>(a.size()), MPI_BYTE, 0, kTagResultAnnounce,
+                                             comm_)))
+                return false;
+            tag = kTagResultBody;
+        }
         return report("MPI_Send", MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, tag, comm_));
     }
 
@@ -153,6 +162,62 @@ private:
     std::size_t held_ = 0;
 };
 
+// The worker's side of the messages from rank 0: one receive always posted, into one of two buffers, so that the
+// next message lands in the other while the tasks of the last run.
+class Inbox {
+public:
+    explicit Inbox(MPI_Comm comm) : comm_(comm) {
+        for (auto &b : buffers_) b.reset(new char[kTaskPosted]);
+    }
+
+    bool post() {
+        return report("MPI_Irecv", MPI_Irecv(buffers_[posted_].get(), static_cast<int>(kTaskPosted), MPI_BYTE, 0,
+                                             MPI_ANY_TAG, comm_, &request_));
+    }
+
+    // Looks once for the next message: true with arrived set when one came (its bytes valid until the next
+    // arrival); false after an MPI error.
+    bool look(bool &arrived, std::string_view &message, int &tag) {
+        MPI_Status st;
+        int flag = 0;
+        arrived = false;
+        if (!report("MPI_Test", MPI_Test(&request_, &flag, &st))) return false;
+        if (!flag) return true;
+        int n = 0;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        message = std::string_view(buffers_[posted_].get(), static_cast<std::size_t>(n));
+        tag = st.MPI_TAG;
+        posted_ ^= 1;
+        if (tag == kTagTaskAnnounce && !receive_body(message, tag)) return false;
+        arrived = true;
+        return tag == kTagStop || post();
+    }
+
+private:
+    // The body an announce speaks of, received before the next receive for any tag is posted.
+    bool receive_body(std::string_view &message, int &tag) {
+        Announce a;
+        std::string_view rest;
+        if (!take_header(message, a, rest) || a.length > INT_MAX) {
+            std::fprintf(stderr, "cfutures-mpi worker: a malformed announce of a large task\n");
+            return false;
+        }
+        body_.resize(a.length);
+        if (!report("MPI_Recv", MPI_Recv(body_.data(), static_cast<int>(a.length), MPI_BYTE, 0, kTagTaskBody, comm_,
+                                         MPI_STATUS_IGNORE)))
+            return false;
+        message = body_;
+        tag = a.tag;
+        return true;
+    }
+
+    MPI_Comm comm_;
+    std::unique_ptr<char[]> buffers_[2];
+    int posted_ = 0;
+    MPI_Request request_ = MPI_REQUEST_NULL;
+    std::string body_;
+};
+
 }  // namespace
 
 bool serve(MPI_Comm comm) {
@@ -160,27 +225,24 @@ bool serve(MPI_Comm comm) {
     const std::string where = where_am_i();
     Backoff backoff;
     Replies replies(comm, where);
-    std::string buffer;
+    Inbox inbox(comm);
     std::vector<std::string_view> tasks;
+    if (!inbox.post()) return false;
     for (;;) {
-        int flag = 0;
-        MPI_Message msg;
-        MPI_Status st;
-        if (!report("MPI_Improbe", MPI_Improbe(0, MPI_ANY_TAG, comm, &flag, &msg, &st))) return false;
-        if (!flag) {
+        bool arrived = false;
+        std::string_view message;
+        int tag = 0;
+        if (!inbox.look(arrived, message, tag)) return false;
+        if (!arrived) {
             backoff.pause();
             continue;
         }
         backoff.reset();
-        int n = 0;
-        MPI_Get_count(&st, MPI_BYTE, &n);
-        buffer.resize(static_cast<std::size_t>(n));
-        if (!report("MPI_Mrecv", MPI_Mrecv(&buffer[0], n, MPI_BYTE, &msg, MPI_STATUS_IGNORE))) return false;
-        if (st.MPI_TAG == kTagStop) return replies.flush();
+        if (tag == kTagStop) return replies.flush();
         tasks.clear();
-        if (st.MPI_TAG == kTagTask)
-            tasks.emplace_back(buffer);
-        else if (st.MPI_TAG != kTagTasks || !take_frames(buffer, tasks))
+        if (tag == kTagTask)
+            tasks.emplace_back(message);
+        else if (tag != kTagTasks || !take_frames(message, tasks))
             continue;
         for (std::string_view t : tasks) {
             auto started = std::chrono::steady_clock::now();

@@ -8,8 +8,11 @@ void Waiter::arrive(FutureState *f, bool failed) {
     bool was_ready = ready();
     arrived_.push_back(f);
     if (failed && wake_on_failure_) failure_seen_ = true;
+    publish_ready_locked();
     if (!was_ready && ready()) wake_locked();
 }
+
+void Waiter::publish_ready_locked() { ready_seen_.store(ready(), std::memory_order_release); }
 
 void Waiter::wake_locked() {
     cv_.notify_one();
@@ -32,10 +35,7 @@ bool Waiter::sleep_until(const Deadline &deadline) {
     return ready();
 }
 
-bool Waiter::ready_now() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return ready();
-}
+bool Waiter::ready_now() { return ready_seen_.load(std::memory_order_acquire); }
 
 void Waiter::poke() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -46,6 +46,7 @@ void Waiter::poke() {
 void Waiter::set_wake_after(std::size_t n) {
     std::lock_guard<std::mutex> lock(mu_);
     wake_after_ = n;
+    publish_ready_locked();
 }
 
 FutureState *Waiter::take() {
@@ -53,6 +54,7 @@ FutureState *Waiter::take() {
     if (arrived_.empty()) return nullptr;
     FutureState *f = arrived_.front();
     arrived_.pop_front();
+    publish_ready_locked();
     return f;
 }
 

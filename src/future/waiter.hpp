@@ -4,6 +4,7 @@
 // registered Waiter, which wakes its thread once the thread's condition holds.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -20,7 +21,7 @@ public:
     // The thread wakes once `wake_after` futures have arrived, or at the first failed one when
     // wake_on_failure is set.
     explicit Waiter(std::size_t wake_after = 1, bool wake_on_failure = false)
-        : wake_after_(wake_after), wake_on_failure_(wake_on_failure) {}
+        : wake_after_(wake_after), wake_on_failure_(wake_on_failure), ready_seen_(wake_after == 0) {}
     Waiter(const Waiter &) = delete;
     Waiter &operator=(const Waiter &) = delete;
 
@@ -30,7 +31,8 @@ public:
     // Sleeps until the condition holds, a poke, or the deadline; returns whether the condition holds.
     bool sleep_until(const Deadline &deadline);
 
-    // Whether the condition holds now.
+    // Whether the condition holds now. Takes no lock: a thread that polls between turns of other work (a pool's
+    // collecting or an MPI provider's progress) asks this many times a microsecond.
     bool ready_now();
 
     // Wakes the sleeping thread without an arrival (a thread pool telling a helping waiter of new work).
@@ -50,6 +52,8 @@ private:
     bool ready() const { return arrived_.size() >= wake_after_ || failure_seen_; }
     bool woken() const { return ready() || poked_; }
     void wake_locked();
+    // After any change to what ready() reads: its value for ready_now.
+    void publish_ready_locked();
 
     std::mutex mu_;
     std::condition_variable cv_;
@@ -60,6 +64,7 @@ private:
     bool poked_ = false;
     void (*wake_hook_)(void *) = nullptr;
     void *wake_context_ = nullptr;
+    std::atomic<bool> ready_seen_{false};  // ready(), as of the last change under mu_
 };
 
 }  // namespace cf::core

@@ -6,7 +6,8 @@
  *   mpiexec -n 1 test_mpi_pool spawn K      K workers started with MPI_Comm_spawn (this program again)
  *   mpiexec -n 1 test_mpi_pool spawn K program   the same, named as worker_program (a registry of its own)
  * What it checks: results, a task that raises (its text and where it ran), unknown names, map in order with
- * several chunk sizes and its failure, wait and as_completed, a large argument beside small ones, cancelling a
+ * several chunk sizes and its failure, wait and as_completed, a large argument beside small ones, arguments and
+ * results around the sizes that are announced before they are sent, cancelling a
  * queued task, statistics, and last shutdown with cancel_futures. Queued tasks wait behind "gate" tasks that hold
  * every worker until a file exists, so that what is queued is known without timing. */
 #define _POSIX_C_SOURCE 200809L
@@ -49,6 +50,13 @@ static int length(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data
     return cf_task_return(ctx, &n, sizeof n);
 }
 CF_TASK("mpi.length", length);
+
+/* Its argument, unchanged. */
+static int echo(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
+    (void)user_data;
+    return cf_task_return(ctx, arg, len);
+}
+CF_TASK("mpi.echo", echo);
 
 /* Waits until the file named by its argument exists (at most LONG_WAIT seconds). */
 static int gate(cf_task_ctx *ctx, const void *arg, size_t len, void *user_data) {
@@ -174,6 +182,33 @@ static void large_beside_small(void) {
     cf_future_release(large);
 }
 
+/* Arguments and results on either side of the sizes that travel straight into a receive the far end keeps posted
+ * (64 KiB of task message, 16 KiB of result message: past them a message is announced and sent on its own), all
+ * in flight at once beside small tasks: each comes back whole, byte for byte. */
+static void sizes_around_the_posted_receives(void) {
+    static const size_t sizes[] = {0, 1, 16 * 1024 - 40, 16 * 1024 - 16, 16 * 1024, 16 * 1024 + 1, 40000,
+                                   64 * 1024 - 64, 64 * 1024 - 24, 64 * 1024, 64 * 1024 + 1, 300000, (size_t)4 << 20};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    cf_future *echoed[N], *small[N];
+    char *bytes[N];
+    for (size_t i = 0; i < N; ++i) {
+        bytes[i] = (char *)malloc(sizes[i] + 1);
+        for (size_t k = 0; k < sizes[i]; ++k) bytes[i][k] = (char)(k * 131 + i);
+        CHECK_INT(cf_submit_named(ex, "mpi.echo", bytes[i], sizes[i], &echoed[i]), CF_OK);
+        uint64_t n = i;
+        CHECK_INT(cf_submit_named(ex, "mpi.square", &n, sizeof n, &small[i]), CF_OK);
+    }
+    for (size_t i = 0; i < N; ++i) {
+        cf_slice r = {NULL, 0};
+        CHECK_INT(cf_future_result(echoed[i], LONG_WAIT, &r), CF_OK);
+        if (CHECK(r.len == sizes[i])) CHECK(sizes[i] == 0 || memcmp(r.data, bytes[i], sizes[i]) == 0);
+        CHECK_INT(check_u64_of(small[i]), (uint64_t)(i * i));
+        cf_future_release(echoed[i]);
+        cf_future_release(small[i]);
+        free(bytes[i]);
+    }
+}
+
 static void cancel_a_queued_task(void) {
     cf_future *gates[64];
     hold_workers(gates);
@@ -288,6 +323,7 @@ int main(int argc, char **argv) {
     map_in_order();
     wait_and_as_completed();
     large_beside_small();
+    sizes_around_the_posted_receives();
     cancel_a_queued_task();
     if (argc > 2 && strcmp(argv[2], "unfreed") == 0) {
         /* The pool is left to the exit handler, with tasks in flight: it shuts the pool down (the workers end)
