@@ -31,11 +31,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 pp=$(value "$c" mpi_ping_pong_us)
 echo "MPI executor, $ranks ranks ($((ranks - 1)) workers), $(nproc) CPUs"
 printf '%-26s %14s %14s %14s\n' "" "libcfutures C" "cfutures (Py)" "mpi4py.futures"
-for k in empty_task_us round_trip_us cpu_1ms_elapsed_s cpu_1ms_efficiency; do
+for k in empty_task_us round_trip_us round_trip_median_us cpu_1ms_elapsed_s cpu_1ms_efficiency; do
   printf '%-26s %14s %14s %14s\n' "$k" "$(value "$c" $k)" "$(value "$p" $k)" "$(value "$m" $k)"
 done
-echo "raw MPI ping-pong (8 bytes): ${pp} us"
+ppm=$(value "$c" mpi_ping_pong_median_us)
+echo "raw MPI ping-pong (8 bytes): ${pp} us mean, ${ppm} us median"
 echo "empty task: C $(ratio "$(value "$m" empty_task_us)" "$(value "$c" empty_task_us)") faster than mpi4py.futures," \
      "Python binding $(ratio "$(value "$m" empty_task_us)" "$(value "$p" empty_task_us)")"
-echo "round trip: C $(ratio "$(value "$c" round_trip_us)" "$pp") of the raw ping-pong;" \
-     "mpi4py.futures $(ratio "$(value "$m" round_trip_us)" "$pp")"
+echo "round trip: C $(ratio "$(value "$c" round_trip_us)" "$pp") of the raw ping-pong (means)," \
+     "$(ratio "$(value "$c" round_trip_median_us)" "$ppm") (medians); mpi4py.futures $(ratio "$(value "$m" round_trip_us)" "$pp")"

@@ -43,16 +43,20 @@ def main():
     with executor() as ex:
         burst(ex, empty, 1000)
         per_empty = burst(ex, empty, n_empty) / n_empty
-        t0 = time.perf_counter()
+        times = []
         for _ in range(n_round):
+            t0 = time.perf_counter()
             ex.submit(empty).result()
-        rt = (time.perf_counter() - t0) / n_round
+            times.append(time.perf_counter() - t0)
+        rt = sum(times) / n_round
+        rt_median = sorted(times)[n_round // 2]
         n_cpu = per_worker * workers
         cpu = burst(ex, spin_1ms, n_cpu)
     print("ranks %d" % size)
     print("workers %d" % workers)
     print("empty_task_us %.2f" % (per_empty * 1e6))
     print("round_trip_us %.2f" % (rt * 1e6))
+    print("round_trip_median_us %.2f" % (rt_median * 1e6))
     print("cpu_1ms_tasks %d" % n_cpu)
     print("cpu_1ms_elapsed_s %.4f" % cpu)
     print("cpu_1ms_efficiency %.3f" % (n_cpu * 1e-3 / workers / cpu))
