@@ -135,6 +135,18 @@ int MpiPool::enqueue(const char *task, std::uint32_t kind, const cf_slice *parts
         cf_chunk_results_pack(parts, n_parts, &q.message[at], payload, &payload);
     else if (payload)
         std::memcpy(&q.message[at], parts[0].data, payload);
+    // A worker idle and nothing queued: the task goes at once, from here, without passing through the queue.
+    if (queued_.load(std::memory_order_relaxed) == 0 && busy_.load(std::memory_order_relaxed) < ranks_.size()) {
+        std::string failure;
+        int rc = CF_OK;
+        bool sent = false;
+        {
+            std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
+            if (mpi.owns_lock() && !ended_) sent = send_direct(q, &rc, failure);
+        }
+        if (!failure.empty()) break_pool(failure);
+        if (sent) return rc;
+    }
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (!broken_.empty())
@@ -149,6 +161,45 @@ int MpiPool::enqueue(const char *task, std::uint32_t kind, const cf_slice *parts
     // A worker with nothing to do gets the task at once, from here.
     if (busy_.load(std::memory_order_relaxed) < ranks_.size()) send_now();
     return CF_OK;
+}
+
+bool MpiPool::send_direct(Queued &q, int *rc, std::string &failure) {
+    std::size_t idle = workers_.size();
+    for (std::size_t w = 0; w < workers_.size() && idle == workers_.size(); ++w)
+        if (workers_[w].load == 0) idle = w;
+    if (idle == workers_.size()) return false;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!broken_.empty()) {
+            *rc = cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
+            return true;
+        }
+        if (closed_) {
+            *rc = cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
+            return true;
+        }
+        if (!queue_.empty()) return false;  // queued before this one: they go first
+        // The communication thread completes the future if its caller does not wait for it (or waits asleep, as
+        // for a long task): asleep for good since the pool was idle, it must hear of the task.
+        poked_ = true;
+        if (sleeping_) cv_.notify_one();
+    }
+    cf_future_retain(q.future);
+    if (!cf_future_set_running_or_notify_cancel(q.future)) {  // cancelled already
+        cf_future_release(q.future);
+        return true;
+    }
+    Worker &k = workers_[idle];
+    if (k.load++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
+    running_.fetch_add(1, std::memory_order_relaxed);
+    in_flight_.emplace(q.id, InFlight{q.future, idle});
+    try {
+        send_batch(idle, q.message, 1, next_send_faults());
+    } catch (const std::exception &e) {
+        failure = e.what();  // the pool breaks (the caller does it, once mpi_lock() is let go): the future with it
+        ended_ = true;
+    }
+    return true;
 }
 
 int MpiPool::submit(const char *task, const void *arg, std::size_t len, cf_future *f) {
@@ -208,6 +259,7 @@ void MpiPool::send_now() {
         std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
         if (!mpi.owns_lock() || ended_) return;
         try {
+            post_waiting_receives();
             dispatch();
         } catch (const std::exception &e) {
             failure = e.what();
@@ -223,7 +275,21 @@ int MpiPool::progress(std::uint64_t round) {
     bool look = round % 8 == 0;
     Clock::time_point now = look ? Clock::now() : Clock::time_point();
     if (round == 0) news_at = now;
-    Step s;
+    // This thread's Step, kept from one turn to the next (its lists keep their room), unless a done-callback run
+    // by finish waits on another of the pool's futures and so comes back here while it is in use.
+    thread_local Step kept;
+    thread_local bool kept_in_use = false;
+    Step fresh;
+    bool keep = !kept_in_use;
+    Step &s = keep ? kept : fresh;
+    kept_in_use = kept_in_use || keep;
+    struct Return {
+        bool on;
+        ~Return() {
+            if (on) kept_in_use = false;
+        }
+    } give_back{keep};
+    s.reset();
     {
         std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
         if (mpi.owns_lock()) {
@@ -297,6 +363,7 @@ void MpiPool::run() {
 
 void MpiPool::step(Step &s) {
     try {
+        post_waiting_receives();
         bool sent = dispatch();
         collect(s);
         s.news = s.news || sent;
@@ -373,7 +440,7 @@ bool MpiPool::dispatch() {
         std::size_t in_batch = 0;
         bool fault = false;
         for (Queued *q : to[w]) {
-            bool hit = fault_at_send_ > 0 && ++sends_made_ == fault_at_send_;
+            bool hit = next_send_faults();
             if (q->message.size() > kSmallTask || batch.size() + 8 + q->message.size() > kBatch) {
                 send_batch(w, batch, in_batch, fault);
                 in_batch = 0;
@@ -493,8 +560,14 @@ void MpiPool::collect(Step &s) {
         s.buffers.emplace_back(message);
         take_message(s, st.MPI_TAG, now);
     }
-    // Posted after the receive of a body, so that the body matches that one and the messages after it this one.
-    check("MPI_Irecv", post_receive(w));
+    // Posted again after the receive of a body, so that the body matches that one and the messages after it this
+    // one; and at the next step, so that this message's futures are completed first.
+    repost_.push_back(w);
+}
+
+void MpiPool::post_waiting_receives() {
+    for (std::size_t w : repost_) check("MPI_Irecv", post_receive(w));
+    repost_.clear();
 }
 
 // The last of s.buffers, a result message or several.

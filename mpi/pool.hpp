@@ -91,6 +91,11 @@ private:
     int enqueue(const char *task, std::uint32_t kind, const cf_slice *parts, std::size_t n_parts, cf_future *f);
     void run();
     void send_now();
+    // Sends the task straight to an idle worker (mpi_lock() held): false when it must queue instead (no worker
+    // idle, or tasks queued before it), else true with *rc the submit's status.
+    bool send_direct(Queued &q, int *rc, std::string &failure);
+    bool next_send_faults() { return fault_at_send_ > 0 && ++sends_made_ == fault_at_send_; }
+    void post_waiting_receives();
     void step(Step &s);
     bool dispatch();
     void send_batch(std::size_t w, std::string &batch, std::size_t tasks, bool fault);
@@ -144,6 +149,8 @@ private:
     // The receive posted for each worker's next message (any tag, up to kResultPosted bytes), and its buffer.
     std::vector<MPI_Request> posted_;
     std::vector<std::unique_ptr<char[]>> posted_bytes_;
+    std::vector<std::size_t> repost_;  // workers whose receive is posted again at the next step: after the futures
+                                       // of their last message are completed
     // dispatch's own, kept from one call to the next.
     std::vector<unsigned> limit_;
     std::vector<Queued> taken_;

@@ -162,21 +162,20 @@ private:
     std::size_t held_ = 0;
 };
 
-// The worker's side of the messages from rank 0: one receive always posted, into one of two buffers, so that the
-// next message lands in the other while the tasks of the last run.
+// The worker's side of the messages from rank 0: a receive posted for the next message, into a buffer of
+// kTaskPosted bytes, once the last one is dealt with.
 class Inbox {
 public:
-    explicit Inbox(MPI_Comm comm) : comm_(comm) {
-        for (auto &b : buffers_) b.reset(new char[kTaskPosted]);
-    }
+    explicit Inbox(MPI_Comm comm) : comm_(comm), buffer_(new char[kTaskPosted]) {}
 
     bool post() {
-        return report("MPI_Irecv", MPI_Irecv(buffers_[posted_].get(), static_cast<int>(kTaskPosted), MPI_BYTE, 0,
+        return report("MPI_Irecv", MPI_Irecv(buffer_.get(), static_cast<int>(kTaskPosted), MPI_BYTE, 0,
                                              MPI_ANY_TAG, comm_, &request_));
     }
 
-    // Looks once for the next message: true with arrived set when one came (its bytes valid until the next
-    // arrival); false after an MPI error.
+    // Looks once for the next message: true with arrived set when one came (its bytes valid until the next post);
+    // false after an MPI error. The next receive is posted by post(), once this message is dealt
+    // with: a reply to it leaves first.
     bool look(bool &arrived, std::string_view &message, int &tag) {
         MPI_Status st;
         int flag = 0;
@@ -185,12 +184,11 @@ public:
         if (!flag) return true;
         int n = 0;
         MPI_Get_count(&st, MPI_BYTE, &n);
-        message = std::string_view(buffers_[posted_].get(), static_cast<std::size_t>(n));
+        message = std::string_view(buffer_.get(), static_cast<std::size_t>(n));
         tag = st.MPI_TAG;
-        posted_ ^= 1;
         if (tag == kTagTaskAnnounce && !receive_body(message, tag)) return false;
         arrived = true;
-        return tag == kTagStop || post();
+        return true;
     }
 
 private:
@@ -212,8 +210,7 @@ private:
     }
 
     MPI_Comm comm_;
-    std::unique_ptr<char[]> buffers_[2];
-    int posted_ = 0;
+    std::unique_ptr<char[]> buffer_;
     MPI_Request request_ = MPI_REQUEST_NULL;
     std::string body_;
 };
@@ -243,7 +240,7 @@ bool serve(MPI_Comm comm) {
         if (tag == kTagTask)
             tasks.emplace_back(message);
         else if (tag != kTagTasks || !take_frames(message, tasks))
-            continue;
+            tasks.clear();
         for (std::string_view t : tasks) {
             auto started = std::chrono::steady_clock::now();
             std::string reply = run_task(t, where);
@@ -251,7 +248,9 @@ bool serve(MPI_Comm comm) {
             set_micros(reply, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
             if (!replies.add(std::move(reply), took > kShortTask)) return false;
         }
-        if (!replies.flush()) return false;
+        // The replies leave before the next receive is posted: on the way of a lone task's round trip, that costs
+        // the time of a post; a message that arrives meanwhile waits among MPI's unexpected ones.
+        if (!replies.flush() || !inbox.post()) return false;
     }
 }
 
