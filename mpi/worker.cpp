@@ -19,16 +19,17 @@ namespace {
 // A finished future's outcome as a result message: the bytes, or the failure with where it happened (and the
 // task's name, when given: written only for a failure).
 std::string reply_of(std::uint64_t id, cf_future *done, const std::string &where, const std::string *task = nullptr) {
-    cf_error e;
-    cf_future_exception(done, 0, &e);
     std::string reply;
-    put_header(reply, ResultHeader{id, e.status, 0});
-    if (e.status == CF_OK) {
-        cf_slice r{nullptr, 0};
-        cf_future_result(done, 0, &r);
+    cf_slice r{nullptr, 0};
+    if (cf_future_result(done, 0, &r) == CF_OK) {
+        reply.reserve(sizeof(ResultHeader) + r.len);
+        put_header(reply, ResultHeader{id, CF_OK, 0});
         reply.append(static_cast<const char *>(r.data), r.len);
         return reply;
     }
+    cf_error e;
+    cf_future_exception(done, 0, &e);
+    put_header(reply, ResultHeader{id, e.status, 0});
     std::string place = task ? where + ", task '" + *task + "'" : where;
     std::string detail = e.detail && *e.detail ? std::string(e.detail) + " (" + place + ")" : place;
     reply += failure_payload(e.type, e.message, detail.c_str());
