@@ -30,8 +30,9 @@ constexpr unsigned kDepth = 2;
 constexpr unsigned kDeepDepth = 32;
 constexpr std::size_t kDeepQueue = 64;
 constexpr auto kFastWorker = 200us;
-// Tasks of a millisecond or so: each worker holds kAhead of them in work (at most kDeepDepth tasks, at least
-// kDepth, and never more than its share of all the work there is). Rank 0 sleeps between looks while such tasks
+// Longer tasks (a quarter of kFastWorker or more on average): each worker holds kAhead of them in work, each
+// counted as at least kFastWorker (at most kDeepDepth tasks, at least kDepth, and never more than its share of all
+// the work there is). Rank 0 sleeps between looks while such tasks
 // run, and where the workers keep every CPU busy it is woken only at the scheduler's next tick (4 ms at 250 Hz):
 // with two tasks ahead, a worker would sit idle until then.
 constexpr auto kAhead = 8ms;
