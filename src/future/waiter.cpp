@@ -35,7 +35,13 @@ bool Waiter::sleep_until(const Deadline &deadline) {
     return ready();
 }
 
-bool Waiter::ready_now() { return ready_seen_.load(std::memory_order_acquire); }
+bool Waiter::ready_now() {
+    if (!ready_seen_.load(std::memory_order_acquire)) return false;
+    // Ready: the lock is taken once, so that the arrival that made it so has left arrive() (and let go of mu_)
+    // before this thread goes on, and perhaps destroys the waiter.
+    std::lock_guard<std::mutex> lock(mu_);
+    return ready();
+}
 
 void Waiter::poke() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -31,8 +31,8 @@ public:
     // Sleeps until the condition holds, a poke, or the deadline; returns whether the condition holds.
     bool sleep_until(const Deadline &deadline);
 
-    // Whether the condition holds now. Takes no lock: a thread that polls between turns of other work (a pool's
-    // collecting or an MPI provider's progress) asks this many times a microsecond.
+    // Whether the condition holds now. Takes no lock while it does not: a thread that polls between turns of other
+    // work (a pool's collecting or an MPI provider's progress) asks this many times a microsecond.
     bool ready_now();
 
     // Wakes the sleeping thread without an arrival (a thread pool telling a helping waiter of new work).
