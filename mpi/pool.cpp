@@ -30,9 +30,9 @@ constexpr unsigned kDepth = 2;
 constexpr unsigned kDeepDepth = 32;
 constexpr std::size_t kDeepQueue = 64;
 constexpr auto kFastWorker = 200us;
-// Longer tasks (a quarter of kFastWorker or more on average): each worker holds kAhead of them in work, each
-// counted as at least kFastWorker (at most kDeepDepth tasks, at least kDepth, and never more than its share of all
-// the work there is). Rank 0 sleeps between looks while such tasks
+// Longer tasks (a quarter of kFastWorker or more on average), while a long queue waits: each worker holds kAhead
+// of them in work, each counted as at least kFastWorker (at most kDeepDepth tasks, at least kDepth, and never
+// more than its share of all the work there is). Rank 0 sleeps between looks while such tasks
 // run, and where the workers keep every CPU busy it is woken only at the scheduler's next tick (4 ms at 250 Hz):
 // with two tasks ahead, a worker would sit idle until then.
 constexpr auto kAhead = 8ms;
@@ -388,14 +388,16 @@ bool MpiPool::dispatch() {
         now = Clock::now();
         auto task = std::chrono::nanoseconds(task_ns_.load(std::memory_order_relaxed));
         bool short_tasks = task < kFastWorker / 4;
+        bool long_queue = queue_.size() >= kDeepQueue;
         std::size_t share = (queue_.size() + in_flight_.size() + workers_.size() - 1) / workers_.size();
-        auto ahead = static_cast<unsigned>(std::min<std::int64_t>(kDeepDepth, kAhead / std::max<std::chrono::nanoseconds>(task, kFastWorker)));
-        ahead = static_cast<unsigned>(std::min<std::size_t>(std::max(ahead, kDepth), std::max<std::size_t>(share, kDepth)));
+        std::int64_t by_time = kAhead / std::max<std::chrono::nanoseconds>(task, kFastWorker);
+        auto ahead = static_cast<unsigned>(std::clamp<std::int64_t>(by_time, kDepth, kDeepDepth));
+        ahead = static_cast<unsigned>(std::min<std::size_t>(ahead, std::max<std::size_t>(share, kDepth)));
         std::size_t room = 0;
         for (std::size_t w = 0; w < workers_.size(); ++w) {
             const Worker &k = workers_[w];
-            bool deep = queue_.size() >= kDeepQueue && now - k.last_result < kFastWorker && short_tasks;
-            limit[w] = deep ? kDeepDepth : short_tasks ? kDepth : ahead;
+            bool deep = long_queue && now - k.last_result < kFastWorker && short_tasks;
+            limit[w] = deep ? kDeepDepth : long_queue && !short_tasks ? ahead : kDepth;
             room += limit[w] > k.load ? limit[w] - k.load : 0;
         }
         while (!queue_.empty() && taken.size() < room) {
