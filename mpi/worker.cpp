@@ -3,6 +3,8 @@
 // returned or raised, until told to stop.
 #include <cfutures/sys.h>
 
+#include <sched.h>
+
 #include <chrono>
 #include <memory>
 #include <climits>
@@ -242,16 +244,22 @@ bool serve(MPI_Comm comm) {
             tasks.emplace_back(message);
         else if (tag != kTagTasks || !take_frames(message, tasks))
             tasks.clear();
+        bool took_long = false;
         for (std::string_view t : tasks) {
             auto started = std::chrono::steady_clock::now();
             std::string reply = run_task(t, where);
             auto took = std::chrono::steady_clock::now() - started;
             set_micros(reply, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
-            if (!replies.add(std::move(reply), took > kShortTask)) return false;
+            took_long = took > kShortTask;
+            if (!replies.add(std::move(reply), took_long)) return false;
         }
         // The replies leave before the next receive is posted: on the way of a lone task's round trip, that costs
         // the time of a post; a message that arrives meanwhile waits among MPI's unexpected ones.
         if (!replies.flush() || !inbox.post()) return false;
+        // After a long task, the CPU is offered to whoever waits for it: on a node with more ranks than cores,
+        // rank 0, woken to send this worker its next tasks, may otherwise wait for the scheduler's next tick
+        // while the workers keep every core busy. (Nobody waiting: the call returns at once.)
+        if (took_long) sched_yield();
     }
 }
 
