@@ -150,9 +150,7 @@ int MpiPool::enqueue(const char *task, std::uint32_t kind, const cf_slice *parts
     }
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (!broken_.empty())
-            return cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
-        if (closed_) return cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
+        if (int rc = refusal_locked(); rc != CF_OK) return rc;
         cf_future_retain(f);
         queue_.push_back(std::move(q));
         queued_.store(queue_.size(), std::memory_order_relaxed);
@@ -171,14 +169,7 @@ bool MpiPool::send_direct(Queued &q, int *rc, std::string &failure) {
     if (idle == workers_.size()) return false;
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (!broken_.empty()) {
-            *rc = cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
-            return true;
-        }
-        if (closed_) {
-            *rc = cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
-            return true;
-        }
+        if ((*rc = refusal_locked()) != CF_OK) return true;
         if (!queue_.empty()) return false;  // queued before this one: they go first
         // The communication thread completes the future if its caller does not wait for it (or waits asleep, as
         // for a long task): asleep for good since the pool was idle, it must hear of the task.
@@ -186,20 +177,32 @@ bool MpiPool::send_direct(Queued &q, int *rc, std::string &failure) {
         if (sleeping_) cv_.notify_one();
     }
     cf_future_retain(q.future);
-    if (!cf_future_set_running_or_notify_cancel(q.future)) {  // cancelled already
-        cf_future_release(q.future);
-        return true;
-    }
-    Worker &k = workers_[idle];
-    if (k.load++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
-    running_.fetch_add(1, std::memory_order_relaxed);
-    in_flight_.emplace(q.id, InFlight{q.future, idle});
+    if (!start_on(idle, q)) return true;  // cancelled already
     try {
         send_batch(idle, q.message, 1, next_send_faults());
     } catch (const std::exception &e) {
         failure = e.what();  // the pool breaks (the caller does it, once mpi_lock() is let go): the future with it
         ended_ = true;
     }
+    return true;
+}
+
+int MpiPool::refusal_locked() const {
+    if (!broken_.empty())
+        return cf_provider_error(CF_E_BROKEN_PROCESS_POOL, ("the MPI pool is broken: " + broken_).c_str());
+    if (closed_) return cf_provider_error(CF_E_SHUTDOWN, "cannot schedule new futures after shutdown");
+    return CF_OK;
+}
+
+bool MpiPool::start_on(std::size_t w, Queued &q) {
+    if (!cf_future_set_running_or_notify_cancel(q.future)) {  // cancelled while it waited
+        cf_future_release(q.future);
+        q.future = nullptr;
+        return false;
+    }
+    if (workers_[w].load++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
+    running_.fetch_add(1, std::memory_order_relaxed);
+    in_flight_.emplace(q.id, InFlight{q.future, w});
     return true;
 }
 
@@ -276,21 +279,7 @@ int MpiPool::progress(std::uint64_t round) {
     bool look = round % 8 == 0;
     Clock::time_point now = look ? Clock::now() : Clock::time_point();
     if (round == 0) news_at = now;
-    // This thread's Step, kept from one turn to the next (its lists keep their room), unless a done-callback run
-    // by finish waits on another of the pool's futures and so comes back here while it is in use.
-    thread_local Step kept;
-    thread_local bool kept_in_use = false;
-    Step fresh;
-    bool keep = !kept_in_use;
-    Step &s = keep ? kept : fresh;
-    kept_in_use = kept_in_use || keep;
-    struct Return {
-        bool on;
-        ~Return() {
-            if (on) kept_in_use = false;
-        }
-    } give_back{keep};
-    s.reset();
+    Step s;
     {
         std::unique_lock<std::mutex> mpi(mpi_lock(), std::try_to_lock);
         if (mpi.owns_lock()) {
@@ -423,15 +412,7 @@ bool MpiPool::dispatch() {
                 best = w;
         }
         if (best == workers_.size()) break;
-        if (!cf_future_set_running_or_notify_cancel(q.future)) {  // cancelled while queued
-            cf_future_release(q.future);
-            q.future = nullptr;
-            continue;
-        }
-        if (workers_[best].load++ == 0) busy_.fetch_add(1, std::memory_order_relaxed);
-        running_.fetch_add(1, std::memory_order_relaxed);
-        in_flight_.emplace(q.id, InFlight{q.future, best});
-        to[best].push_back(&q);
+        if (start_on(best, q)) to[best].push_back(&q);
     }
     if (placed < taken.size()) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -476,9 +457,7 @@ void MpiPool::send_batch(std::size_t w, std::string &batch, std::size_t tasks, b
     if (tasks == 0) return;
     int tag = tasks == 1 ? kTagTask : kTagTasks;
     if (batch.size() > kTaskPosted) {
-        std::string announce;
-        put_header(announce, Announce{batch.size(), tag, 0});
-        send_bytes(w, std::move(announce), kTagTaskAnnounce, false);
+        send_bytes(w, announce_of(batch.size(), tag), kTagTaskAnnounce, false);
         tag = kTagTaskBody;
     }
     send_bytes(w, std::move(batch), tag, fault);
@@ -550,8 +529,7 @@ void MpiPool::collect(Step &s) {
     std::string_view message(posted_bytes_[w].get(), static_cast<std::size_t>(n));
     if (st.MPI_TAG == kTagResultAnnounce) {
         Announce a;
-        std::string_view rest;
-        if (!take_header(message, a, rest) || a.length > INT_MAX)
+        if (!take_announce(message, a))
             throw MpiFailure("a malformed announce of a large result from worker " + std::to_string(ranks_[w]));
         auto t = std::make_unique<Transfer>();
         t->bytes.resize(static_cast<std::size_t>(a.length));

@@ -94,6 +94,11 @@ private:
     // Sends the task straight to an idle worker (mpi_lock() held): false when it must queue instead (no worker
     // idle, or tasks queued before it), else true with *rc the submit's status.
     bool send_direct(Queued &q, int *rc, std::string &failure);
+    // Why a submit is refused now (the pool broken or shut down), or CF_OK; under mu_.
+    int refusal_locked() const;
+    // Counts q's task as running on worker w (mpi_lock() held); false, with its future let go, when it was
+    // cancelled while it waited.
+    bool start_on(std::size_t w, Queued &q);
     bool next_send_faults() { return fault_at_send_ > 0 && ++sends_made_ == fault_at_send_; }
     void post_waiting_receives();
     void step(Step &s);

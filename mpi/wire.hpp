@@ -19,6 +19,7 @@
 // The headers are native-endian: the ranks of one pool run the same kind of machine. Internal to libcfutures_mpi.
 #pragma once
 
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -82,6 +83,19 @@ bool take_header(std::string_view bytes, Header &h, std::string_view &rest) {
     std::memcpy(&h, bytes.data(), sizeof h);
     rest = bytes.substr(sizeof h);
     return true;
+}
+
+// The announce of a body of length bytes that would have been sent with tag.
+inline std::string announce_of(std::size_t length, int tag) {
+    std::string out;
+    put_header(out, Announce{length, tag, 0});
+    return out;
+}
+
+// An announce read back; false when it is malformed or speaks of more than one MPI message carries (INT_MAX).
+inline bool take_announce(std::string_view message, Announce &a) {
+    std::string_view rest;
+    return take_header(message, a, rest) && a.length <= INT_MAX;
 }
 
 inline void put_frame(std::string &out, std::string_view frame) {

@@ -149,8 +149,7 @@ private:
 
     bool send(const std::string &bytes, int tag) {
         if (bytes.size() > kResultPosted) {
-            std::string a;
-            put_header(a, Announce{bytes.size(), tag, 0});
+            std::string a = announce_of(bytes.size(), tag);
             if (!report("MPI_Send", MPI_Send(a.data(), static_cast<int>(a.size()), MPI_BYTE, 0, kTagResultAnnounce,
                                              comm_)))
                 return false;
@@ -198,8 +197,7 @@ private:
     // The body an announce speaks of, received before the next receive for any tag is posted.
     bool receive_body(std::string_view &message, int &tag) {
         Announce a;
-        std::string_view rest;
-        if (!take_header(message, a, rest) || a.length > INT_MAX) {
+        if (!take_announce(message, a)) {
             std::fprintf(stderr, "cfutures-mpi worker: a malformed announce of a large task\n");
             return false;
         }
@@ -250,8 +248,8 @@ bool serve(MPI_Comm comm) {
             std::string reply = run_task(t, where);
             auto took = std::chrono::steady_clock::now() - started;
             set_micros(reply, std::chrono::duration_cast<std::chrono::microseconds>(took).count());
-            took_long = took > kShortTask;
-            if (!replies.add(std::move(reply), took_long)) return false;
+            took_long = took_long || took > kShortTask;
+            if (!replies.add(std::move(reply), took > kShortTask)) return false;
         }
         // The replies leave before the next receive is posted: on the way of a lone task's round trip, that costs
         // the time of a post; a message that arrives meanwhile waits among MPI's unexpected ones.

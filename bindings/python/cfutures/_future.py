@@ -213,10 +213,7 @@ class Future(concurrent.futures.Future):
         """A Future for an executor's task, taking over the reference to its C future (handle). It is watched
         (_watch) once something needs to hear of its completion."""
         self = cls.__new__(cls)
-        self._handle = handle
-        self._kind = kind
-        self._key = key
-        self._lock = threading.RLock()
+        self._init(handle, kind, key)
         return self
 
     def _watch(self):
